@@ -1,0 +1,57 @@
+# Everything starts from a fresh clone with only Python 3.11+ installed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall whenever pyproject.toml changes.
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Used only with the local database `make run` starts; never set on a shared server.
+LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
+
+.PHONY: install run test lint format openapi db-start db-stop clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+## Serve on 127.0.0.1:8000. Without DATABASE_URL, start (or reuse) a PostgreSQL under .data/postgres.
+run: $(STAMP)
+	@set -e; \
+	if [ -z "$$DATABASE_URL" ]; then \
+	  export DATABASE_URL="$$($(BIN)/python scripts/localdb.py start)"; \
+	  export TESSERA_BOOTSTRAP_ADMIN_KEY="$${TESSERA_BOOTSTRAP_ADMIN_KEY:-$(LOCAL_ADMIN_KEY)}"; \
+	  echo "local PostgreSQL: $$DATABASE_URL"; \
+	fi; \
+	$(BIN)/alembic upgrade head; \
+	exec $(BIN)/uvicorn app.asgi:app --host 127.0.0.1 --port $${PORT:-8000} --no-access-log
+
+## Lint, type-check and run every test against a throwaway PostgreSQL (or TEST_DATABASE_URL).
+test: $(STAMP) lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python scripts/lint_domain.py
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Rewrite the committed contract from the app. Commit it with the change that made it differ.
+openapi: $(STAMP)
+	$(BIN)/python scripts/export_openapi.py openapi/openapi.json
+
+db-start: $(STAMP)
+	@$(BIN)/python scripts/localdb.py start
+
+db-stop: $(STAMP)
+	$(BIN)/python scripts/localdb.py stop
+
+clean: db-stop
+	rm -rf .data $(VENV)

@@ -1,0 +1,202 @@
+"""RFC 9457 problem+json: the one shape of every error response, and the handlers that make it."""
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.db.errors import DATABASE_ERRORS, is_database_unavailable
+from app.services.errors import AppError, ErrorCode
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("tessera.errors")
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An error, per RFC 9457. `code` is stable and machine-readable; `detail` is for people."""
+
+    type: str = Field(examples=["/problems/campaign_not_found"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(default=None, description="The request id.")
+    code: ErrorCode
+    errors: list[FieldError] | None = Field(
+        default=None, description="Field-level problems of a 422 validation_error."
+    )
+
+
+def problem_response(
+    request: Request | None,
+    *,
+    status: int,
+    code: ErrorCode,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"/problems/{code.value}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request_id_of(request),
+        "code": code.value,
+        **extensions,
+    }
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def request_id_of(request: Request | None) -> str | None:
+    if request is None:
+        return None
+    return getattr(request.state, "request_id", None)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entry documenting a route's problem+json answers."""
+    return {
+        status: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": _DESCRIPTIONS[status],
+        }
+        for status in statuses
+    }
+
+
+_DESCRIPTIONS = {
+    400: "Bad request (malformed JSON, missing Idempotency-Key)",
+    401: "Missing or invalid API key",
+    403: "The API key lacks the needed scope",
+    404: "Not found",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Validation error",
+    503: "Database unavailable; retry later",
+}
+
+_HTTP_CODES = {
+    400: (ErrorCode.MALFORMED_JSON, "Malformed request"),
+    401: (ErrorCode.UNAUTHORIZED, "Missing or invalid API key"),
+    403: (ErrorCode.FORBIDDEN, "Forbidden"),
+    404: (ErrorCode.NOT_FOUND, "Not found"),
+    405: (ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed"),
+    413: (ErrorCode.PAYLOAD_TOO_LARGE, "Request body too large"),
+    415: (ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+}
+
+
+def _loc(loc: tuple[Any, ...]) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in loc]
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        **exc.extensions,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return problem_response(
+            request,
+            status=400,
+            code=ErrorCode.MALFORMED_JSON,
+            title="Malformed JSON",
+            detail="The request body is not valid JSON.",
+        )
+    details = [
+        {"loc": _loc(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in errors
+    ]
+    first = details[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return problem_response(
+        request,
+        status=422,
+        code=ErrorCode.VALIDATION_ERROR,
+        title="The request is not valid",
+        detail=f"{where}: {first['msg']}"
+        + (f" (and {len(details) - 1} more)" if len(details) > 1 else ""),
+        errors=details,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code, title = _HTTP_CODES.get(exc.status_code, (ErrorCode.VALIDATION_ERROR, "Bad request"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=code,
+        title=title,
+        detail=detail,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    logger.warning(
+        "database unavailable: %s",
+        exc.__class__.__name__,
+        extra={"request_id": request_id_of(request)},
+    )
+    return problem_response(
+        request,
+        status=503,
+        code=ErrorCode.SERVICE_UNAVAILABLE,
+        title="The service cannot serve requests right now",
+        detail="The database did not answer in time. Nothing was changed; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error", extra={"request_id": request_id_of(request)})
+    return problem_response(
+        request,
+        status=500,
+        code=ErrorCode.INTERNAL_ERROR,
+        title="Internal error",
+        detail="Something went wrong on our side. Nothing was changed.",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for error_type in DATABASE_ERRORS:
+        app.add_exception_handler(error_type, _database_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """Lost connections, timeouts and restarts are the database being unavailable (503, retry);
+    any other driver error is a bug and a 500."""
+    if is_database_unavailable(exc):
+        return await _database_unavailable(request, exc)
+    return await _unexpected(request, exc)

@@ -1,0 +1,168 @@
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from app.api.deps import AdminKey, UowDep
+from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.api.problems import problem_responses
+from app.api.schemas.campaigns import (
+    Campaign,
+    CampaignCreate,
+    CampaignList,
+    CampaignUpdate,
+    Code,
+    CodeCreate,
+    CodeList,
+    discount_to_benefit,
+)
+from app.domain.campaigns import CampaignStatus
+from app.services import campaigns as service
+from app.services.campaigns import CampaignTerms, CodeTerms
+from app.services.errors import InvalidParameter
+
+router = APIRouter(tags=["campaigns"])
+
+_WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
+
+
+@router.post(
+    "/v1/campaigns",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Campaign,
+    summary="Create a campaign (active at once, within its start and end times)",
+    responses=_WRITE_PROBLEMS,
+)
+async def create_campaign(body: CampaignCreate, uow: UowDep, _: AdminKey) -> Campaign:
+    terms = CampaignTerms(
+        name=body.name,
+        benefit=discount_to_benefit(body.discount),
+        currency=body.currency,
+        min_subtotal_amount=body.min_subtotal_amount,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        per_customer_limit=body.per_customer_limit,
+        metadata=body.metadata,
+    )
+    return Campaign.of(await service.create_campaign(uow, terms))
+
+
+@router.get(
+    "/v1/campaigns",
+    response_model=CampaignList,
+    summary="List campaigns, oldest first",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_campaigns(
+    uow: UowDep, _: AdminKey, limit: LimitQuery = 50, cursor: CursorQuery = None
+) -> CampaignList:
+    page = await service.list_campaigns(uow, limit=limit, after=decode_cursor(cursor))
+    last = page[-1] if len(page) == limit else None
+    return CampaignList(
+        data=[Campaign.of(c) for c in page],
+        next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+    )
+
+
+@router.get(
+    "/v1/campaigns/{campaign_id}",
+    response_model=Campaign,
+    summary="Get a campaign",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_campaign(campaign_id: UUID, uow: UowDep, _: AdminKey) -> Campaign:
+    return Campaign.of(await service.get_campaign(uow, campaign_id))
+
+
+_REQUIRED = frozenset({"name", "discount"})
+
+
+@router.patch(
+    "/v1/campaigns/{campaign_id}",
+    response_model=Campaign,
+    summary="Change a campaign's terms (only the fields sent; null clears an optional one)",
+    responses=_WRITE_PROBLEMS,
+)
+async def update_campaign(
+    campaign_id: UUID, body: CampaignUpdate, uow: UowDep, _: AdminKey
+) -> Campaign:
+    changes: dict[str, object] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is None and name in _REQUIRED:
+            raise InvalidParameter(f"'{name}' cannot be null.", parameter=name)
+        if name == "discount":
+            changes["benefit"] = discount_to_benefit(value)
+        elif name == "metadata":
+            changes["metadata"] = value if value is not None else {}
+        else:
+            changes[name] = value
+    return Campaign.of(await service.update_campaign(uow, campaign_id, changes))
+
+
+@router.post(
+    "/v1/campaigns/{campaign_id}/pause",
+    response_model=Campaign,
+    summary="Pause: the campaign's codes are refused from now on (kill switch)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def pause_campaign(campaign_id: UUID, uow: UowDep, _: AdminKey) -> Campaign:
+    return Campaign.of(await service.set_campaign_status(uow, campaign_id, CampaignStatus.PAUSED))
+
+
+@router.post(
+    "/v1/campaigns/{campaign_id}/resume",
+    response_model=Campaign,
+    summary="Resume a paused campaign",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def resume_campaign(campaign_id: UUID, uow: UowDep, _: AdminKey) -> Campaign:
+    return Campaign.of(await service.set_campaign_status(uow, campaign_id, CampaignStatus.ACTIVE))
+
+
+@router.post(
+    "/v1/campaigns/{campaign_id}/codes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Code,
+    summary="Create a named code (e.g. SUMMER10) in a campaign",
+    responses=_WRITE_PROBLEMS,
+)
+async def create_code(campaign_id: UUID, body: CodeCreate, uow: UowDep, _: AdminKey) -> Code:
+    terms = CodeTerms(
+        code=body.code,
+        max_redemptions=body.max_redemptions,
+        per_customer_limit=body.per_customer_limit,
+        customer_id=body.customer_id,
+        expires_at=body.expires_at,
+    )
+    return Code.of(await service.create_code(uow, campaign_id, terms))
+
+
+@router.get(
+    "/v1/campaigns/{campaign_id}/codes",
+    response_model=CodeList,
+    summary="List a campaign's codes, oldest first",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_codes(
+    campaign_id: UUID,
+    uow: UowDep,
+    _: AdminKey,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> CodeList:
+    page = await service.list_codes(uow, campaign_id, limit=limit, after=decode_cursor(cursor))
+    last = page[-1] if len(page) == limit else None
+    return CodeList(
+        data=[Code.of(c) for c in page],
+        next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+    )
+
+
+@router.get(
+    "/v1/codes/{code_id}",
+    response_model=Code,
+    summary="Get a code with its usage count",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_code(code_id: UUID, uow: UowDep, _: AdminKey) -> Code:
+    return Code.of(await service.get_code(uow, code_id))

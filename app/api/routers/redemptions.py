@@ -1,0 +1,72 @@
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+
+from app.api.deps import CheckoutKey, IdempotencyKeyDep, NowDep, UowDep, request_fingerprint
+from app.api.problems import problem_responses
+from app.api.responses import OrjsonResponse
+from app.api.schemas.checkout import Redemption, RedemptionCreate
+from app.domain.context import EvaluationContext
+from app.services import redemptions as service
+from app.services.redemptions import IdempotencyClaim
+
+router = APIRouter(tags=["checkout"])
+
+
+@router.post(
+    "/v1/redeem",
+    status_code=201,
+    response_model=Redemption,
+    summary="Consume the codes for an order, all or nothing",
+    description=(
+        "Re-validates and consumes every limit in one transaction. Requires an "
+        "`Idempotency-Key`: a retry with the same key and body returns the first answer "
+        "(with `Idempotent-Replayed: true`); the same key with another body is a 409. A refusal "
+        "is a 409 `redemption_refused` listing each code's reason."
+    ),
+    responses=problem_responses(400, 401, 403, 409, 413, 422, 503),
+)
+async def redeem(
+    request: Request,
+    body: RedemptionCreate,
+    uow: UowDep,
+    api_key: CheckoutKey,
+    idempotency_key: IdempotencyKeyDep,
+    now: NowDep,
+) -> OrjsonResponse:
+    checkout = body.to_checkout_request()
+    claim = IdempotencyClaim(
+        api_key_id=api_key.id,
+        key=idempotency_key,
+        request_hash=request_fingerprint(request, body.model_dump(mode="json")),
+    )
+    outcome = await service.redeem(
+        uow,
+        checkout,
+        body.order_id,
+        claim,
+        EvaluationContext(now=now, customer_id=checkout.customer_id),
+    )
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return OrjsonResponse(outcome.body, status_code=201, headers=headers)
+
+
+@router.get(
+    "/v1/redemptions/{redemption_id}",
+    response_model=Redemption,
+    summary="Get a redemption",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def get_redemption(redemption_id: UUID, uow: UowDep, _: CheckoutKey) -> OrjsonResponse:
+    return OrjsonResponse(await service.get_redemption(uow, redemption_id))
+
+
+@router.post(
+    "/v1/redemptions/{redemption_id}/rollback",
+    response_model=Redemption,
+    summary="Give back exactly what a redemption consumed (payment failed, order cancelled)",
+    description="Idempotent: rolling back again returns the rolled-back redemption unchanged.",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def rollback_redemption(redemption_id: UUID, uow: UowDep, _: CheckoutKey) -> OrjsonResponse:
+    return OrjsonResponse(await service.rollback_redemption(uow, redemption_id))

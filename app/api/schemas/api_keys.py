@@ -1,0 +1,29 @@
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from app.api.schemas.common import Name, RequestModel
+from app.services.api_keys import Scope
+
+
+class ApiKeyCreate(RequestModel):
+    name: Name
+    scopes: list[Scope] = Field(min_length=1, max_length=3, examples=[["checkout"]])
+
+
+class ApiKey(BaseModel):
+    id: UUID
+    name: str
+    key_prefix: str = Field(description="The first characters of the key, to recognise it")
+    scopes: list[Scope]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str = Field(description="The secret key. Shown once; store it now.")
+
+
+class ApiKeyList(BaseModel):
+    data: list[ApiKey]

@@ -1,0 +1,42 @@
+"""What the persistence layer reports besides results."""
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+
+class DuplicateKeyError(Exception):
+    """An insert or update hit a unique constraint; constraint names the one it hit."""
+
+    def __init__(self, constraint: str) -> None:
+        super().__init__(constraint)
+        self.constraint = constraint
+
+
+class CheckViolationError(Exception):
+    """A write broke a CHECK constraint the service should have prevented."""
+
+    def __init__(self, constraint: str) -> None:
+        super().__init__(constraint)
+        self.constraint = constraint
+
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeoutError, OSError)
+
+# 57014 query_canceled (statement_timeout), 55P03 lock_not_available, 53300 too many connections,
+# 57P01-57P03 the server shutting down or starting up.
+_UNAVAILABLE_SQLSTATES = frozenset({"57014", "55P03", "53300", "57P01", "57P02", "57P03"})
+
+
+def is_database_unavailable(exc: Exception) -> bool:
+    """True when exc means the database could not serve the request (lost connection, timeout,
+    restart), as opposed to a bug in a statement."""
+    if isinstance(exc, PoolTimeoutError | OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            return True
+        orig = exc.orig
+        cause = orig.__cause__ if orig is not None else None
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+        return sqlstate in _UNAVAILABLE_SQLSTATES
+    return False

@@ -1,0 +1,20 @@
+"""Locks beyond row locks, and the order in which a transaction takes them.
+
+Lock order: code rows by id, then customer usage rows by (subject, subject_id). Redeem takes
+them in that order; rollback first claims its own redemption row (which no redeem ever waits
+on) and then takes the same order, so the two cannot deadlock each other.
+"""
+
+from enum import IntEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class LockNamespace(IntEnum):
+    BOOTSTRAP_ADMIN = 1
+
+
+async def advisory_xact_lock(session: AsyncSession, namespace: LockNamespace, key: int) -> None:
+    """Hold a transaction-scoped advisory lock on (namespace, key) until commit or rollback."""
+    await session.execute(select(func.pg_advisory_xact_lock(int(namespace), key)))

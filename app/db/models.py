@@ -1,0 +1,188 @@
+"""The schema, as typed SQLAlchemy models. Migrations are written from these and tested against
+them; queries use the tables through the repositories only."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy's declarative hook
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSONB,
+        uuid.UUID: UUID(as_uuid=True),
+    }
+
+
+def _id() -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, server_default=func.gen_random_uuid())
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now())
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint(
+            "scopes <@ ARRAY['checkout', 'support', 'admin']::text[] AND cardinality(scopes) > 0",
+            name="known_scopes",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    name: Mapped[str] = mapped_column(String(200))
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    created_at: Mapped[datetime] = _created_at()
+    revoked_at: Mapped[datetime | None]
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'paused')", name="known_status"),
+        CheckConstraint("min_subtotal_amount >= 0", name="min_subtotal_not_negative"),
+        CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_campaigns_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    discount: Mapped[dict[str, Any]]
+    min_subtotal_amount: Mapped[int | None] = mapped_column(BigInteger)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    per_customer_limit: Mapped[int | None] = mapped_column(Integer)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, server_default=text("'{}'::jsonb")
+    )
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class Code(Base):
+    __tablename__ = "codes"
+    __table_args__ = (
+        CheckConstraint("max_redemptions > 0", name="max_redemptions_positive"),
+        # The last line of defence: a counter can never pass its limit, whatever the code does.
+        CheckConstraint(
+            "redemption_count >= 0"
+            " AND (max_redemptions IS NULL OR redemption_count <= max_redemptions)",
+            name="redemption_count_within_limit",
+        ),
+        CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
+        Index("ix_codes_campaign_id_created_at_id", "campaign_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    normalised_code: Mapped[str] = mapped_column(String(64), unique=True)
+    max_redemptions: Mapped[int | None] = mapped_column(Integer)
+    redemption_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    per_customer_limit: Mapped[int | None] = mapped_column(Integer)
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created_at()
+
+
+class CustomerUsage(Base):
+    """How often one customer has redeemed one code or codes of one campaign."""
+
+    __tablename__ = "customer_usages"
+    __table_args__ = (
+        CheckConstraint("subject IN ('code', 'campaign')", name="known_subject"),
+        CheckConstraint("redemption_count >= 0", name="redemption_count_not_negative"),
+    )
+
+    subject: Mapped[str] = mapped_column(String(16), primary_key=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    redemption_count: Mapped[int] = mapped_column(Integer)
+
+
+class Redemption(Base):
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        CheckConstraint("status IN ('succeeded', 'rolled_back')", name="known_status"),
+        CheckConstraint(
+            "discount_amount >= 0 AND discount_amount <= subtotal_amount"
+            " AND total_amount = subtotal_amount - discount_amount",
+            name="amounts_consistent",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id"))
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    order_id: Mapped[str | None] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal_amount: Mapped[int] = mapped_column(BigInteger)
+    discount_amount: Mapped[int] = mapped_column(BigInteger)
+    total_amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'succeeded'"))
+    result: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = _created_at()
+    rolled_back_at: Mapped[datetime | None]
+
+
+class RedemptionItem(Base):
+    """One code consumed by a redemption, and exactly which counters it moved."""
+
+    __tablename__ = "redemption_items"
+    __table_args__ = (
+        CheckConstraint("discount_amount >= 0", name="discount_not_negative"),
+        Index("ix_redemption_items_code_id", "code_id"),
+    )
+
+    redemption_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("redemptions.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    code_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("codes.id"))
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
+    discount_amount: Mapped[int] = mapped_column(BigInteger)
+    counted_code_customer: Mapped[bool]
+    counted_campaign_customer: Mapped[bool]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    response_status: Mapped[int | None] = mapped_column(SmallInteger)
+    response_body: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = _created_at()

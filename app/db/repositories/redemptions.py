@@ -1,0 +1,183 @@
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from app.db.mappers import AnyRow
+from app.db.models import CustomerUsage, Redemption, RedemptionItem
+from app.db.repositories.base import Repository
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionItemRecord:
+    position: int
+    code_id: UUID
+    campaign_id: UUID
+    discount_amount: int
+    counted_code_customer: bool
+    counted_campaign_customer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionRecord:
+    id: UUID
+    customer_id: str | None
+    order_id: str | None
+    status: str
+    result: dict[str, Any]
+    created_at: datetime
+    rolled_back_at: datetime | None
+
+
+_COLUMNS = (
+    Redemption.id,
+    Redemption.customer_id,
+    Redemption.order_id,
+    Redemption.status,
+    Redemption.result,
+    Redemption.created_at,
+    Redemption.rolled_back_at,
+)
+
+
+class RedemptionRepository(Repository):
+    async def consume_customer_use(
+        self, subject: str, subject_id: UUID, customer_id: str, limit: int
+    ) -> bool:
+        """Count one more use by the customer unless that reaches past limit. The unique key
+        serialises racing first uses; the WHERE on the conflict path enforces the limit."""
+        insert_usage = pg_insert(CustomerUsage).values(
+            subject=subject, subject_id=subject_id, customer_id=customer_id, redemption_count=1
+        )
+        stmt = insert_usage.on_conflict_do_update(
+            index_elements=[
+                CustomerUsage.subject,
+                CustomerUsage.subject_id,
+                CustomerUsage.customer_id,
+            ],
+            set_={"redemption_count": CustomerUsage.redemption_count + 1},
+            where=CustomerUsage.redemption_count < limit,
+        ).returning(CustomerUsage.redemption_count)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def release_customer_use(self, subject: str, subject_id: UUID, customer_id: str) -> None:
+        await self.session.execute(
+            update(CustomerUsage)
+            .where(
+                CustomerUsage.subject == subject,
+                CustomerUsage.subject_id == subject_id,
+                CustomerUsage.customer_id == customer_id,
+                CustomerUsage.redemption_count > 0,
+            )
+            .values(redemption_count=CustomerUsage.redemption_count - 1)
+        )
+
+    async def insert(
+        self,
+        *,
+        api_key_id: UUID,
+        customer_id: str | None,
+        order_id: str | None,
+        currency: str,
+        subtotal_amount: int,
+        discount_amount: int,
+        result: dict[str, Any],
+        items: Sequence[RedemptionItemRecord],
+    ) -> RedemptionRecord:
+        row = (
+            await self.session.execute(
+                insert(Redemption)
+                .values(
+                    api_key_id=api_key_id,
+                    customer_id=customer_id,
+                    order_id=order_id,
+                    currency=currency,
+                    subtotal_amount=subtotal_amount,
+                    discount_amount=discount_amount,
+                    total_amount=subtotal_amount - discount_amount,
+                    result=result,
+                )
+                .returning(*_COLUMNS)
+            )
+        ).one()
+        await self.session.execute(
+            insert(RedemptionItem),
+            [
+                {
+                    "redemption_id": row.id,
+                    "position": item.position,
+                    "code_id": item.code_id,
+                    "campaign_id": item.campaign_id,
+                    "discount_amount": item.discount_amount,
+                    "counted_code_customer": item.counted_code_customer,
+                    "counted_campaign_customer": item.counted_campaign_customer,
+                }
+                for item in items
+            ],
+        )
+        return _record(row)
+
+    async def set_result(self, redemption_id: UUID, result: dict[str, Any]) -> None:
+        await self.session.execute(
+            update(Redemption).where(Redemption.id == redemption_id).values(result=result)
+        )
+
+    async def get(self, redemption_id: UUID) -> RedemptionRecord | None:
+        row = (
+            await self.session.execute(select(*_COLUMNS).where(Redemption.id == redemption_id))
+        ).one_or_none()
+        return None if row is None else _record(row)
+
+    async def mark_rolled_back(self, redemption_id: UUID) -> RedemptionRecord | None:
+        """Flip a succeeded redemption to rolled_back; None when it is not (or no longer)
+        succeeded, so the caller restores counters exactly once."""
+        row = (
+            await self.session.execute(
+                update(Redemption)
+                .where(Redemption.id == redemption_id, Redemption.status == "succeeded")
+                .values(status="rolled_back", rolled_back_at=func.now())
+                .returning(*_COLUMNS)
+            )
+        ).one_or_none()
+        return None if row is None else _record(row)
+
+    async def items(self, redemption_id: UUID) -> list[RedemptionItemRecord]:
+        rows = await self.session.execute(
+            select(
+                RedemptionItem.position,
+                RedemptionItem.code_id,
+                RedemptionItem.campaign_id,
+                RedemptionItem.discount_amount,
+                RedemptionItem.counted_code_customer,
+                RedemptionItem.counted_campaign_customer,
+            )
+            .where(RedemptionItem.redemption_id == redemption_id)
+            .order_by(RedemptionItem.code_id)
+        )
+        return [
+            RedemptionItemRecord(
+                position=row.position,
+                code_id=row.code_id,
+                campaign_id=row.campaign_id,
+                discount_amount=row.discount_amount,
+                counted_code_customer=row.counted_code_customer,
+                counted_campaign_customer=row.counted_campaign_customer,
+            )
+            for row in rows
+        ]
+
+
+def _record(row: AnyRow) -> RedemptionRecord:
+    return RedemptionRecord(
+        id=row.id,
+        customer_id=row.customer_id,
+        order_id=row.order_id,
+        status=row.status,
+        result=row.result,
+        created_at=row.created_at,
+        rolled_back_at=row.rolled_back_at,
+    )

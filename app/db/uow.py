@@ -1,0 +1,88 @@
+"""Unit of work: one session, one transaction, repositories on it. Nothing is committed unless the
+use case calls commit(); leaving the block any other way rolls back."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.repositories.api_keys import ApiKeyRepository
+from app.db.repositories.campaigns import CampaignRepository
+from app.db.repositories.codes import CodeRepository
+from app.db.repositories.idempotency import IdempotencyRepository
+from app.db.repositories.redemptions import RedemptionRepository
+from app.db.repositories.schema import SchemaRepository
+
+
+class UnitOfWork:
+    api_keys: ApiKeyRepository
+    campaigns: CampaignRepository
+    codes: CodeRepository
+    idempotency: IdempotencyRepository
+    redemptions: RedemptionRepository
+    schema: SchemaRepository
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        assert self._session is not None, "use the unit of work inside 'async with'"
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        session = self._sessionmaker()
+        self._session = session
+        self.api_keys = ApiKeyRepository.from_session(session)
+        self.campaigns = CampaignRepository.from_session(session)
+        self.codes = CodeRepository.from_session(session)
+        self.idempotency = IdempotencyRepository.from_session(session)
+        self.redemptions = RedemptionRepository.from_session(session)
+        self.schema = SchemaRepository.from_session(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        self._session = None
+        try:
+            await session.rollback()
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    def savepoint(self) -> "Savepoint":
+        return Savepoint(self.session)
+
+
+class Savepoint:
+    """A nested transaction the use case can roll back without losing the outer one."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> Self:
+        self._tx = await self._session.begin_nested()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._tx.is_active:
+            if exc_type is None:
+                await self._tx.commit()
+            else:
+                await self._tx.rollback()
+
+    async def rollback(self) -> None:
+        await self._tx.rollback()

@@ -1,0 +1,77 @@
+"""create_app(): the FastAPI application, its lifespan, middleware, handlers and routers."""
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
+from app.api.problems import install_problem_handlers
+from app.api.routers import api_keys, campaigns, health, redemptions, validations
+from app.db.engine import create_engine, create_sessionmaker
+from app.db.uow import UnitOfWork
+from app.services.api_keys import ensure_bootstrap_admin_key
+from app.settings import Settings, get_settings
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+logger = logging.getLogger("tessera")
+
+
+def migration_head() -> str:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert head is not None, "the migrations folder has no revision"
+    return head
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger("tessera")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings)
+    app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        if settings.bootstrap_admin_key is not None:
+            created = await ensure_bootstrap_admin_key(
+                UnitOfWork(app.state.sessionmaker), settings.bootstrap_admin_key.get_secret_value()
+            )
+            if created:
+                logger.info("installed the bootstrap admin key from TESSERA_BOOTSTRAP_ADMIN_KEY")
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Tessera",
+        version="0.1.0",
+        summary="A promotion engine for the checkout: coupons, limits, budgets, on PostgreSQL.",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.migration_head = migration_head()
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.api.max_body_bytes)
+    for module in (health, api_keys, campaigns, validations, redemptions):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,96 @@
+"""API keys: created once and shown once, stored only as a SHA-256 digest.
+
+A key is 32 random bytes, so a fast digest is as safe as a slow password hash here and lets
+every request find its key by an indexed equality lookup.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from app.db.repositories.api_keys import ApiKeyRecord
+from app.db.uow import UnitOfWork
+from app.services.errors import ApiKeyNotFound, Forbidden, Unauthorized
+
+KEY_PREFIX = "tsk_"
+
+
+class Scope(StrEnum):
+    CHECKOUT = "checkout"
+    SUPPORT = "support"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedApiKey:
+    record: ApiKeyRecord
+    secret: str
+
+
+def hash_key(raw_key: str) -> bytes:
+    return hashlib.sha256(raw_key.encode()).digest()
+
+
+def new_secret() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+async def authenticate(uow: UnitOfWork, raw_key: str | None, scope: Scope) -> ApiKeyRecord:
+    """The active key behind a bearer token, if it holds scope (admin holds every scope)."""
+    if not raw_key:
+        raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
+    async with uow:
+        record = await uow.api_keys.get_active_by_hash(hash_key(raw_key))
+    if record is None:
+        raise Unauthorized("The API key is unknown or revoked.")
+    if scope not in record.scopes and Scope.ADMIN not in record.scopes:
+        raise Forbidden(f"This operation needs the '{scope}' scope.")
+    return record
+
+
+async def create_api_key(uow: UnitOfWork, name: str, scopes: list[Scope]) -> CreatedApiKey:
+    """Create a key; its secret is returned here and never again."""
+    secret = new_secret()
+    async with uow:
+        record = await uow.api_keys.insert(
+            name=name,
+            key_prefix=secret[:12],
+            key_hash=hash_key(secret),
+            scopes=sorted({s.value for s in scopes}),
+        )
+        await uow.commit()
+    return CreatedApiKey(record=record, secret=secret)
+
+
+async def list_api_keys(uow: UnitOfWork) -> list[ApiKeyRecord]:
+    async with uow:
+        return await uow.api_keys.list_all()
+
+
+async def revoke_api_key(uow: UnitOfWork, key_id: UUID) -> ApiKeyRecord:
+    """Revoke a key; it stops working on the next request. Revoking twice is harmless."""
+    async with uow:
+        record = await uow.api_keys.revoke(key_id)
+        if record is None:
+            raise ApiKeyNotFound(f"No API key has id {key_id}.")
+        await uow.commit()
+    return record
+
+
+async def ensure_bootstrap_admin_key(uow: UnitOfWork, raw_key: str) -> bool:
+    """Install raw_key as an admin key when no active admin key exists. Safe to run from every
+    worker at once: a transaction-scoped advisory lock lets one of them decide."""
+    async with uow:
+        await uow.api_keys.lock_bootstrap()
+        if await uow.api_keys.has_active_admin():
+            return False
+        await uow.api_keys.insert(
+            name="bootstrap admin",
+            key_prefix=raw_key[:12],
+            key_hash=hash_key(raw_key),
+            scopes=[Scope.ADMIN.value],
+        )
+        await uow.commit()
+    return True

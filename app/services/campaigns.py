@@ -1,0 +1,178 @@
+"""Campaigns and their named codes: the marketer's and admin's side."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from app.db.errors import DuplicateKeyError
+from app.db.uow import UnitOfWork
+from app.domain.campaigns import Campaign, CampaignStatus, Code
+from app.domain.codes import is_well_formed, normalise
+from app.domain.rules import AmountOff, Benefit, PercentOff
+from app.services.errors import CampaignNotFound, CodeAlreadyExists, CodeNotFound, InvalidCampaign
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignTerms:
+    """What an admin sets on a campaign; checked as a whole before it is stored."""
+
+    name: str
+    benefit: Benefit
+    currency: str | None = None
+    min_subtotal_amount: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    per_customer_limit: int | None = None
+    metadata: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeTerms:
+    code: str
+    max_redemptions: int | None = None
+    per_customer_limit: int | None = None
+    customer_id: str | None = None
+    expires_at: datetime | None = None
+
+
+def _check_terms(terms: CampaignTerms) -> None:
+    money_fields = []
+    if isinstance(terms.benefit, AmountOff):
+        money_fields.append("discount.amount")
+    if isinstance(terms.benefit, PercentOff) and terms.benefit.max_amount is not None:
+        money_fields.append("discount.max_amount")
+    if terms.min_subtotal_amount is not None:
+        money_fields.append("min_subtotal_amount")
+    if money_fields and terms.currency is None:
+        raise InvalidCampaign(
+            f"Set 'currency': {', '.join(money_fields)} is an amount in minor units of it.",
+            fields=money_fields,
+        )
+    if terms.starts_at and terms.ends_at and terms.ends_at <= terms.starts_at:
+        raise InvalidCampaign("'ends_at' must be after 'starts_at'.", fields=["ends_at"])
+
+
+async def create_campaign(uow: UnitOfWork, terms: CampaignTerms) -> Campaign:
+    """Store a new, active campaign whose terms are consistent."""
+    _check_terms(terms)
+    async with uow:
+        campaign = await uow.campaigns.insert(
+            name=terms.name,
+            currency=terms.currency,
+            benefit=terms.benefit,
+            min_subtotal_amount=terms.min_subtotal_amount,
+            starts_at=terms.starts_at,
+            ends_at=terms.ends_at,
+            per_customer_limit=terms.per_customer_limit,
+            metadata=terms.metadata,
+        )
+        await uow.commit()
+    return campaign
+
+
+async def get_campaign(uow: UnitOfWork, campaign_id: UUID) -> Campaign:
+    async with uow:
+        campaign = await uow.campaigns.get(campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+    return campaign
+
+
+async def list_campaigns(
+    uow: UnitOfWork, *, limit: int, after: tuple[datetime, UUID] | None
+) -> list[Campaign]:
+    async with uow:
+        return await uow.campaigns.list_page(limit=limit, after=after)
+
+
+_TERM_NAMES = frozenset(f.name for f in fields(CampaignTerms))
+
+
+async def update_campaign(
+    uow: UnitOfWork, campaign_id: UUID, changes: Mapping[str, object]
+) -> Campaign:
+    """Change some terms; the campaign as it would be afterwards must be consistent."""
+    unknown = set(changes) - _TERM_NAMES
+    if unknown:
+        raise ValueError(f"not campaign terms: {sorted(unknown)}")
+    async with uow:
+        current = await uow.campaigns.get(campaign_id, for_update=True)
+        if current is None:
+            raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+        merged = replace(
+            CampaignTerms(
+                name=current.name,
+                benefit=current.benefit,
+                currency=current.currency,
+                min_subtotal_amount=current.min_subtotal_amount,
+                starts_at=current.starts_at,
+                ends_at=current.ends_at,
+                per_customer_limit=current.per_customer_limit,
+                metadata=current.metadata,
+            ),
+            **dict[str, Any](changes),
+        )
+        _check_terms(merged)
+        updated = await uow.campaigns.update(campaign_id, changes) if changes else current
+        assert updated is not None
+        await uow.commit()
+    return updated
+
+
+async def set_campaign_status(
+    uow: UnitOfWork, campaign_id: UUID, status: CampaignStatus
+) -> Campaign:
+    """Pause or resume. A redeem that starts after this returns sees the new status; one already
+    past its consuming statement may still complete."""
+    async with uow:
+        campaign = await uow.campaigns.set_status(campaign_id, status)
+        if campaign is None:
+            raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+        await uow.commit()
+    return campaign
+
+
+async def create_code(uow: UnitOfWork, campaign_id: UUID, terms: CodeTerms) -> Code:
+    """Add a named code to a campaign. Codes are unique after normalisation across campaigns."""
+    normalised = normalise(terms.code)
+    if not is_well_formed(normalised):
+        raise InvalidCampaign(
+            "A code is 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.",
+            fields=["code"],
+        )
+    async with uow:
+        if await uow.campaigns.get(campaign_id) is None:
+            raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+        try:
+            code = await uow.codes.insert(
+                campaign_id=campaign_id,
+                code=terms.code.strip(),
+                normalised_code=normalised,
+                max_redemptions=terms.max_redemptions,
+                per_customer_limit=terms.per_customer_limit,
+                customer_id=terms.customer_id,
+                expires_at=terms.expires_at,
+            )
+        except DuplicateKeyError as exc:
+            raise CodeAlreadyExists(f"The code '{terms.code.strip()}' already exists.") from exc
+        await uow.commit()
+    return code
+
+
+async def get_code(uow: UnitOfWork, code_id: UUID) -> Code:
+    async with uow:
+        code = await uow.codes.get(code_id)
+    if code is None:
+        raise CodeNotFound(f"No code has id {code_id}.")
+    return code
+
+
+async def list_codes(
+    uow: UnitOfWork, campaign_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None
+) -> list[Code]:
+    async with uow:
+        if await uow.campaigns.get(campaign_id) is None:
+            raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+        return await uow.codes.list_page(campaign_id, limit=limit, after=after)

@@ -1,0 +1,116 @@
+"""Errors a use case raises. Each carries its stable code and HTTP status; the API renders them
+as problem+json. Business refusals in /validate are verdicts, not errors."""
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class ErrorCode(StrEnum):
+    VALIDATION_ERROR = "validation_error"
+    MALFORMED_JSON = "malformed_json"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    CAMPAIGN_NOT_FOUND = "campaign_not_found"
+    CODE_NOT_FOUND = "code_not_found"
+    REDEMPTION_NOT_FOUND = "redemption_not_found"
+    API_KEY_NOT_FOUND = "api_key_not_found"
+    CODE_ALREADY_EXISTS = "code_already_exists"
+    INVALID_CAMPAIGN = "invalid_campaign"
+    REDEMPTION_REFUSED = "redemption_refused"
+    IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+
+class AppError(Exception):
+    code: ClassVar[ErrorCode]
+    status: ClassVar[int]
+    title: ClassVar[str]
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class Unauthorized(AppError):
+    code = ErrorCode.UNAUTHORIZED
+    status = 401
+    title = "Missing or invalid API key"
+
+
+class Forbidden(AppError):
+    code = ErrorCode.FORBIDDEN
+    status = 403
+    title = "The API key lacks the scope for this operation"
+
+
+class CampaignNotFound(AppError):
+    code = ErrorCode.CAMPAIGN_NOT_FOUND
+    status = 404
+    title = "Campaign not found"
+
+
+class CodeNotFound(AppError):
+    code = ErrorCode.CODE_NOT_FOUND
+    status = 404
+    title = "Code not found"
+
+
+class RedemptionNotFound(AppError):
+    code = ErrorCode.REDEMPTION_NOT_FOUND
+    status = 404
+    title = "Redemption not found"
+
+
+class ApiKeyNotFound(AppError):
+    code = ErrorCode.API_KEY_NOT_FOUND
+    status = 404
+    title = "API key not found"
+
+
+class CodeAlreadyExists(AppError):
+    code = ErrorCode.CODE_ALREADY_EXISTS
+    status = 409
+    title = "A code with this text already exists"
+
+
+class InvalidCampaign(AppError):
+    code = ErrorCode.INVALID_CAMPAIGN
+    status = 422
+    title = "The campaign's terms are inconsistent"
+
+
+class RedemptionRefused(AppError):
+    code = ErrorCode.REDEMPTION_REFUSED
+    status = 409
+    title = "One or more codes cannot be redeemed for this order"
+
+
+class IdempotencyKeyRequired(AppError):
+    code = ErrorCode.IDEMPOTENCY_KEY_REQUIRED
+    status = 400
+    title = "An Idempotency-Key header is required"
+
+
+class IdempotencyKeyReused(AppError):
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+    status = 409
+    title = "The Idempotency-Key was already used with a different request"
+
+
+class ServiceUnavailable(AppError):
+    code = ErrorCode.SERVICE_UNAVAILABLE
+    status = 503
+    title = "The service cannot serve requests right now"
+
+
+class InvalidParameter(AppError):
+    code = ErrorCode.VALIDATION_ERROR
+    status = 422
+    title = "The request is not valid"

@@ -1,0 +1,209 @@
+"""Redeem and roll back: the only writers of usage counters.
+
+A redeem is one transaction: claim the idempotency key, re-evaluate, consume every limit with a
+conditional statement, record the redemption, store the response, commit. A refusal is stored
+under the key too, so a retry gets the same answer.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
+from app.db.uow import UnitOfWork
+from app.domain.context import EvaluationContext
+from app.domain.engine import CodeVerdict, Evaluation
+from app.domain.rules import Promotion
+from app.services.errors import IdempotencyKeyReused, RedemptionNotFound, RedemptionRefused
+from app.services.validations import CheckoutRequest, evaluate_request, evaluation_body
+
+# How often a redeem re-evaluates after losing a race for a limit before it gives up.
+_CONSUME_ATTEMPTS = 3
+_REFUSED_STATUS = 409
+_CREATED_STATUS = 201
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemOutcome:
+    body: dict[str, Any]
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    api_key_id: UUID
+    key: str
+    request_hash: bytes
+
+
+def redemption_body(record: RedemptionRecord) -> dict[str, Any]:
+    return {
+        "id": str(record.id),
+        "status": record.status,
+        "order_id": record.order_id,
+        "created_at": record.created_at.isoformat(),
+        "rolled_back_at": record.rolled_back_at.isoformat() if record.rolled_back_at else None,
+        **record.result,
+    }
+
+
+def _refusal(body: dict[str, Any]) -> RedemptionRefused:
+    refused = [code for code in body["codes"] if not code["valid"]]
+    reasons = ", ".join(f"{code['code']}: {code['reason']}" for code in refused)
+    return RedemptionRefused(f"Not redeemed ({reasons}).", codes=body["codes"])
+
+
+async def _consume(uow: UnitOfWork, applied: list[Promotion], customer_id: str | None) -> bool:
+    """Take one use of every applied code and customer limit, in lock order (db/locking.py).
+    False, with nothing taken, when any limit ran out since the evaluation."""
+    async with uow.savepoint() as savepoint:
+        for promotion in sorted(applied, key=lambda p: p.code_id):
+            if not await uow.codes.consume_use(promotion.code_id):
+                await savepoint.rollback()
+                return False
+        if customer_id is not None:
+            for subject, subject_id, limit in sorted(_customer_limits(applied)):
+                taken = await uow.redemptions.consume_customer_use(
+                    subject, subject_id, customer_id, limit
+                )
+                if not taken:
+                    await savepoint.rollback()
+                    return False
+    return True
+
+
+def _customer_limits(applied: list[Promotion]) -> list[tuple[str, UUID, int]]:
+    limits: list[tuple[str, UUID, int]] = []
+    for promotion in applied:
+        if promotion.per_customer_limit is not None:
+            limits.append(("code", promotion.code_id, promotion.per_customer_limit))
+        if promotion.campaign_per_customer_limit is not None:
+            limits.append(
+                ("campaign", promotion.campaign_id, promotion.campaign_per_customer_limit)
+            )
+    return limits
+
+
+def _items(evaluation: Evaluation, customer_id: str | None) -> list[RedemptionItemRecord]:
+    items = []
+    for position, verdict in enumerate(evaluation.applied):
+        promotion = _promotion(verdict)
+        items.append(
+            RedemptionItemRecord(
+                position=position,
+                code_id=promotion.code_id,
+                campaign_id=promotion.campaign_id,
+                discount_amount=verdict.discount_amount,
+                counted_code_customer=customer_id is not None
+                and promotion.per_customer_limit is not None,
+                counted_campaign_customer=customer_id is not None
+                and promotion.campaign_per_customer_limit is not None,
+            )
+        )
+    return items
+
+
+def _promotion(verdict: CodeVerdict) -> Promotion:
+    assert verdict.promotion is not None, "an applied verdict always has its promotion"
+    return verdict.promotion
+
+
+async def redeem(
+    uow: UnitOfWork,
+    request: CheckoutRequest,
+    order_id: str | None,
+    claim: IdempotencyClaim,
+    ctx: EvaluationContext,
+) -> RedeemOutcome:
+    """Consume every code in the request for this order, all or nothing, exactly once per
+    idempotency key. No limit is ever exceeded: each is taken by a conditional UPDATE or a
+    guarded upsert, and nothing is recorded unless all of them were taken."""
+    async with uow:
+        if not await uow.idempotency.claim(claim.api_key_id, claim.key, claim.request_hash):
+            stored = await uow.idempotency.load(claim.api_key_id, claim.key)
+            if stored.request_hash != claim.request_hash:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was sent before with a different request; "
+                    "use a new key for a new request."
+                )
+            assert stored.body is not None, "a committed key always has its response"
+            if stored.status == _REFUSED_STATUS:
+                raise _refusal(stored.body)
+            return RedeemOutcome(body=stored.body, replayed=True)
+
+        for _ in range(_CONSUME_ATTEMPTS):
+            evaluation = await evaluate_request(uow, request, ctx)
+            body = evaluation_body(evaluation, request.customer_id)
+            if not body["valid"]:
+                break
+            applied = [_promotion(v) for v in evaluation.applied]
+            if await _consume(uow, applied, request.customer_id):
+                record = await uow.redemptions.insert(
+                    api_key_id=claim.api_key_id,
+                    customer_id=request.customer_id,
+                    order_id=order_id,
+                    currency=request.cart.currency,
+                    subtotal_amount=evaluation.subtotal_amount,
+                    discount_amount=evaluation.discount_amount,
+                    result=body,
+                    items=_items(evaluation, request.customer_id),
+                )
+                response = redemption_body(record)
+                await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, response)
+                await uow.commit()
+                return RedeemOutcome(body=response, replayed=False)
+        else:
+            # Lost every race for a limit; report it as the limit it lost.
+            body = _mark_limit_reached(body)
+        await uow.idempotency.store(claim.api_key_id, claim.key, _REFUSED_STATUS, body)
+        await uow.commit()
+    raise _refusal(body)
+
+
+def _mark_limit_reached(body: dict[str, Any]) -> dict[str, Any]:
+    codes = [
+        {
+            **code,
+            "valid": False,
+            "reason": "limit_reached",
+            "message": "This code has been used up.",
+        }
+        for code in body["codes"]
+    ]
+    return {**body, "valid": False, "codes": codes}
+
+
+async def get_redemption(uow: UnitOfWork, redemption_id: UUID) -> dict[str, Any]:
+    async with uow:
+        record = await uow.redemptions.get(redemption_id)
+    if record is None:
+        raise RedemptionNotFound(f"No redemption has id {redemption_id}.")
+    return redemption_body(record)
+
+
+async def rollback_redemption(uow: UnitOfWork, redemption_id: UUID) -> dict[str, Any]:
+    """Give back exactly the uses the redemption took, once. Rolling back again returns the
+    rolled-back redemption and changes nothing."""
+    async with uow:
+        record = await uow.redemptions.mark_rolled_back(redemption_id)
+        if record is None:
+            existing = await uow.redemptions.get(redemption_id)
+            if existing is None:
+                raise RedemptionNotFound(f"No redemption has id {redemption_id}.")
+            return redemption_body(existing)
+        items = await uow.redemptions.items(redemption_id)
+        for item in items:
+            await uow.codes.release_use(item.code_id)
+        if record.customer_id is not None:
+            usages = sorted(
+                [("code", item.code_id) for item in items if item.counted_code_customer]
+                + [
+                    ("campaign", item.campaign_id)
+                    for item in items
+                    if item.counted_campaign_customer
+                ]
+            )
+            for subject, subject_id in usages:
+                await uow.redemptions.release_customer_use(subject, subject_id, record.customer_id)
+        await uow.commit()
+    return redemption_body(record)

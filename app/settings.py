@@ -1,0 +1,46 @@
+"""One typed settings object, read from the environment once and validated at start-up."""
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseModel, frozen=True):
+    pool_size: int = Field(default=10, ge=1, le=200)
+    max_overflow: int = Field(default=10, ge=0, le=200)
+    statement_timeout_ms: int = Field(default=5_000, ge=100)
+    # 0 disables asyncpg's prepared-statement cache, which PgBouncer in transaction mode needs.
+    statement_cache_size: int = Field(default=100, ge=0)
+
+
+class ApiSettings(BaseModel, frozen=True):
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TESSERA_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    database_url: str = Field(  # type: ignore[pydantic-alias]  # DATABASE_URL, by convention
+        validation_alias=AliasChoices("DATABASE_URL", "TESSERA_DATABASE_URL")
+    )
+    bootstrap_admin_key: SecretStr | None = None
+    log_level: str = Field(default="info", pattern="^(?i)(debug|info|warning|error)$")
+    db: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_asyncpg(cls, url: str) -> str:
+        """Accept the usual postgres:// and postgresql:// URLs and drive them with asyncpg."""
+        for prefix in ("postgres://", "postgresql://", "postgresql+asyncpg://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url.removeprefix(prefix)
+        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
