@@ -1,0 +1,206 @@
+from typing import Any
+
+from httpx import AsyncClient
+
+PERCENT = {"type": "percent_off", "basis_points": 1500}
+
+
+async def create(client: AsyncClient, admin: dict[str, str], **fields: Any) -> dict[str, Any]:
+    body = {"name": "Welcome", "discount": PERCENT, **fields}
+    response = await client.post("/v1/campaigns", json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+class TestCampaigns:
+    async def test_create_read_and_list(self, client: AsyncClient, admin: dict[str, str]) -> None:
+        created = await create(
+            client,
+            admin,
+            currency="EUR",
+            min_subtotal_amount=3000,
+            per_customer_limit=1,
+            starts_at="2026-12-01T00:00:00+01:00",
+            ends_at="2026-12-31T23:59:59+01:00",
+            metadata={"channel": "email"},
+        )
+        assert created["status"] == "active"
+        assert created["discount"] == {**PERCENT, "max_amount": None}
+        fetched = (await client.get(f"/v1/campaigns/{created['id']}", headers=admin)).json()
+        assert fetched == created
+        listed = (await client.get("/v1/campaigns", headers=admin)).json()
+        assert created["id"] in {c["id"] for c in listed["data"]}
+
+    async def test_list_pages_with_a_cursor(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        ids = [(await create(client, admin, name=f"C{i}"))["id"] for i in range(5)]
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/v1/campaigns", params=params, headers=admin)).json()
+            seen += [c["id"] for c in page["data"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        # Every campaign exactly once across the pages (rows made in one transaction share a
+        # created_at, so their order among themselves is by id).
+        assert len(seen) == len(set(seen))
+        assert sorted(i for i in seen if i in ids) == sorted(ids)
+
+    async def test_money_terms_need_a_currency(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        response = await client.post(
+            "/v1/campaigns",
+            json={"name": "x", "discount": {"type": "amount_off", "amount": 500}},
+            headers=admin,
+        )
+        assert response.status_code == 422
+        assert response.json()["code"] == "invalid_campaign"
+        assert "currency" in response.json()["detail"]
+
+    async def test_end_must_follow_start(self, client: AsyncClient, admin: dict[str, str]) -> None:
+        response = await client.post(
+            "/v1/campaigns",
+            json={
+                "name": "x",
+                "discount": PERCENT,
+                "starts_at": "2026-12-02T00:00:00Z",
+                "ends_at": "2026-12-01T00:00:00Z",
+            },
+            headers=admin,
+        )
+        assert response.status_code == 422
+        assert response.json()["code"] == "invalid_campaign"
+
+    async def test_naive_timestamps_are_refused(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        response = await client.post(
+            "/v1/campaigns",
+            json={"name": "x", "discount": PERCENT, "starts_at": "2026-12-01T00:00:00"},
+            headers=admin,
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "starts_at"]
+
+    async def test_bad_discounts_are_422(self, client: AsyncClient, admin: dict[str, str]) -> None:
+        for discount in (
+            {"type": "percent_off", "basis_points": 0},
+            {"type": "percent_off", "basis_points": 10_001},
+            {"type": "amount_off", "amount": -5},
+            {"type": "teleport"},
+            {"basis_points": 100},
+        ):
+            response = await client.post(
+                "/v1/campaigns",
+                json={"name": "x", "discount": discount, "currency": "EUR"},
+                headers=admin,
+            )
+            assert response.status_code == 422, discount
+            assert response.json()["code"] == "validation_error"
+
+    async def test_update_changes_only_what_is_sent(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        created = await create(client, admin, currency="EUR", min_subtotal_amount=1000)
+        url = f"/v1/campaigns/{created['id']}"
+        updated = await client.patch(
+            url, json={"name": "Renamed", "min_subtotal_amount": None}, headers=admin
+        )
+        assert updated.status_code == 200
+        body = updated.json()
+        assert (body["name"], body["min_subtotal_amount"], body["currency"]) == (
+            "Renamed",
+            None,
+            "EUR",
+        )
+        assert body["updated_at"] >= created["updated_at"]
+
+    async def test_update_keeps_terms_consistent(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        created = await create(client, admin, currency="EUR")
+        url = f"/v1/campaigns/{created['id']}"
+        bad = await client.patch(
+            url,
+            json={"discount": {"type": "amount_off", "amount": 500}, "currency": None},
+            headers=admin,
+        )
+        assert bad.status_code == 422
+        assert bad.json()["code"] == "invalid_campaign"
+        null_name = await client.patch(url, json={"name": None}, headers=admin)
+        assert null_name.status_code == 422
+        unchanged = (await client.get(url, headers=admin)).json()
+        assert unchanged["discount"]["type"] == "percent_off"
+
+    async def test_pause_and_resume(self, client: AsyncClient, admin: dict[str, str]) -> None:
+        created = await create(client, admin)
+        paused = await client.post(f"/v1/campaigns/{created['id']}/pause", headers=admin)
+        assert paused.json()["status"] == "paused"
+        resumed = await client.post(f"/v1/campaigns/{created['id']}/resume", headers=admin)
+        assert resumed.json()["status"] == "active"
+
+    async def test_unknown_campaign_is_404(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        missing = "/v1/campaigns/00000000-0000-0000-0000-000000000000"
+        for response in (
+            await client.get(missing, headers=admin),
+            await client.post(f"{missing}/pause", headers=admin),
+            await client.patch(missing, json={"name": "x"}, headers=admin),
+            await client.post(f"{missing}/codes", json={"code": "X1"}, headers=admin),
+        ):
+            assert response.status_code == 404
+            assert response.json()["code"] == "campaign_not_found"
+
+
+class TestCodes:
+    async def test_create_list_and_get(self, client: AsyncClient, admin: dict[str, str]) -> None:
+        campaign = await create(client, admin)
+        created = await client.post(
+            f"/v1/campaigns/{campaign['id']}/codes",
+            json={"code": " Summer10 ", "max_redemptions": 50, "per_customer_limit": 1},
+            headers=admin,
+        )
+        assert created.status_code == 201
+        code = created.json()
+        assert (code["code"], code["redemption_count"], code["max_redemptions"]) == (
+            "Summer10",
+            0,
+            50,
+        )
+        listed = (await client.get(f"/v1/campaigns/{campaign['id']}/codes", headers=admin)).json()
+        assert [c["id"] for c in listed["data"]] == [code["id"]]
+        assert (await client.get(f"/v1/codes/{code['id']}", headers=admin)).json() == code
+
+    async def test_codes_are_unique_whatever_their_case(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        first, second = await create(client, admin), await create(client, admin)
+        await client.post(
+            f"/v1/campaigns/{first['id']}/codes", json={"code": "SUMMER10"}, headers=admin
+        )
+        clash = await client.post(
+            f"/v1/campaigns/{second['id']}/codes", json={"code": "summer10"}, headers=admin
+        )
+        assert clash.status_code == 409
+        assert clash.json()["code"] == "code_already_exists"
+
+    async def test_malformed_code_text_is_refused(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        campaign = await create(client, admin)
+        for text in ("two words", "-DASH", "a" * 65):
+            response = await client.post(
+                f"/v1/campaigns/{campaign['id']}/codes", json={"code": text}, headers=admin
+            )
+            assert response.status_code == 422, text
+
+    async def test_unknown_code_is_404(self, client: AsyncClient, admin: dict[str, str]) -> None:
+        response = await client.get("/v1/codes/00000000-0000-0000-0000-000000000000", headers=admin)
+        assert response.status_code == 404
+        assert response.json()["code"] == "code_not_found"

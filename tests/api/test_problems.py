@@ -1,0 +1,200 @@
+"""Every bad input is a clear 4xx in the problem+json envelope, never a 500."""
+
+import pytest
+from httpx import AsyncClient
+
+from tests.factories import cart
+
+VALID_CART = cart(("a", 1, 1000))
+
+
+def validate_body(**overrides: object) -> dict[str, object]:
+    return {"codes": ["SUMMER10"], "cart": VALID_CART, **overrides}
+
+
+def assert_problem(response: object, status: int, code: str) -> dict[str, object]:
+    from httpx import Response
+
+    assert isinstance(response, Response)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, object] = response.json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert body["type"] == f"/problems/{code}"
+    assert isinstance(body["title"], str)
+    assert isinstance(body["detail"], str)
+    assert body["instance"] == response.headers["x-request-id"]
+    return body
+
+
+class TestMalformedRequests:
+    async def test_malformed_json_is_400(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        response = await client.post(
+            "/v1/validate",
+            content=b'{"codes": ["A"',
+            headers={**checkout, "content-type": "application/json"},
+        )
+        assert_problem(response, 400, "malformed_json")
+
+    async def test_wrong_types_name_the_field(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        body = validate_body(
+            cart={
+                "currency": "EUR",
+                "lines": [{"sku": "a", "quantity": "two", "unit_price_amount": 1}],
+            }
+        )
+        problem = assert_problem(
+            await client.post("/v1/validate", json=body, headers=checkout), 422, "validation_error"
+        )
+        errors = problem["errors"]
+        assert isinstance(errors, list)
+        assert errors[0]["loc"] == ["body", "cart", "lines", 0, "quantity"]
+        assert "cart.lines.0.quantity" in str(problem["detail"])
+
+    @pytest.mark.parametrize(
+        ("line", "field"),
+        [
+            ({"sku": "a", "quantity": 1, "unit_price_amount": -1}, "unit_price_amount"),
+            ({"sku": "a", "quantity": 1, "unit_price_amount": 10**15}, "unit_price_amount"),
+            ({"sku": "a", "quantity": 0, "unit_price_amount": 1}, "quantity"),
+            ({"sku": "a", "quantity": 10**9, "unit_price_amount": 1}, "quantity"),
+            ({"sku": "a", "quantity": 1.5, "unit_price_amount": 1}, "quantity"),
+            ({"sku": "a", "quantity": 1, "unit_price_amount": 9.99}, "unit_price_amount"),
+            ({"sku": "", "quantity": 1, "unit_price_amount": 1}, "sku"),
+            ({"sku": "a", "quantity": 1, "unit_price_amount": 1, "colour": "red"}, "colour"),
+        ],
+    )
+    async def test_bad_line_values_are_422(
+        self,
+        client: AsyncClient,
+        checkout: dict[str, str],
+        line: dict[str, object],
+        field: str,
+    ) -> None:
+        body = validate_body(cart={"currency": "EUR", "lines": [line]})
+        problem = assert_problem(
+            await client.post("/v1/validate", json=body, headers=checkout), 422, "validation_error"
+        )
+        assert problem["errors"][0]["loc"][-1] == field  # type: ignore[index]
+
+    @pytest.mark.parametrize("currency", ["XYZ", "eur", "EURO", ""])
+    async def test_unknown_currency_is_422(
+        self, client: AsyncClient, checkout: dict[str, str], currency: str
+    ) -> None:
+        body = validate_body(cart={"currency": currency, "lines": VALID_CART["lines"]})
+        assert_problem(
+            await client.post("/v1/validate", json=body, headers=checkout), 422, "validation_error"
+        )
+
+    async def test_empty_cart_and_no_codes_are_422(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        empty = validate_body(cart={"currency": "EUR", "lines": []})
+        assert_problem(
+            await client.post("/v1/validate", json=empty, headers=checkout), 422, "validation_error"
+        )
+        no_codes = validate_body(codes=[])
+        assert_problem(
+            await client.post("/v1/validate", json=no_codes, headers=checkout),
+            422,
+            "validation_error",
+        )
+
+    async def test_ten_thousand_lines_is_422(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        lines = [{"sku": f"s{i}", "quantity": 1, "unit_price_amount": 1} for i in range(10_000)]
+        body = validate_body(cart={"currency": "EUR", "lines": lines})
+        problem = assert_problem(
+            await client.post("/v1/validate", json=body, headers=checkout), 422, "validation_error"
+        )
+        assert problem["errors"][0]["loc"] == ["body", "cart", "lines"]  # type: ignore[index]
+
+    async def test_oversized_body_is_413(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        response = await client.post(
+            "/v1/validate",
+            content=b'{"codes": ["' + b"A" * 2_000_000 + b'"]}',
+            headers={**checkout, "content-type": "application/json"},
+        )
+        assert_problem(response, 413, "payload_too_large")
+
+    @pytest.mark.parametrize(
+        "code",
+        ["SUMMER\x0010", "SUM\u200bMER", "\u202eREVERSED", "A" * 101, ""],
+    )
+    async def test_codes_with_control_or_invisible_characters_are_422(
+        self, client: AsyncClient, checkout: dict[str, str], code: str
+    ) -> None:
+        body = validate_body(codes=[code])
+        assert_problem(
+            await client.post("/v1/validate", json=body, headers=checkout), 422, "validation_error"
+        )
+
+    @pytest.mark.parametrize("code", ["ÉTÉ-2026", "two words", "💸", "\uff33\uff35\uff2d"])
+    async def test_odd_but_printable_codes_get_a_verdict(
+        self, client: AsyncClient, checkout: dict[str, str], code: str
+    ) -> None:
+        response = await client.post(
+            "/v1/validate", json=validate_body(codes=[code]), headers=checkout
+        )
+        assert response.status_code == 200
+        assert response.json()["codes"][0]["reason"] == "not_found"
+
+    async def test_body_that_is_not_an_object_is_422(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        for raw in (b"[]", b"null", b"42", b'"text"'):
+            response = await client.post(
+                "/v1/validate",
+                content=raw,
+                headers={**checkout, "content-type": "application/json"},
+            )
+            assert_problem(response, 422, "validation_error")
+
+    async def test_non_json_content_type_is_a_clean_4xx(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        response = await client.post(
+            "/v1/validate", content=b"codes=A", headers={**checkout, "content-type": "text/plain"}
+        )
+        assert 400 <= response.status_code < 500
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+class TestRoutingProblems:
+    async def test_unknown_route_is_404_problem(self, client: AsyncClient) -> None:
+        assert_problem(await client.get("/v1/nothing-here"), 404, "not_found")
+
+    async def test_wrong_method_is_405_problem(self, client: AsyncClient) -> None:
+        assert_problem(await client.delete("/v1/validate"), 405, "method_not_allowed")
+
+    async def test_bad_path_id_is_422(self, client: AsyncClient, admin: dict[str, str]) -> None:
+        assert_problem(
+            await client.get("/v1/campaigns/not-a-uuid", headers=admin), 422, "validation_error"
+        )
+
+    async def test_bad_cursor_is_422(self, client: AsyncClient, admin: dict[str, str]) -> None:
+        response = await client.get("/v1/campaigns?cursor=%%%", headers=admin)
+        assert_problem(response, 422, "validation_error")
+
+
+class TestRequestIds:
+    async def test_given_request_id_is_echoed(self, client: AsyncClient) -> None:
+        response = await client.get("/healthz", headers={"X-Request-ID": "req-123"})
+        assert response.headers["x-request-id"] == "req-123"
+
+    async def test_missing_or_unsafe_request_id_is_replaced(self, client: AsyncClient) -> None:
+        generated = (await client.get("/healthz")).headers["x-request-id"]
+        assert len(generated) == 32
+        replaced = (await client.get("/healthz", headers={"X-Request-ID": "a b\tc"})).headers[
+            "x-request-id"
+        ]
+        assert replaced != "a b\tc"
+        assert len(replaced) == 32

@@ -1,0 +1,40 @@
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.api.deps import get_sessionmaker
+from app.db.engine import SessionFactory, create_sessionmaker
+from app.main import create_app
+from app.settings import Settings
+from tests.factories import Factory
+
+TABLES = (
+    "api_keys, campaigns, codes, customer_usages, redemptions, redemption_items, idempotency_keys"
+)
+
+
+@pytest.fixture
+async def committing_sessionmaker(engine: AsyncEngine) -> AsyncIterator[SessionFactory]:
+    """Sessions on the real pool that really commit; every table is emptied afterwards."""
+    yield create_sessionmaker(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {TABLES} CASCADE"))
+
+
+@pytest.fixture
+def committing_factory(committing_sessionmaker: SessionFactory) -> Factory:
+    return Factory(committing_sessionmaker)
+
+
+@pytest.fixture
+async def racing_client(
+    settings: Settings, committing_sessionmaker: SessionFactory
+) -> AsyncIterator[AsyncClient]:
+    app: FastAPI = create_app(settings)
+    app.dependency_overrides[get_sessionmaker] = lambda: committing_sessionmaker
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://tessera") as http:
+        yield http

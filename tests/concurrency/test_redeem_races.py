@@ -1,0 +1,151 @@
+"""Many redeems at once, over many real connections that commit: no limit is ever exceeded."""
+
+import asyncio
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from httpx import AsyncClient, Response
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.services.api_keys import Scope
+from tests.factories import Factory, bearer, cart
+
+pytestmark = pytest.mark.concurrency
+
+CART = cart(("item", 1, 5000))
+
+
+async def fire(
+    client: AsyncClient, requests: list[tuple[dict[str, Any], dict[str, str]]]
+) -> list[Response]:
+    return await asyncio.gather(
+        *(client.post("/v1/redeem", json=body, headers=headers) for body, headers in requests)
+    )
+
+
+async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
+    async with engine.connect() as conn:
+        return (await conn.execute(text(sql), params)).scalar_one()
+
+
+class TestCodeLimit:
+    async def test_200_customers_racing_for_50_uses(
+        self, racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+    ) -> None:
+        key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+        campaign = await committing_factory.campaign()
+        code = await committing_factory.code(campaign, "FIRST50", max_redemptions=50)
+        requests = [
+            (
+                {"codes": ["FIRST50"], "cart": CART, "customer": {"id": f"cus_{i}"}},
+                {**key, "Idempotency-Key": str(uuid.uuid4())},
+            )
+            for i in range(200)
+        ]
+        responses = await fire(racing_client, requests)
+
+        statuses = Counter(r.status_code for r in responses)
+        assert statuses == {201: 50, 409: 150}, statuses
+        refusals = {r.json()["codes"][0]["reason"] for r in responses if r.status_code == 409}
+        assert refusals == {"limit_reached"}
+        assert (
+            await scalar(engine, "SELECT redemption_count FROM codes WHERE id = :id", id=code.id)
+            == 50
+        )
+        assert (
+            await scalar(
+                engine, "SELECT count(*) FROM redemption_items WHERE code_id = :id", id=code.id
+            )
+            == 50
+        )
+
+
+class TestCustomerLimit:
+    async def test_one_customer_racing_for_a_once_per_customer_code(
+        self, racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+    ) -> None:
+        key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+        campaign = await committing_factory.campaign()
+        await committing_factory.code(campaign, "ONCE-EACH", per_customer_limit=1)
+        requests = [
+            (
+                {"codes": ["ONCE-EACH"], "cart": CART, "customer": {"id": "alice"}},
+                {**key, "Idempotency-Key": str(uuid.uuid4())},
+            )
+            for _ in range(40)
+        ]
+        responses = await fire(racing_client, requests)
+
+        assert Counter(r.status_code for r in responses) == {201: 1, 409: 39}
+        refusals = {r.json()["codes"][0]["reason"] for r in responses if r.status_code == 409}
+        assert refusals == {"customer_limit_reached"}
+        assert await scalar(engine, "SELECT count(*) FROM redemptions") == 1
+
+    async def test_campaign_limit_per_customer_across_codes(
+        self, racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+    ) -> None:
+        key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+        campaign = await committing_factory.campaign(per_customer_limit=2)
+        codes = [f"WELCOME-{i}" for i in range(10)]
+        for code in codes:
+            await committing_factory.code(campaign, code)
+        requests = [
+            (
+                {"codes": [code], "cart": CART, "customer": {"id": "bob"}},
+                {**key, "Idempotency-Key": str(uuid.uuid4())},
+            )
+            for code in codes * 3
+        ]
+        responses = await fire(racing_client, requests)
+
+        assert Counter(r.status_code for r in responses)[201] == 2
+        assert await scalar(engine, "SELECT count(*) FROM redemptions") == 2
+
+
+class TestIdempotentRetries:
+    async def test_one_key_sent_many_times_at_once_redeems_once(
+        self, racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+    ) -> None:
+        key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+        campaign = await committing_factory.campaign()
+        await committing_factory.code(campaign, "RETRIED", max_redemptions=100)
+        headers = {**key, "Idempotency-Key": "checkout-42"}
+        body = {"codes": ["RETRIED"], "cart": CART, "order_id": "order-42"}
+        responses = await fire(racing_client, [(body, headers)] * 20)
+
+        assert {r.status_code for r in responses} == {201}
+        assert len({r.json()["id"] for r in responses}) == 1
+        assert await scalar(engine, "SELECT count(*) FROM redemptions") == 1
+        assert await scalar(engine, "SELECT redemption_count FROM codes") == 1
+
+
+class TestRollbackRaces:
+    async def test_concurrent_rollbacks_restore_once(
+        self, racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+    ) -> None:
+        key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+        campaign = await committing_factory.campaign()
+        await committing_factory.code(campaign, "BACK", max_redemptions=3, per_customer_limit=3)
+        redeemed = [
+            (
+                await racing_client.post(
+                    "/v1/redeem",
+                    json={"codes": ["BACK"], "cart": CART, "customer": {"id": "carol"}},
+                    headers={**key, "Idempotency-Key": str(uuid.uuid4())},
+                )
+            ).json()["id"]
+            for _ in range(3)
+        ]
+        first = redeemed[0]
+        rollbacks = await asyncio.gather(
+            *(
+                racing_client.post(f"/v1/redemptions/{first}/rollback", headers=key)
+                for _ in range(20)
+            )
+        )
+        assert {r.status_code for r in rollbacks} == {200}
+        assert await scalar(engine, "SELECT redemption_count FROM codes") == 2
+        assert await scalar(engine, "SELECT redemption_count FROM customer_usages") == 2

