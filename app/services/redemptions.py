@@ -6,6 +6,7 @@ under the key too, so a retry gets the same answer.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -41,10 +42,15 @@ def redemption_body(record: RedemptionRecord) -> dict[str, Any]:
         "id": str(record.id),
         "status": record.status,
         "order_id": record.order_id,
-        "created_at": record.created_at.isoformat(),
-        "rolled_back_at": record.rolled_back_at.isoformat() if record.rolled_back_at else None,
+        "created_at": _timestamp(record.created_at),
+        "rolled_back_at": _timestamp(record.rolled_back_at) if record.rolled_back_at else None,
         **record.result,
     }
+
+
+def _timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with a 'Z', as every other response renders timestamps."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _refusal(body: dict[str, Any]) -> RedemptionRefused:
