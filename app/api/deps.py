@@ -14,7 +14,6 @@ from app.db.engine import SessionFactory
 from app.db.repositories.api_keys import ApiKeyRecord
 from app.db.uow import UnitOfWork
 from app.services.api_keys import Scope, authenticate
-from app.services.errors import IdempotencyKeyRequired
 
 
 def get_sessionmaker(request: Request) -> SessionFactory:
@@ -46,20 +45,21 @@ SupportKey = Annotated[ApiKeyRecord, Depends(require_scope(Scope.SUPPORT))]
 AdminKey = Annotated[ApiKeyRecord, Depends(require_scope(Scope.ADMIN))]
 
 
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
 def idempotency_key(
     key: Annotated[
-        str | None,
+        str,
         Header(
-            alias="Idempotency-Key",
+            alias=IDEMPOTENCY_KEY_HEADER,
             min_length=1,
             max_length=255,
             pattern=r"^[\x21-\x7e]+$",
             description="Unique per logical request (a UUID is good); a retry reuses it.",
         ),
-    ] = None,
+    ],
 ) -> str:
-    if key is None:
-        raise IdempotencyKeyRequired("Send an 'Idempotency-Key' header; reuse it on retries.")
     return key
 
 

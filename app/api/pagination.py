@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import Query
 
-from app.services.errors import InvalidParameter
+from app.services.errors import InvalidCursor
 
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size")]
 CursorQuery = Annotated[
@@ -32,6 +32,4 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
             raise ValueError("naive")
         return moment, UUID(row_id)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidParameter(
-            "'cursor' is not a cursor this API returned.", parameter="cursor"
-        ) from exc
+        raise InvalidCursor("Pass back a 'next_cursor' exactly as a list returned it.") from exc

@@ -128,6 +128,14 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
             title="Malformed JSON",
             detail="The request body is not valid JSON.",
         )
+    if any(_is_missing_idempotency_key(error) for error in errors):
+        return problem_response(
+            request,
+            status=400,
+            code=ErrorCode.IDEMPOTENCY_KEY_REQUIRED,
+            title="An Idempotency-Key header is required",
+            detail="Send an 'Idempotency-Key' header; reuse it when you retry this request.",
+        )
     details = [
         {"loc": _loc(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in errors
     ]
@@ -141,6 +149,16 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         detail=f"{where}: {first['msg']}"
         + (f" (and {len(details) - 1} more)" if len(details) > 1 else ""),
         errors=details,
+    )
+
+
+def _is_missing_idempotency_key(error: Any) -> bool:
+    loc = error.get("loc", ())
+    return bool(
+        error.get("type") == "missing"
+        and len(loc) == 2
+        and loc[0] == "header"
+        and str(loc[1]).lower() == "idempotency-key"
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 class ErrorCode(StrEnum):
     VALIDATION_ERROR = "validation_error"
+    INVALID_CURSOR = "invalid_cursor"
     MALFORMED_JSON = "malformed_json"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     PAYLOAD_TOO_LARGE = "payload_too_large"
@@ -92,12 +93,6 @@ class RedemptionRefused(AppError):
     title = "One or more codes cannot be redeemed for this order"
 
 
-class IdempotencyKeyRequired(AppError):
-    code = ErrorCode.IDEMPOTENCY_KEY_REQUIRED
-    status = 400
-    title = "An Idempotency-Key header is required"
-
-
 class IdempotencyKeyReused(AppError):
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED
     status = 409
@@ -114,3 +109,9 @@ class InvalidParameter(AppError):
     code = ErrorCode.VALIDATION_ERROR
     status = 422
     title = "The request is not valid"
+
+
+class InvalidCursor(AppError):
+    code = ErrorCode.INVALID_CURSOR
+    status = 422
+    title = "The cursor was not issued by this API"

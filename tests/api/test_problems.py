@@ -182,7 +182,7 @@ class TestRoutingProblems:
 
     async def test_bad_cursor_is_422(self, client: AsyncClient, admin: dict[str, str]) -> None:
         response = await client.get("/v1/campaigns?cursor=%%%", headers=admin)
-        assert_problem(response, 422, "validation_error")
+        assert_problem(response, 422, "invalid_cursor")
 
 
 class TestRequestIds:

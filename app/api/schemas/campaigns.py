@@ -1,8 +1,9 @@
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.api.schemas.common import (
     Amount,
@@ -67,8 +68,24 @@ class CampaignCreate(RequestModel):
     metadata: Metadata = Field(default_factory=dict)
 
 
+def _not_nullable(*names: str) -> Callable[[dict[str, Any]], None]:
+    """Publish these optional fields as 'may be omitted, never null'."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            options = [o for o in field.pop("anyOf") if o.get("type") != "null"]
+            field.update(options[0] if len(options) == 1 else {"anyOf": options})
+            field.pop("default", None)
+
+    return edit
+
+
 class CampaignUpdate(RequestModel):
-    """Only the fields sent change; null clears an optional field."""
+    """Only the fields sent change; null clears an optional field (name and discount cannot be
+    cleared)."""
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable("name", "discount"))
 
     name: Name | None = None
     discount: Discount | None = None
