@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
+from app.api.deps import reject_unknown_query_parameters
 from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.routers import api_keys, campaigns, health, redemptions, validations
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A promotion engine for the checkout: coupons, limits, budgets, on PostgreSQL.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     app.state.settings = settings
     app.state.migration_head = migration_head()

@@ -5,10 +5,10 @@ from typing import Any
 
 from app.db.engine import SessionFactory
 from app.db.uow import UnitOfWork
+from app.domain.api_keys import Scope
 from app.domain.campaigns import Campaign, Code
 from app.domain.rules import Benefit, PercentOff
 from app.services import api_keys, campaigns
-from app.services.api_keys import Scope
 from app.services.campaigns import CampaignTerms, CodeTerms
 
 

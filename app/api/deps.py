@@ -7,13 +7,55 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.clock import utc_now
 from app.db.engine import SessionFactory
-from app.db.repositories.api_keys import ApiKeyRecord
 from app.db.uow import UnitOfWork
-from app.services.api_keys import Scope, authenticate
+from app.domain.api_keys import ApiKey as ApiKeyValue
+from app.domain.api_keys import Scope
+from app.services.api_keys import authenticate
+
+# Keyed by path and methods: routes are unhashable, and every app built here has the same ones.
+_query_parameter_names: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
+
+
+def _query_parameters(route: APIRoute) -> frozenset[str]:
+    key = (route.path, frozenset(route.methods or ()))
+    known = _query_parameter_names.get(key)
+    if known is not None:
+        return known
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(param.alias for param in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    _query_parameter_names[key] = frozenset(names)
+    return _query_parameter_names[key]
+
+
+async def reject_unknown_query_parameters(request: Request) -> None:
+    """Refuse query parameters a route does not define, as unknown body fields are refused: a
+    misspelt `limt=5` should fail loudly, not be ignored."""
+    route = request.scope.get("route")
+    if not request.query_params or not isinstance(route, APIRoute):
+        return
+    allowed = _query_parameters(route)
+    unknown = [name for name in request.query_params if name not in allowed]
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": "Unknown query parameter",
+                    "type": "extra_forbidden",
+                }
+                for name in unknown
+            ]
+        )
 
 
 def get_sessionmaker(request: Request) -> SessionFactory:
@@ -30,19 +72,19 @@ UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer tsk_...`")
 
 
-def require_scope(scope: Scope) -> Callable[..., Awaitable[ApiKeyRecord]]:
+def require_scope(scope: Scope) -> Callable[..., Awaitable[ApiKeyValue]]:
     async def dependency(
         uow: UowDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> ApiKeyRecord:
+    ) -> ApiKeyValue:
         return await authenticate(uow, credentials.credentials if credentials else None, scope)
 
     return dependency
 
 
-CheckoutKey = Annotated[ApiKeyRecord, Depends(require_scope(Scope.CHECKOUT))]
-SupportKey = Annotated[ApiKeyRecord, Depends(require_scope(Scope.SUPPORT))]
-AdminKey = Annotated[ApiKeyRecord, Depends(require_scope(Scope.ADMIN))]
+CheckoutKey = Annotated[ApiKeyValue, Depends(require_scope(Scope.CHECKOUT))]
+SupportKey = Annotated[ApiKeyValue, Depends(require_scope(Scope.SUPPORT))]
+AdminKey = Annotated[ApiKeyValue, Depends(require_scope(Scope.ADMIN))]
 
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"

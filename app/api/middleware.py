@@ -52,6 +52,9 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    # The route may turn this into a 400 while parsing; the flag lets the
+                    # problem handler answer 413 instead.
+                    scope["state"]["body_too_large"] = True
                     raise BodyTooLargeError
             return message
 

@@ -164,6 +164,14 @@ def _is_missing_idempotency_key(error: Any) -> bool:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if getattr(request.state, "body_too_large", False):
+        return problem_response(
+            request,
+            status=413,
+            code=ErrorCode.PAYLOAD_TOO_LARGE,
+            title="Request body too large",
+            detail="The request body is larger than this service accepts.",
+        )
     code, title = _HTTP_CODES.get(exc.status_code, (ErrorCode.VALIDATION_ERROR, "Bad request"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     return problem_response(

@@ -7,25 +7,18 @@ every request find its key by an indexed equality lookup.
 import hashlib
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 from uuid import UUID
 
-from app.db.repositories.api_keys import ApiKeyRecord
 from app.db.uow import UnitOfWork
+from app.domain.api_keys import ApiKey, Scope
 from app.services.errors import ApiKeyNotFound, Forbidden, Unauthorized
 
 KEY_PREFIX = "tsk_"
 
 
-class Scope(StrEnum):
-    CHECKOUT = "checkout"
-    SUPPORT = "support"
-    ADMIN = "admin"
-
-
 @dataclass(frozen=True, slots=True)
 class CreatedApiKey:
-    record: ApiKeyRecord
+    record: ApiKey
     secret: str
 
 
@@ -37,7 +30,7 @@ def new_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-async def authenticate(uow: UnitOfWork, raw_key: str | None, scope: Scope) -> ApiKeyRecord:
+async def authenticate(uow: UnitOfWork, raw_key: str | None, scope: Scope) -> ApiKey:
     """The active key behind a bearer token, if it holds scope (admin holds every scope)."""
     if not raw_key:
         raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
@@ -45,7 +38,7 @@ async def authenticate(uow: UnitOfWork, raw_key: str | None, scope: Scope) -> Ap
         record = await uow.api_keys.get_active_by_hash(hash_key(raw_key))
     if record is None:
         raise Unauthorized("The API key is unknown or revoked.")
-    if scope not in record.scopes and Scope.ADMIN not in record.scopes:
+    if not record.holds(scope):
         raise Forbidden(f"This operation needs the '{scope}' scope.")
     return record
 
@@ -64,12 +57,12 @@ async def create_api_key(uow: UnitOfWork, name: str, scopes: list[Scope]) -> Cre
     return CreatedApiKey(record=record, secret=secret)
 
 
-async def list_api_keys(uow: UnitOfWork) -> list[ApiKeyRecord]:
+async def list_api_keys(uow: UnitOfWork) -> list[ApiKey]:
     async with uow:
         return await uow.api_keys.list_all()
 
 
-async def revoke_api_key(uow: UnitOfWork, key_id: UUID) -> ApiKeyRecord:
+async def revoke_api_key(uow: UnitOfWork, key_id: UUID) -> ApiKey:
     """Revoke a key; it stops working on the next request. Revoking twice is harmless."""
     async with uow:
         record = await uow.api_keys.revoke(key_id)

@@ -9,7 +9,7 @@ from uuid import UUID
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
 from app.domain.campaigns import Campaign, CampaignStatus, Code
-from app.domain.codes import is_well_formed, normalise
+from app.domain.codes import display, is_well_formed, normalise
 from app.domain.rules import AmountOff, Benefit, PercentOff
 from app.services.errors import CampaignNotFound, CodeAlreadyExists, CodeNotFound, InvalidCampaign
 
@@ -148,7 +148,7 @@ async def create_code(uow: UnitOfWork, campaign_id: UUID, terms: CodeTerms) -> C
         try:
             code = await uow.codes.insert(
                 campaign_id=campaign_id,
-                code=terms.code.strip(),
+                code=display(terms.code),
                 normalised_code=normalised,
                 max_redemptions=terms.max_redemptions,
                 per_customer_limit=terms.per_customer_limit,
@@ -156,7 +156,7 @@ async def create_code(uow: UnitOfWork, campaign_id: UUID, terms: CodeTerms) -> C
                 expires_at=terms.expires_at,
             )
         except DuplicateKeyError as exc:
-            raise CodeAlreadyExists(f"The code '{terms.code.strip()}' already exists.") from exc
+            raise CodeAlreadyExists(f"The code '{display(terms.code)}' already exists.") from exc
         await uow.commit()
     return code
 

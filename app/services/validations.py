@@ -1,6 +1,5 @@
 """Validate: what codes would do to a cart, with a reason for every verdict. Never writes."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +85,3 @@ def evaluation_body(evaluation: Evaluation, customer_id: str | None) -> dict[str
         "codes": codes,
         "lines": lines,
     }
-
-
-def refused_codes(body: dict[str, Any]) -> Sequence[dict[str, Any]]:
-    return [code for code in body["codes"] if not code["valid"]]

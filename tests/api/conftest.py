@@ -1,6 +1,6 @@
 import pytest
 
-from app.services.api_keys import Scope
+from app.domain.api_keys import Scope
 from tests.factories import Factory, bearer
 
 

@@ -4,7 +4,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.engine import SessionFactory
 from app.db.uow import UnitOfWork
-from app.services.api_keys import Scope, ensure_bootstrap_admin_key
+from app.domain.api_keys import Scope
+from app.services.api_keys import ensure_bootstrap_admin_key
 from tests.factories import Factory, bearer
 
 

@@ -1,5 +1,7 @@
 """Every bad input is a clear 4xx in the problem+json envelope, never a 500."""
 
+from collections.abc import AsyncIterator
+
 import pytest
 from httpx import AsyncClient
 
@@ -81,6 +83,32 @@ class TestMalformedRequests:
             await client.post("/v1/validate", json=body, headers=checkout), 422, "validation_error"
         )
         assert problem["errors"][0]["loc"][-1] == field  # type: ignore[index]
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("quantity", "2"),
+            ("quantity", True),
+            ("unit_price_amount", "100"),
+            ("unit_price_amount", False),
+        ],
+    )
+    async def test_numbers_must_be_json_integers(
+        self, client: AsyncClient, checkout: dict[str, str], field: str, value: object
+    ) -> None:
+        line = {"sku": "a", "quantity": 1, "unit_price_amount": 100, field: value}
+        body = validate_body(cart={"currency": "EUR", "lines": [line]})
+        assert_problem(
+            await client.post("/v1/validate", json=body, headers=checkout), 422, "validation_error"
+        )
+
+    async def test_integral_floats_are_integers(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        line = {"sku": "a", "quantity": 2.0, "unit_price_amount": 100.0}
+        body = validate_body(cart={"currency": "EUR", "lines": [line]})
+        response = await client.post("/v1/validate", json=body, headers=checkout)
+        assert response.json()["subtotal_amount"] == 200
 
     @pytest.mark.parametrize("currency", ["XYZ", "eur", "EURO", ""])
     async def test_unknown_currency_is_422(
@@ -167,6 +195,82 @@ class TestMalformedRequests:
         assert 400 <= response.status_code < 500
         assert response.headers["content-type"] == "application/problem+json"
 
+    async def test_oversized_chunked_body_is_413(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(40):
+                yield b"x" * 65_536
+
+        response = await client.post(
+            "/v1/validate",
+            content=chunks(),
+            headers={**checkout, "content-type": "application/json"},
+        )
+        assert_problem(response, 413, "payload_too_large")
+
+
+class TestTextAndTimeThatTheDatabaseCannotHold:
+    """PostgreSQL text and JSONB cannot hold NUL, and timestamps have a range: such input is a
+    422 at the edge, never a driver error."""
+
+    async def test_nul_in_order_id_is_422(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        body = {**validate_body(), "order_id": "order\u0000-1"}
+        response = await client.post(
+            "/v1/redeem", json=body, headers={**checkout, "Idempotency-Key": "nul-order"}
+        )
+        assert_problem(response, 422, "validation_error")
+
+    @pytest.mark.parametrize("metadata", [{"k\u0000": "v"}, {"k": "v\u0000"}, {"k": "x" * 1001}])
+    async def test_bad_metadata_is_422(
+        self, client: AsyncClient, admin: dict[str, str], metadata: dict[str, str]
+    ) -> None:
+        body = {
+            "name": "x",
+            "discount": {"type": "percent_off", "basis_points": 5},
+            "metadata": metadata,
+        }
+        assert_problem(
+            await client.post("/v1/campaigns", json=body, headers=admin), 422, "validation_error"
+        )
+
+    @pytest.mark.parametrize(
+        "moment",
+        [
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-12:00",
+            "1969-12-31T23:59:59Z",
+            0,
+            "1700000000",
+            "2026-12-01 00:00:00",
+        ],
+    )
+    async def test_timestamps_outside_the_supported_years_are_422(
+        self, client: AsyncClient, admin: dict[str, str], moment: object
+    ) -> None:
+        body = {
+            "name": "x",
+            "discount": {"type": "percent_off", "basis_points": 5},
+            "starts_at": moment,
+        }
+        problem = assert_problem(
+            await client.post("/v1/campaigns", json=body, headers=admin), 422, "validation_error"
+        )
+        assert problem["errors"][0]["loc"] == ["body", "starts_at"]  # type: ignore[index]
+
+    async def test_edge_of_the_supported_years_is_accepted(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        body = {
+            "name": "x",
+            "discount": {"type": "percent_off", "basis_points": 5},
+            "starts_at": "1970-01-01T00:00:00+14:00",
+            "ends_at": "8999-12-31T23:59:59-12:00",
+        }
+        assert (await client.post("/v1/campaigns", json=body, headers=admin)).status_code == 201
+
 
 class TestRoutingProblems:
     async def test_unknown_route_is_404_problem(self, client: AsyncClient) -> None:
@@ -179,6 +283,28 @@ class TestRoutingProblems:
         assert_problem(
             await client.get("/v1/campaigns/not-a-uuid", headers=admin), 422, "validation_error"
         )
+
+    async def test_unknown_query_parameter_is_422(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        response = await client.get("/v1/campaigns?limt=5", headers=admin)
+        problem = assert_problem(response, 422, "validation_error")
+        assert problem["errors"] == [
+            {"loc": ["query", "limt"], "msg": "Unknown query parameter", "type": "extra_forbidden"}
+        ]
+        assert (await client.get("/v1/campaigns?limit=5", headers=admin)).status_code == 200
+
+    async def test_blank_identifiers_are_422_and_others_kept_exactly(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        blank = validate_body(customer={"id": "\u00a0 "})
+        assert_problem(
+            await client.post("/v1/validate", json=blank, headers=checkout), 422, "validation_error"
+        )
+        spaced = await client.post(
+            "/v1/validate", json=validate_body(customer={"id": " cus 1 "}), headers=checkout
+        )
+        assert spaced.json()["customer_id"] == " cus 1 "
 
     async def test_bad_cursor_is_422(self, client: AsyncClient, admin: dict[str, str]) -> None:
         response = await client.get("/v1/campaigns?cursor=%%%", headers=admin)

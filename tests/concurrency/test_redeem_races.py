@@ -10,7 +10,7 @@ from httpx import AsyncClient, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.services.api_keys import Scope
+from app.domain.api_keys import Scope
 from tests.factories import Factory, bearer, cart
 
 pytestmark = pytest.mark.concurrency

@@ -7,6 +7,7 @@ It is driven through schemathesis' Python API and hypothesis directly, because i
 plugin does not support pytest 9 yet.
 """
 
+import os
 from typing import Any
 
 import schemathesis
@@ -18,7 +19,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.contract.conftest import LIVE_ADMIN_KEY
 
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = int(os.environ.get("TESSERA_CONTRACT_EXAMPLES", "40"))
 SHAPE_ERRORS = frozenset({"validation_error", "malformed_json"})
 
 

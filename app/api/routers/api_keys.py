@@ -5,18 +5,18 @@ from fastapi import APIRouter, status
 from app.api.deps import AdminKey, UowDep
 from app.api.problems import problem_responses
 from app.api.schemas.api_keys import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyList
-from app.db.repositories.api_keys import ApiKeyRecord
+from app.domain.api_keys import ApiKey as ApiKeyValue
 from app.services import api_keys as service
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"])
 
 
-def _schema(record: ApiKeyRecord) -> ApiKey:
+def _schema(record: ApiKeyValue) -> ApiKey:
     return ApiKey(
         id=record.id,
         name=record.name,
         key_prefix=record.key_prefix,
-        scopes=list(record.scopes),  # type: ignore[arg-type]
+        scopes=list(record.scopes),
         created_at=record.created_at,
         revoked_at=record.revoked_at,
     )

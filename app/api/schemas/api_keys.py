@@ -4,7 +4,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from app.api.schemas.common import Name, RequestModel
-from app.services.api_keys import Scope
+from app.domain.api_keys import Scope
 
 
 class ApiKeyCreate(RequestModel):

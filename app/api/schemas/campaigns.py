@@ -3,7 +3,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.common import (
     Amount,
@@ -16,6 +16,7 @@ from app.api.schemas.common import (
     Name,
     PositiveAmount,
     RequestModel,
+    Timestamp,
 )
 from app.domain.campaigns import Campaign as CampaignValue
 from app.domain.campaigns import CampaignStatus
@@ -60,8 +61,8 @@ class CampaignCreate(RequestModel):
         default=None, description="Required when any amount is set; carts in another are refused"
     )
     min_subtotal_amount: Amount | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
     per_customer_limit: Limit | None = Field(
         default=None, description="Redemptions per customer across all the campaign's codes"
     )
@@ -91,8 +92,8 @@ class CampaignUpdate(RequestModel):
     discount: Discount | None = None
     currency: CurrencyCode | None = None
     min_subtotal_amount: Amount | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
     per_customer_limit: Limit | None = None
     metadata: Metadata | None = None
 
@@ -141,7 +142,7 @@ class CodeCreate(RequestModel):
     customer_id: CustomerId | None = Field(
         default=None, description="Only this customer may use the code"
     )
-    expires_at: AwareDatetime | None = None
+    expires_at: Timestamp | None = None
 
 
 class Code(BaseModel):

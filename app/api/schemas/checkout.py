@@ -7,7 +7,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas.common import Amount, CodeText, CurrencyCode, CustomerId, RequestModel, Sku
+from app.api.schemas.common import (
+    Amount,
+    CodeText,
+    CurrencyCode,
+    CustomerId,
+    ExternalId,
+    Quantity,
+    RequestModel,
+    Sku,
+)
 from app.domain.cart import Cart as CartValue
 from app.domain.cart import CartLine as CartLineValue
 from app.domain.reasons import Reason
@@ -19,7 +28,7 @@ MAX_CODES = 10
 
 class CartLine(RequestModel):
     sku: Sku
-    quantity: int = Field(ge=1, le=10_000)
+    quantity: Quantity
     unit_price_amount: Amount
 
 
@@ -58,7 +67,7 @@ class ValidationRequest(RequestModel):
 
 
 class RedemptionCreate(ValidationRequest):
-    order_id: str | None = Field(default=None, min_length=1, max_length=200)
+    order_id: ExternalId | None = None
 
 
 class Shortfall(BaseModel):

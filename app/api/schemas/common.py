@@ -1,8 +1,17 @@
 """Reusable field types of the API, each with its limits and description in one place."""
 
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from app.domain.money import CURRENCY_EXPONENTS, is_known_currency
 
@@ -19,7 +28,11 @@ def _known_currency(value: str) -> str:
 # No C0/C1 control characters, soft hyphen, zero-width, line/paragraph separators,
 # bidirectional overrides or byte-order marks: text that looks like something it is not. As a
 # pattern it is enforced and published in the OpenAPI spec alike.
-PRINTABLE = r"^[^\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]*$"
+_HIDDEN = r"\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
+PRINTABLE = rf"^[^{_HIDDEN}]*$"
+# Printable and not blank. Identifiers are kept exactly as sent (like Stripe's), never trimmed,
+# so what the spec accepts is what is stored.
+NOT_BLANK = rf"^[^{_HIDDEN}]*[^\s{_HIDDEN}][^{_HIDDEN}]*$"
 
 
 CurrencyCode = Annotated[
@@ -32,25 +45,38 @@ CurrencyCode = Annotated[
         json_schema_extra={"enum": sorted(CURRENCY_EXPONENTS)},
     ),
 ]
+
+
+def _json_integer(value: object) -> object:
+    """Integers as JSON Schema means them: 5 and 5.0, never "5" or true."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+_JSON_INTEGER = BeforeValidator(_json_integer)
 Amount = Annotated[
     int,
     Field(ge=0, le=MAX_AMOUNT, description="Money in minor units of the currency (cents for EUR)"),
+    _JSON_INTEGER,
 ]
 PositiveAmount = Annotated[
     int,
     Field(gt=0, le=MAX_AMOUNT, description="Money in minor units of the currency (cents for EUR)"),
+    _JSON_INTEGER,
 ]
 BasisPoints = Annotated[
-    int, Field(ge=1, le=10_000, description="Hundredths of a percent: 1500 = 15 %")
+    int, Field(ge=1, le=10_000, description="Hundredths of a percent: 1500 = 15 %"), _JSON_INTEGER
 ]
-Limit = Annotated[int, Field(ge=1, le=1_000_000_000)]
+Limit = Annotated[int, Field(ge=1, le=1_000_000_000), _JSON_INTEGER]
+Quantity = Annotated[int, Field(ge=1, le=10_000), _JSON_INTEGER]
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE),
+    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
 ]
 CustomerId = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE),
+    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
     Field(description="The shop's id for the customer", examples=["cus_1042"]),
 ]
 CodeText = Annotated[
@@ -60,14 +86,53 @@ CodeText = Annotated[
 ]
 Sku = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE),
+    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
+]
+ExternalId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
+    Field(description="Your own identifier, stored exactly as given", examples=["order-7731"]),
 ]
 Metadata = Annotated[
     dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=100)],
-        str | int | bool | None,
+        Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=PRINTABLE)],
+        Annotated[str, StringConstraints(max_length=1000, pattern=PRINTABLE)] | int | bool | None,
     ],
-    Field(max_length=50, description="Up to 50 keys of your own; not interpreted"),
+    Field(
+        max_length=50,
+        description="Up to 50 keys of your own; not interpreted",
+        # Publish the key rule where generators and validators read it: pydantic alone leaves
+        # keys that miss the pattern allowed by the spec.
+        json_schema_extra={
+            "additionalProperties": False,
+            "propertyNames": {"minLength": 1, "maxLength": 100, "pattern": PRINTABLE},
+        },
+    ),
+]
+
+# RFC 3339 with an offset, years 1970-8999 as written: the instant in UTC then stays inside
+# what PostgreSQL and Python hold. Checked on the raw text, so numbers are not read as Unix time.
+_TIMESTAMP = (
+    r"^(19[7-9][0-9]|[2-8][0-9]{3})-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+_TIMESTAMP_RE = re.compile(_TIMESTAMP)
+
+
+def _rfc3339(value: object) -> object:
+    if not isinstance(value, str) or _TIMESTAMP_RE.match(value) is None:
+        raise ValueError("must be an RFC 3339 timestamp with an offset, years 1970-8999")
+    return value
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    Field(
+        description="RFC 3339 with a time zone offset, years 1970-8999",
+        json_schema_extra={"pattern": _TIMESTAMP},
+        examples=["2026-12-01T00:00:00+01:00"],
+    ),
 ]
 
 

@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, insert, select, update
@@ -8,17 +6,8 @@ from app.db.locking import LockNamespace, advisory_xact_lock
 from app.db.mappers import AnyRow
 from app.db.models import ApiKey
 from app.db.repositories.base import Repository
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyRecord:
-    id: UUID
-    name: str
-    key_prefix: str
-    scopes: tuple[str, ...]
-    created_at: datetime
-    revoked_at: datetime | None
-
+from app.domain.api_keys import ApiKey as ApiKeyValue
+from app.domain.api_keys import Scope
 
 _COLUMNS = (
     ApiKey.id,
@@ -31,7 +20,7 @@ _COLUMNS = (
 
 
 class ApiKeyRepository(Repository):
-    async def get_active_by_hash(self, key_hash: bytes) -> ApiKeyRecord | None:
+    async def get_active_by_hash(self, key_hash: bytes) -> ApiKeyValue | None:
         row = (
             await self.session.execute(
                 select(*_COLUMNS).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
@@ -41,7 +30,7 @@ class ApiKeyRepository(Repository):
 
     async def insert(
         self, *, name: str, key_prefix: str, key_hash: bytes, scopes: list[str]
-    ) -> ApiKeyRecord:
+    ) -> ApiKeyValue:
         row = (
             await self.session.execute(
                 insert(ApiKey)
@@ -51,11 +40,11 @@ class ApiKeyRepository(Repository):
         ).one()
         return _record(row)
 
-    async def list_all(self) -> list[ApiKeyRecord]:
+    async def list_all(self) -> list[ApiKeyValue]:
         rows = await self.session.execute(select(*_COLUMNS).order_by(ApiKey.created_at, ApiKey.id))
         return [_record(row) for row in rows]
 
-    async def revoke(self, key_id: UUID) -> ApiKeyRecord | None:
+    async def revoke(self, key_id: UUID) -> ApiKeyValue | None:
         """Revoke once; revoking again returns the key unchanged."""
         row = (
             await self.session.execute(
@@ -79,12 +68,12 @@ class ApiKeyRepository(Repository):
         return bool((await self.session.execute(stmt)).scalar_one())
 
 
-def _record(row: AnyRow) -> ApiKeyRecord:
-    return ApiKeyRecord(
+def _record(row: AnyRow) -> ApiKeyValue:
+    return ApiKeyValue(
         id=row.id,
         name=row.name,
         key_prefix=row.key_prefix,
-        scopes=tuple(row.scopes),
+        scopes=tuple(Scope(s) for s in row.scopes),
         created_at=row.created_at,
         revoked_at=row.revoked_at,
     )

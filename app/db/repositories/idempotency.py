@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.models import IdempotencyKey
@@ -62,9 +62,3 @@ class IdempotencyRepository(Repository):
             .where(IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key)
             .values(response_status=status, response_body=body)
         )
-
-    async def purge_expired(self) -> int:
-        result = await self.session.execute(
-            delete(IdempotencyKey).where(IdempotencyKey.created_at < func.now() - KEY_LIFETIME)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -121,11 +121,6 @@ class RedemptionRepository(Repository):
         )
         return _record(row)
 
-    async def set_result(self, redemption_id: UUID, result: dict[str, Any]) -> None:
-        await self.session.execute(
-            update(Redemption).where(Redemption.id == redemption_id).values(result=result)
-        )
-
     async def get(self, redemption_id: UUID) -> RedemptionRecord | None:
         row = (
             await self.session.execute(select(*_COLUMNS).where(Redemption.id == redemption_id))
