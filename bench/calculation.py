@@ -76,9 +76,7 @@ def main() -> None:
     }
     print(f"engine.evaluate on {platform.python_implementation()} {platform.python_version()}")  # noqa: T201
     for name, (cart, codes) in scenarios.items():
-        rate = _rate(
-            lambda cart=cart, codes=codes: evaluate(cart, codes, PROMOTIONS, CTX), args.seconds
-        )
+        rate = _rate(partial(evaluate, cart, codes, PROMOTIONS, CTX), args.seconds)
         print(f"  {name:28} {rate:>10,.0f} evaluations/s  ({1e6 / rate:,.1f} us each)")  # noqa: T201
 
 
