@@ -13,7 +13,8 @@ from uuid import UUID
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import UnitOfWork
 from app.domain.context import EvaluationContext
-from app.domain.engine import CodeVerdict, Evaluation
+from app.domain.engine import CodeVerdict, Evaluation, message_for
+from app.domain.reasons import Reason
 from app.domain.rules import Promotion
 from app.services.errors import IdempotencyKeyReused, RedemptionNotFound, RedemptionRefused
 from app.services.validations import CheckoutRequest, evaluate_request, evaluation_body
@@ -167,13 +168,9 @@ async def redeem(
 
 
 def _mark_limit_reached(body: dict[str, Any]) -> dict[str, Any]:
+    reason = Reason.LIMIT_REACHED
     codes = [
-        {
-            **code,
-            "valid": False,
-            "reason": "limit_reached",
-            "message": "This code has been used up.",
-        }
+        {**code, "valid": False, "reason": reason.value, "message": message_for(reason)}
         for code in body["codes"]
     ]
     return {**body, "valid": False, "codes": codes}
