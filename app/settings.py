@@ -18,6 +18,11 @@ class ApiSettings(BaseModel, frozen=True):
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
 
 
+class LimitSettings(BaseModel, frozen=True):
+    # Codes and automatic promotions that may discount one order together.
+    max_discounts_per_order: int = Field(default=5, ge=1, le=50)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TESSERA_", env_nested_delimiter="__", frozen=True, extra="ignore"
@@ -30,6 +35,7 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", pattern="^(?i)(debug|info|warning|error)$")
     db: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
+    limits: LimitSettings = LimitSettings()
 
     @field_validator("database_url")
     @classmethod

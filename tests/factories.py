@@ -6,8 +6,10 @@ from typing import Any
 from app.db.engine import SessionFactory
 from app.db.uow import UnitOfWork
 from app.domain.api_keys import Scope
-from app.domain.campaigns import Campaign, Code
-from app.domain.rules import Benefit, PercentOff
+from app.domain.benefits import Effect, PercentOff
+from app.domain.campaigns import Campaign, Code, Trigger
+from app.domain.conditions import Conditions, Target
+from app.domain.rules import Rules, Stacking
 from app.services import api_keys, campaigns
 from app.services.campaigns import CampaignTerms, CodeTerms
 
@@ -41,20 +43,26 @@ class Factory:
 
     async def campaign(
         self,
-        benefit: Benefit | None = None,
-        *,
+        *effects: Effect,
         name: str = "Test campaign",
-        currency: str | None = "EUR",
-        min_subtotal_amount: int | None = None,
+        trigger: Trigger = Trigger.CODE,
+        target: Target | None = None,
+        conditions: Conditions | None = None,
+        stacking: Stacking | None = None,
         starts_at: datetime | None = None,
         ends_at: datetime | None = None,
         per_customer_limit: int | None = None,
     ) -> Campaign:
+        """A campaign; 10 % off the order unless effects are given."""
         terms = CampaignTerms(
             name=name,
-            benefit=benefit or PercentOff(basis_points=1000),
-            currency=currency,
-            min_subtotal_amount=min_subtotal_amount,
+            rules=Rules(
+                effects=effects or (PercentOff(basis_points=1000),),
+                target=target or Target(),
+                conditions=conditions or Conditions(),
+            ),
+            trigger=trigger,
+            stacking=stacking or Stacking(),
             starts_at=starts_at,
             ends_at=ends_at,
             per_customer_limit=per_customer_limit,

@@ -17,6 +17,7 @@ from app.db.uow import UnitOfWork
 from app.domain.api_keys import ApiKey as ApiKeyValue
 from app.domain.api_keys import Scope
 from app.services.api_keys import authenticate
+from app.settings import Settings
 
 # Keyed by path and methods: routes are unhashable, and every app built here has the same ones.
 _query_parameter_names: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
@@ -68,6 +69,14 @@ def get_uow(sessionmaker: Annotated[SessionFactory, Depends(get_sessionmaker)]) 
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer tsk_...`")
 

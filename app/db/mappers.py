@@ -1,31 +1,182 @@
-"""Rows to domain values and back; the domain never sees a Row or an ORM object."""
+"""Rows to domain values and back; the domain never sees a Row or an ORM object.
+
+Campaign rules are stored as JSONB in the shape the API publishes (effects, target,
+conditions); rules_to_json and rules_from_json are the only codec for it.
+"""
 
 from typing import Any, TypeAlias
 
 from sqlalchemy import Row
 
-from app.domain.campaigns import Campaign, CampaignStatus, Code
-from app.domain.rules import AmountOff, Benefit, PercentOff, Promotion
+from app.domain.benefits import (
+    AmountOff,
+    AmountOffEach,
+    BuyXGetY,
+    Cashback,
+    Effect,
+    FixedPrice,
+    FreeGift,
+    PercentOff,
+    ShippingOff,
+)
+from app.domain.campaigns import Campaign, CampaignStatus, Code, Trigger
+from app.domain.conditions import MINUTES_PER_DAY, Conditions, Schedule, Target, clock_of, minute_of
+from app.domain.rules import Promotion, Rules, Stacking, Usage
 
 # A result row of any shape; columns are read by name.
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 
 
-def benefit_to_json(benefit: Benefit) -> dict[str, Any]:
-    match benefit:
-        case PercentOff(basis_points=bps, max_amount=cap):
-            return {"type": PercentOff.kind, "basis_points": bps, "max_amount": cap}
-        case AmountOff(amount=amount):
-            return {"type": AmountOff.kind, "amount": amount}
+def target_to_json(target: Target) -> dict[str, Any]:
+    return {
+        "skus": sorted(target.skus),
+        "categories": sorted(target.categories),
+        "exclude_skus": sorted(target.exclude_skus),
+        "exclude_categories": sorted(target.exclude_categories),
+    }
 
 
-def benefit_from_json(data: dict[str, Any]) -> Benefit:
+def target_from_json(data: dict[str, Any]) -> Target:
+    return Target(
+        skus=frozenset(data.get("skus", ())),
+        categories=frozenset(data.get("categories", ())),
+        exclude_skus=frozenset(data.get("exclude_skus", ())),
+        exclude_categories=frozenset(data.get("exclude_categories", ())),
+    )
+
+
+def effect_to_json(effect: Effect) -> dict[str, Any]:
+    match effect:
+        case PercentOff():
+            return {
+                "type": effect.kind,
+                "basis_points": effect.basis_points,
+                "max_amounts": dict(effect.max_amounts),
+                "max_line_amounts": dict(effect.max_line_amounts),
+            }
+        case AmountOff() | AmountOffEach() | FixedPrice():
+            return {"type": effect.kind, "amounts": dict(effect.amounts)}
+        case BuyXGetY():
+            return {
+                "type": effect.kind,
+                "buy_quantity": effect.buy_quantity,
+                "get_quantity": effect.get_quantity,
+                "basis_points": effect.basis_points,
+                "get_target": target_to_json(effect.get_target) if effect.get_target else None,
+                "max_applications": effect.max_applications,
+            }
+        case FreeGift():
+            return {
+                "type": effect.kind,
+                "sku": effect.sku,
+                "quantity": effect.quantity,
+                "unit_price_amounts": dict(effect.unit_price_amounts),
+            }
+        case ShippingOff():
+            return {
+                "type": effect.kind,
+                "basis_points": effect.basis_points,
+                "amounts": dict(effect.amounts),
+                "max_amounts": dict(effect.max_amounts),
+            }
+        case Cashback():
+            return {
+                "type": effect.kind,
+                "basis_points": effect.basis_points,
+                "max_amounts": dict(effect.max_amounts),
+            }
+
+
+def effect_from_json(data: dict[str, Any]) -> Effect:
     kind = data["type"]
     if kind == PercentOff.kind:
-        return PercentOff(basis_points=data["basis_points"], max_amount=data.get("max_amount"))
+        return PercentOff(data["basis_points"], data["max_amounts"], data["max_line_amounts"])
     if kind == AmountOff.kind:
-        return AmountOff(amount=data["amount"])
-    raise ValueError(f"unknown discount type {kind!r}")
+        return AmountOff(data["amounts"])
+    if kind == AmountOffEach.kind:
+        return AmountOffEach(data["amounts"])
+    if kind == FixedPrice.kind:
+        return FixedPrice(data["amounts"])
+    if kind == BuyXGetY.kind:
+        get_target = data.get("get_target")
+        return BuyXGetY(
+            buy_quantity=data["buy_quantity"],
+            get_quantity=data["get_quantity"],
+            basis_points=data["basis_points"],
+            get_target=target_from_json(get_target) if get_target else None,
+            max_applications=data.get("max_applications"),
+        )
+    if kind == FreeGift.kind:
+        return FreeGift(data["sku"], data["quantity"], data["unit_price_amounts"])
+    if kind == ShippingOff.kind:
+        return ShippingOff(data["basis_points"], data["amounts"], data["max_amounts"])
+    if kind == Cashback.kind:
+        return Cashback(data["basis_points"], data["max_amounts"])
+    raise ValueError(f"unknown effect type {kind!r}")
+
+
+def conditions_to_json(conditions: Conditions) -> dict[str, Any]:
+    schedule = conditions.schedule
+    return {
+        "min_subtotal_amounts": dict(conditions.min_subtotal_amounts),
+        "min_quantity": conditions.min_quantity,
+        "segments": sorted(conditions.segments),
+        "first_order_only": conditions.first_order_only,
+        "markets": sorted(conditions.markets),
+        "locales": sorted(conditions.locales),
+        "schedule": None
+        if schedule is None
+        else {
+            "timezone": schedule.timezone,
+            "days": sorted(schedule.days),
+            "start_time": clock_of(schedule.start_minute),
+            "end_time": clock_of(schedule.end_minute),
+        },
+    }
+
+
+def conditions_from_json(data: dict[str, Any]) -> Conditions:
+    schedule = data.get("schedule")
+    return Conditions(
+        min_subtotal_amounts=data.get("min_subtotal_amounts", {}),
+        min_quantity=data.get("min_quantity"),
+        segments=frozenset(data.get("segments", ())),
+        first_order_only=data.get("first_order_only", False),
+        markets=frozenset(data.get("markets", ())),
+        locales=frozenset(data.get("locales", ())),
+        schedule=None
+        if schedule is None
+        else Schedule(
+            timezone=schedule["timezone"],
+            days=frozenset(schedule.get("days", ())),
+            start_minute=minute_of(schedule.get("start_time", "00:00")),
+            end_minute=minute_of(schedule.get("end_time", clock_of(MINUTES_PER_DAY))),
+        ),
+    )
+
+
+def rules_to_json(rules: Rules) -> dict[str, Any]:
+    return {
+        "effects": [effect_to_json(effect) for effect in rules.effects],
+        "target": target_to_json(rules.target),
+        "conditions": conditions_to_json(rules.conditions),
+    }
+
+
+def rules_from_json(data: dict[str, Any]) -> Rules:
+    return Rules(
+        effects=tuple(effect_from_json(effect) for effect in data["effects"]),
+        target=target_from_json(data.get("target", {})),
+        conditions=conditions_from_json(data.get("conditions", {})),
+    )
+
+
+def _stacking(row: AnyRow) -> Stacking:
+    return Stacking(
+        priority=row.priority,
+        is_exclusive=row.is_exclusive,
+        is_line_exclusive=row.is_line_exclusive,
+    )
 
 
 def campaign_from_row(row: AnyRow) -> Campaign:
@@ -33,9 +184,9 @@ def campaign_from_row(row: AnyRow) -> Campaign:
         id=row.id,
         name=row.name,
         status=CampaignStatus(row.status),
-        currency=row.currency,
-        benefit=benefit_from_json(row.discount),
-        min_subtotal_amount=row.min_subtotal_amount,
+        trigger=Trigger(row.trigger),
+        rules=rules_from_json(row.rules),
+        stacking=_stacking(row),
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         per_customer_limit=row.per_customer_limit,
@@ -60,22 +211,25 @@ def code_from_row(row: AnyRow) -> Code:
 
 
 def promotion_from_row(row: AnyRow) -> Promotion:
+    """A code joined with its campaign, or (code columns null) an automatic promotion."""
     return Promotion(
-        code_id=row.id,
         campaign_id=row.campaign_id,
+        name=row.campaign_name,
+        rules=rules_from_json(row.rules),
+        code_id=row.code_id,
         code=row.code,
-        benefit=benefit_from_json(row.discount),
+        stacking=_stacking(row),
+        usage=Usage(
+            max_redemptions=row.max_redemptions,
+            redemption_count=row.redemption_count or 0,
+            per_customer_limit=row.code_per_customer_limit,
+            customer_redemption_count=row.code_customer_count or 0,
+            campaign_per_customer_limit=row.campaign_per_customer_limit,
+            campaign_customer_redemption_count=row.campaign_customer_count or 0,
+        ),
         is_active=row.status == CampaignStatus.ACTIVE,
-        currency=row.currency,
-        min_subtotal_amount=row.min_subtotal_amount,
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         expires_at=row.expires_at,
         bound_customer_id=row.customer_id,
-        max_redemptions=row.max_redemptions,
-        redemption_count=row.redemption_count,
-        per_customer_limit=row.per_customer_limit,
-        customer_redemption_count=row.code_customer_count or 0,
-        campaign_per_customer_limit=row.campaign_per_customer_limit,
-        campaign_customer_redemption_count=row.campaign_customer_count or 0,
     )

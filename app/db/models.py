@@ -71,18 +71,27 @@ class Campaign(Base):
     __tablename__ = "campaigns"
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused')", name="known_status"),
-        CheckConstraint("min_subtotal_amount >= 0", name="min_subtotal_not_negative"),
+        CheckConstraint("trigger IN ('code', 'automatic')", name="known_trigger"),
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_campaigns_created_at_id", "created_at", "id"),
+        # Every validate reads the live automatic promotions; this keeps that a small scan.
+        Index(
+            "ix_campaigns_automatic_active",
+            "priority",
+            postgresql_where=text("trigger = 'automatic' AND status = 'active'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
-    currency: Mapped[str | None] = mapped_column(String(3))
-    discount: Mapped[dict[str, Any]]
-    min_subtotal_amount: Mapped[int | None] = mapped_column(BigInteger)
+    trigger: Mapped[str] = mapped_column(String(16), server_default=text("'code'"))
+    # Effects, target and conditions (validated on the way in; see db/mappers.py).
+    rules: Mapped[dict[str, Any]]
+    priority: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    is_exclusive: Mapped[bool] = mapped_column(server_default=text("false"))
+    is_line_exclusive: Mapped[bool] = mapped_column(server_default=text("false"))
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     per_customer_limit: Mapped[int | None] = mapped_column(Integer)
@@ -140,9 +149,12 @@ class Redemption(Base):
         CheckConstraint("status IN ('succeeded', 'rolled_back')", name="known_status"),
         CheckConstraint(
             "discount_amount >= 0 AND discount_amount <= subtotal_amount"
-            " AND total_amount = subtotal_amount - discount_amount",
+            " AND shipping_discount_amount >= 0 AND shipping_discount_amount <= shipping_amount"
+            " AND total_amount = subtotal_amount - discount_amount"
+            " + shipping_amount - shipping_discount_amount",
             name="amounts_consistent",
         ),
+        CheckConstraint("cashback_amount >= 0", name="cashback_not_negative"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -152,7 +164,10 @@ class Redemption(Base):
     currency: Mapped[str] = mapped_column(String(3))
     subtotal_amount: Mapped[int] = mapped_column(BigInteger)
     discount_amount: Mapped[int] = mapped_column(BigInteger)
+    shipping_amount: Mapped[int] = mapped_column(BigInteger)
+    shipping_discount_amount: Mapped[int] = mapped_column(BigInteger)
     total_amount: Mapped[int] = mapped_column(BigInteger)
+    cashback_amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), server_default=text("'succeeded'"))
     result: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = _created_at()
@@ -165,14 +180,19 @@ class RedemptionItem(Base):
     __tablename__ = "redemption_items"
     __table_args__ = (
         CheckConstraint("discount_amount >= 0", name="discount_not_negative"),
+        CheckConstraint("shipping_discount_amount >= 0", name="shipping_discount_not_negative"),
+        CheckConstraint("cashback_amount >= 0", name="cashback_not_negative"),
         Index("ix_redemption_items_code_id", "code_id"),
     )
 
     redemption_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("redemptions.id"), primary_key=True)
     position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    code_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("codes.id"))
+    # NULL for an automatic promotion.
+    code_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("codes.id"))
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
     discount_amount: Mapped[int] = mapped_column(BigInteger)
+    shipping_discount_amount: Mapped[int] = mapped_column(BigInteger)
+    cashback_amount: Mapped[int] = mapped_column(BigInteger)
     counted_code_customer: Mapped[bool]
     counted_campaign_customer: Mapped[bool]
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from app.domain.rules import Benefit
+from app.domain.rules import Rules, Stacking
 
 
 class CampaignStatus(StrEnum):
@@ -14,14 +14,21 @@ class CampaignStatus(StrEnum):
     PAUSED = "paused"
 
 
+class Trigger(StrEnum):
+    """How a campaign reaches an order: through codes typed at checkout, or by itself."""
+
+    CODE = "code"
+    AUTOMATIC = "automatic"
+
+
 @dataclass(frozen=True, slots=True)
 class Campaign:
     id: UUID
     name: str
     status: CampaignStatus
-    currency: str | None
-    benefit: Benefit
-    min_subtotal_amount: int | None
+    trigger: Trigger
+    rules: Rules
+    stacking: Stacking
     starts_at: datetime | None
     ends_at: datetime | None
     per_customer_limit: int | None

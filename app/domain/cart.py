@@ -1,6 +1,6 @@
 """The cart a checkout asks about: immutable input to the engine."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -8,16 +8,24 @@ class CartLine:
     sku: str
     quantity: int
     unit_price_amount: int
+    categories: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def amount(self) -> int:
         return self.quantity * self.unit_price_amount
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, tuple[str, ...]]:
+        """What identifies a line regardless of its position in the request; ties between lines
+        are broken by it, so reordering the lines never changes who gets a rounding cent."""
+        return (self.sku, self.unit_price_amount, self.quantity, tuple(sorted(self.categories)))
 
 
 @dataclass(frozen=True, slots=True)
 class Cart:
     currency: str
     lines: tuple[CartLine, ...]
+    shipping_amount: int = 0
 
     @property
     def subtotal_amount(self) -> int:

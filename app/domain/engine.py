@@ -1,42 +1,82 @@
-"""The one entry point of the calculation: evaluate requested codes against a cart.
+"""The one entry point of the calculation: evaluate a cart against requested codes and the
+automatic promotions.
 
-Codes are applied in request order, each to what the codes before it left of every line. An
-order-level discount is spread over the lines by largest remainder (money.allocate), weighted by
-what is left of each line, so line discounts add up exactly to the code's discount and no line
-is discounted below zero.
+Every candidate is checked on its own first (state, time, customer, market, currency, limits).
+The eligible ones then apply in stacking order (priority, high first; codes before automatic
+promotions; then a fixed tie-break), each to what the ones before it left, until an exclusive
+promotion or the maximum number of discounts ends the stack. Money never leaves the integers:
+an order-level amount is rounded once (half up), spread over lines by largest remainder and
+over each line's units evenly, so line discounts add up exactly and nothing goes below zero.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from app.domain.benefits import Gift, Work, requirement
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
-from app.domain.money import allocate, format_amount
+from app.domain.lines import LineState
+from app.domain.money import format_amount
 from app.domain.reasons import Reason, Shortfall
 from app.domain.rules import Promotion
+from app.domain.stacking import StackState
+
+DEFAULT_MAX_DISCOUNTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """What one applied promotion did."""
+
+    promotion: Promotion
+    code: str | None
+    line_discount_amounts: tuple[int, ...]
+    shipping_discount_amount: int
+    cashback_amount: int
+    gifts: tuple[Gift, ...]
+
+    @property
+    def discount_amount(self) -> int:
+        return sum(self.line_discount_amounts)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a promotion (or a requested code that matched none) did not apply."""
+
+    promotion: Promotion | None
+    code: str | None
+    reason: Reason
+    message: str
+    shortfall: Shortfall | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CodeVerdict:
     code: str
-    reason: Reason | None
-    message: str
     promotion: Promotion | None
-    discount_amount: int = 0
-    line_discount_amounts: tuple[int, ...] = ()
-    shortfall: Shortfall | None = None
+    application: Application | None = None
+    refusal: Refusal | None = None
 
     @property
     def is_valid(self) -> bool:
-        return self.reason is None
+        return self.refusal is None
+
+    @property
+    def reason(self) -> Reason | None:
+        return self.refusal.reason if self.refusal else None
 
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     cart: Cart
     verdicts: tuple[CodeVerdict, ...]
+    applied: tuple[Application, ...]
+    skipped: tuple[Refusal, ...]
     line_discount_amounts: tuple[int, ...]
+    unit_discounts: tuple[tuple[tuple[int, int], ...], ...]
+    shipping_discount_amount: int
 
     @property
     def subtotal_amount(self) -> int:
@@ -47,54 +87,77 @@ class Evaluation:
         return sum(self.line_discount_amounts)
 
     @property
+    def shipping_amount(self) -> int:
+        return self.cart.shipping_amount
+
+    @property
     def total_amount(self) -> int:
-        return self.subtotal_amount - self.discount_amount
+        return (
+            self.subtotal_amount
+            - self.discount_amount
+            + self.shipping_amount
+            - self.shipping_discount_amount
+        )
 
     @property
-    def applied(self) -> tuple[CodeVerdict, ...]:
-        return tuple(v for v in self.verdicts if v.is_valid)
+    def cashback_amount(self) -> int:
+        return sum(a.cashback_amount for a in self.applied)
 
     @property
-    def refused(self) -> tuple[CodeVerdict, ...]:
-        return tuple(v for v in self.verdicts if not v.is_valid)
+    def is_valid(self) -> bool:
+        """Every requested code applies."""
+        return all(v.is_valid for v in self.verdicts)
 
 
 _MESSAGES: dict[Reason, str] = {
     Reason.NOT_FOUND: "This code does not exist.",
     Reason.DUPLICATE_CODE: "This code is already in the request.",
-    Reason.PAUSED: "This code is not available at the moment.",
-    Reason.NOT_STARTED: "This code is not valid yet.",
-    Reason.EXPIRED: "This code has expired.",
-    Reason.CUSTOMER_REQUIRED: "This code can only be used by a signed-in customer.",
+    Reason.PAUSED: "This offer is not available at the moment.",
+    Reason.NOT_STARTED: "This offer has not started yet.",
+    Reason.EXPIRED: "This offer has expired.",
+    Reason.OUTSIDE_SCHEDULE: "This offer is not available at this time.",
+    Reason.CUSTOMER_REQUIRED: "This offer is only for signed-in customers.",
     Reason.CUSTOMER_MISMATCH: "This code belongs to another customer.",
-    Reason.CURRENCY_MISMATCH: "This code cannot be used in this currency.",
-    Reason.LIMIT_REACHED: "This code has been used up.",
-    Reason.CUSTOMER_LIMIT_REACHED: "You have already used this code as often as allowed.",
-    Reason.MIN_SUBTOTAL_NOT_MET: "The order is below this code's minimum.",
-    Reason.NOTHING_TO_DISCOUNT: "There is nothing left in the order for this code to discount.",
+    Reason.SEGMENT_NOT_ELIGIBLE: "This offer is not available to you.",
+    Reason.FIRST_ORDER_ONLY: "This offer is for a first order only.",
+    Reason.MARKET_NOT_ELIGIBLE: "This offer is not available in your country.",
+    Reason.LOCALE_NOT_ELIGIBLE: "This offer is not available in your language.",
+    Reason.CURRENCY_MISMATCH: "This offer cannot be used in this currency.",
+    Reason.LIMIT_REACHED: "This offer has been used up.",
+    Reason.CUSTOMER_LIMIT_REACHED: "You have already used this offer as often as allowed.",
+    Reason.NO_ELIGIBLE_ITEMS: "None of the items in the cart are part of this offer.",
+    Reason.MIN_SUBTOTAL_NOT_MET: "The eligible items are below this offer's minimum.",
+    Reason.MIN_QUANTITY_NOT_MET: "There are not enough eligible items for this offer.",
+    Reason.NOTHING_TO_DISCOUNT: "There is nothing left in the order for this offer to discount.",
+    Reason.NOT_COMBINABLE: "This offer cannot be combined with the other offers applied.",
+    Reason.MAX_DISCOUNTS_REACHED: "The order already has the most discounts allowed.",
 }
 
 
 def message_for(reason: Reason) -> str:
-    """The constant human message of a reason (shortfall hints are added per verdict)."""
+    """The constant human message of a reason (shortfall hints are added per refusal)."""
     return _MESSAGES[reason]
 
 
 def _refusal(
-    code: str, reason: Reason, promotion: Promotion | None, shortfall: Shortfall | None = None
-) -> CodeVerdict:
-    return CodeVerdict(
-        code=code,
-        reason=reason,
-        message=message_for(reason),
-        promotion=promotion,
-        shortfall=shortfall,
-    )
+    promotion: Promotion | None,
+    code: str | None,
+    reason: Reason,
+    shortfall: Shortfall | None = None,
+    currency: str = "",
+) -> Refusal:
+    message = message_for(reason)
+    if shortfall is not None and shortfall.amount is not None:
+        message += f" Add {format_amount(shortfall.amount, currency)} more to unlock it."
+    elif shortfall is not None and shortfall.quantity is not None:
+        items = "item" if shortfall.quantity == 1 else "items"
+        message += f" Add {shortfall.quantity} more {items} to unlock it."
+    return Refusal(promotion, code, reason, message, shortfall)
 
 
-def _eligibility(promotion: Promotion, cart: Cart, ctx: EvaluationContext) -> Reason | None:
-    """The first unmet requirement of the code, in a fixed order: state, time, who, currency,
-    limits. Cart-value conditions come after, because they carry a shortfall."""
+def eligibility(promotion: Promotion, cart: Cart, ctx: EvaluationContext) -> Reason | None:
+    """The first unmet requirement that does not depend on the cart's contents, in a fixed
+    order: state, time, who, where, currency, limits."""
     if not promotion.is_active:
         return Reason.PAUSED
     if promotion.starts_at is not None and ctx.now < promotion.starts_at:
@@ -103,26 +166,101 @@ def _eligibility(promotion: Promotion, cart: Cart, ctx: EvaluationContext) -> Re
         promotion.expires_at is not None and ctx.now >= promotion.expires_at
     ):
         return Reason.EXPIRED
+    conditions = promotion.rules.conditions
+    if conditions.schedule is not None and not conditions.schedule.contains(ctx.now):
+        return Reason.OUTSIDE_SCHEDULE
     if promotion.needs_customer and ctx.customer_id is None:
         return Reason.CUSTOMER_REQUIRED
     if promotion.bound_customer_id is not None and promotion.bound_customer_id != ctx.customer_id:
         return Reason.CUSTOMER_MISMATCH
-    if promotion.currency is not None and promotion.currency != cart.currency:
+    audience = conditions.audience_refusal(ctx)
+    if audience is not None:
+        return audience
+    if not promotion.rules.accepts_currency(cart.currency):
         return Reason.CURRENCY_MISMATCH
-    if (
-        promotion.max_redemptions is not None
-        and promotion.redemption_count >= promotion.max_redemptions
-    ):
+    usage = promotion.usage
+    if usage.max_redemptions is not None and usage.redemption_count >= usage.max_redemptions:
         return Reason.LIMIT_REACHED
     if (
-        promotion.per_customer_limit is not None
-        and promotion.customer_redemption_count >= promotion.per_customer_limit
+        usage.per_customer_limit is not None
+        and usage.customer_redemption_count >= usage.per_customer_limit
     ) or (
-        promotion.campaign_per_customer_limit is not None
-        and promotion.campaign_customer_redemption_count >= promotion.campaign_per_customer_limit
+        usage.campaign_per_customer_limit is not None
+        and usage.campaign_customer_redemption_count >= usage.campaign_per_customer_limit
     ):
         return Reason.CUSTOMER_LIMIT_REACHED
     return None
+
+
+@dataclass(slots=True)
+class _Order:
+    """The engine's working state for one evaluation."""
+
+    cart: Cart
+    states: list[LineState]
+    canonical: list[LineState]
+    shipping_amount: int
+    stack: StackState
+
+    def apply(self, promotion: Promotion, code: str | None) -> Application | Refusal:
+        currency = self.cart.currency
+        refused = self.stack.refusal(promotion)
+        if refused is not None:
+            return _refusal(promotion, code, refused)
+        rules = promotion.rules
+        targeted = [s for s in self.canonical if rules.target.matches(s.line)]
+        if not targeted:
+            return _refusal(promotion, code, Reason.NO_ELIGIBLE_ITEMS)
+        minimum = rules.conditions.min_subtotal_amounts.get(currency)
+        eligible_amount = sum(s.line.amount for s in targeted)
+        if minimum is not None and eligible_amount < minimum:
+            missing = Shortfall(amount=minimum - eligible_amount)
+            return _refusal(promotion, code, Reason.MIN_SUBTOTAL_NOT_MET, missing, currency)
+        min_quantity = rules.conditions.min_quantity
+        quantity = sum(s.quantity for s in targeted)
+        if min_quantity is not None and quantity < min_quantity:
+            missing = Shortfall(quantity=min_quantity - quantity)
+            return _refusal(promotion, code, Reason.MIN_QUANTITY_NOT_MET, missing)
+
+        line_exclusive = promotion.stacking.is_line_exclusive
+        work = Work(
+            currency=currency,
+            lines=[
+                s for s in targeted if not s.is_locked and not (line_exclusive and s.is_discounted)
+            ],
+            available=[s for s in self.canonical if not s.is_locked],
+            shipping_amount=self.shipping_amount,
+        )
+        for effect in rules.effects:
+            unmet = requirement(effect, work)
+            if unmet is not None:
+                return _refusal(promotion, code, unmet[0], unmet[1])
+
+        saved = [dict(s.units) for s in self.states]
+        before = [s.remaining for s in self.states]
+        for effect in rules.effects:
+            effect.apply(work)
+        parts = tuple(b - s.remaining for b, s in zip(before, self.states, strict=True))
+        shipping_off = self.shipping_amount - work.shipping_amount
+        if not any(parts) and not shipping_off and not work.cashback_amount and not work.gifts:
+            for state, units in zip(self.states, saved, strict=True):
+                state.restore(units)
+            return _refusal(promotion, code, Reason.NOTHING_TO_DISCOUNT)
+
+        for state, part in zip(self.states, parts, strict=True):
+            if part:
+                state.is_discounted = True
+                state.is_locked = state.is_locked or line_exclusive
+        self.shipping_amount = work.shipping_amount
+        self.stack.record(promotion)
+        return Application(
+            promotion=promotion,
+            code=code,
+            line_discount_amounts=parts,
+            shipping_discount_amount=shipping_off,
+            cashback_amount=work.cashback_amount,
+            gifts=tuple(work.gifts),
+        )
 
 
 def evaluate(
@@ -130,57 +268,74 @@ def evaluate(
     codes: Sequence[str],
     promotions: Mapping[str, Promotion],
     ctx: EvaluationContext,
+    automatic: Sequence[Promotion] = (),
+    max_discounts: int = DEFAULT_MAX_DISCOUNTS,
 ) -> Evaluation:
-    """Verdicts for codes (as typed, in request order) against cart.
+    """Verdicts for codes (as typed, in request order) and the automatic promotions, and what
+    they do to cart together.
 
     promotions maps a normalised code to what is stored for it; a code missing there is
-    not_found. The result's line discounts sum exactly to its discount, each line's discount
-    stays within the line's amount, and the total is never negative.
+    not_found. Line discounts sum exactly to the discount, no line or unit is discounted below
+    zero, the total is never negative, and the order of the cart's lines does not matter.
     """
-    remaining = [line.amount for line in cart.lines]
+    states = [LineState.of(index, line) for index, line in enumerate(cart.lines)]
+    canonical = sorted(states, key=lambda s: s.key)
+    order = _Order(cart, states, canonical, cart.shipping_amount, StackState(max_discounts))
+
+    refusals: dict[int, Refusal] = {}
+    candidates: list[tuple[Promotion, int | None]] = []
     seen: set[str] = set()
-    verdicts: list[CodeVerdict] = []
-    for typed in codes:
+    for position, typed in enumerate(codes):
         key = normalise(typed)
+        promotion = promotions.get(key) if is_well_formed(key) else None
         if key in seen:
-            verdicts.append(_refusal(typed, Reason.DUPLICATE_CODE, None))
+            refusals[position] = _refusal(promotion, typed, Reason.DUPLICATE_CODE)
             continue
         seen.add(key)
-        promotion = promotions.get(key) if is_well_formed(key) else None
         if promotion is None:
-            verdicts.append(_refusal(typed, Reason.NOT_FOUND, None))
+            refusals[position] = _refusal(None, typed, Reason.NOT_FOUND)
             continue
-        reason = _eligibility(promotion, cart, ctx)
-        if reason is not None:
-            verdicts.append(_refusal(typed, reason, promotion))
-            continue
-        if (
-            promotion.min_subtotal_amount is not None
-            and cart.subtotal_amount < promotion.min_subtotal_amount
-        ):
-            missing = promotion.min_subtotal_amount - cart.subtotal_amount
-            verdict = _refusal(typed, Reason.MIN_SUBTOTAL_NOT_MET, promotion, Shortfall(missing))
-            hint = f"Add {format_amount(missing, cart.currency)} more to use this code."
-            verdicts.append(replace(verdict, message=f"{verdict.message} {hint}"))
-            continue
-        base = sum(remaining)
-        discount = promotion.benefit.amount_for(base)
-        if discount <= 0:
-            verdicts.append(_refusal(typed, Reason.NOTHING_TO_DISCOUNT, promotion))
-            continue
-        parts = allocate(discount, remaining)
-        remaining = [left - part for left, part in zip(remaining, parts, strict=True)]
-        verdicts.append(
-            CodeVerdict(
-                code=typed,
-                reason=None,
-                message="The code applies.",
-                promotion=promotion,
-                discount_amount=discount,
-                line_discount_amounts=tuple(parts),
-            )
+        reason = eligibility(promotion, cart, ctx)
+        if reason is None:
+            candidates.append((promotion, position))
+        else:
+            refusals[position] = _refusal(promotion, typed, reason)
+    skipped: list[Refusal] = []
+    for promotion in automatic:
+        reason = eligibility(promotion, cart, ctx)
+        if reason is None:
+            candidates.append((promotion, None))
+        else:
+            skipped.append(_refusal(promotion, None, reason))
+
+    applications: dict[int, Application] = {}
+    applied: list[Application] = []
+    for promotion, slot in sorted(candidates, key=lambda c: c[0].stacking_key):
+        outcome = order.apply(promotion, codes[slot] if slot is not None else None)
+        if isinstance(outcome, Application):
+            applied.append(outcome)
+            if slot is not None:
+                applications[slot] = outcome
+        elif slot is not None:
+            refusals[slot] = outcome
+        else:
+            skipped.append(outcome)
+
+    verdicts = tuple(
+        CodeVerdict(
+            code=typed,
+            promotion=(refusals[i].promotion if i in refusals else applications[i].promotion),
+            application=applications.get(i),
+            refusal=refusals.get(i),
         )
-    line_discounts = tuple(
-        line.amount - left for line, left in zip(cart.lines, remaining, strict=True)
+        for i, typed in enumerate(codes)
     )
-    return Evaluation(cart=cart, verdicts=tuple(verdicts), line_discount_amounts=line_discounts)
+    return Evaluation(
+        cart=cart,
+        verdicts=verdicts,
+        applied=tuple(applied),
+        skipped=tuple(skipped),
+        line_discount_amounts=tuple(s.discount_amount for s in states),
+        unit_discounts=tuple(tuple(s.unit_discounts()) for s in states),
+        shipping_discount_amount=cart.shipping_amount - order.shipping_amount,
+    )

@@ -1,4 +1,4 @@
-"""Stable, machine-readable reasons for a code's verdict. Values never change once published."""
+"""Stable, machine-readable reasons for a verdict. Values never change once published."""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -10,17 +10,27 @@ class Reason(StrEnum):
     PAUSED = "paused"
     NOT_STARTED = "not_started"
     EXPIRED = "expired"
+    OUTSIDE_SCHEDULE = "outside_schedule"
     CUSTOMER_REQUIRED = "customer_required"
     CUSTOMER_MISMATCH = "customer_mismatch"
+    SEGMENT_NOT_ELIGIBLE = "segment_not_eligible"
+    FIRST_ORDER_ONLY = "first_order_only"
+    MARKET_NOT_ELIGIBLE = "market_not_eligible"
+    LOCALE_NOT_ELIGIBLE = "locale_not_eligible"
     CURRENCY_MISMATCH = "currency_mismatch"
     LIMIT_REACHED = "limit_reached"
     CUSTOMER_LIMIT_REACHED = "customer_limit_reached"
+    NO_ELIGIBLE_ITEMS = "no_eligible_items"
     MIN_SUBTOTAL_NOT_MET = "min_subtotal_not_met"
+    MIN_QUANTITY_NOT_MET = "min_quantity_not_met"
     NOTHING_TO_DISCOUNT = "nothing_to_discount"
+    NOT_COMBINABLE = "not_combinable"
+    MAX_DISCOUNTS_REACHED = "max_discounts_reached"
 
 
 @dataclass(frozen=True, slots=True)
 class Shortfall:
-    """How far the cart is from satisfying a condition, e.g. 450 more minor units."""
+    """How far the cart is from a condition: amount in minor units, or a number of items."""
 
-    amount: int
+    amount: int | None = None
+    quantity: int | None = None

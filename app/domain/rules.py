@@ -1,84 +1,101 @@
-"""Promotions as values: what a code gives (its benefit) and what it asks of the order."""
+"""Promotions as values: what they give (effects), to what (target), when (conditions), and how
+they stack (priority, exclusivity), together with the usage counts read at evaluation time."""
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, TypeAlias
 from uuid import UUID
 
-from app.domain.money import BASIS_POINTS_WHOLE, percent_of
+from app.domain.benefits import Effect, stage
+from app.domain.conditions import Conditions, Target
 
 
 @dataclass(frozen=True, slots=True)
-class PercentOff:
-    """basis_points of the base, rounded half up, then capped at max_amount when set."""
-
-    kind: ClassVar[str] = "percent_off"
-    basis_points: int
-    max_amount: int | None = None
+class Rules:
+    effects: tuple[Effect, ...]
+    target: Target = field(default_factory=Target)
+    conditions: Conditions = field(default_factory=Conditions)
 
     def __post_init__(self) -> None:
-        if not 0 < self.basis_points <= BASIS_POINTS_WHOLE:
-            raise ValueError("basis_points must be in 1..10000")
-        if self.max_amount is not None and self.max_amount <= 0:
-            raise ValueError("max_amount must be positive")
+        if not self.effects:
+            raise ValueError("a promotion needs at least one effect")
 
-    def amount_for(self, base_amount: int) -> int:
-        discount = percent_of(base_amount, self.basis_points)
-        if self.max_amount is not None:
-            discount = min(discount, self.max_amount)
-        return discount
+    def money(self) -> Iterator[Mapping[str, int]]:
+        """Every per-currency amount that is set; a cart's currency must be in each of them."""
+        for effect in self.effects:
+            yield from (amounts for amounts in effect.money() if amounts)
+        if self.conditions.min_subtotal_amounts:
+            yield self.conditions.min_subtotal_amounts
+
+    def accepts_currency(self, currency: str) -> bool:
+        return all(currency in amounts for amounts in self.money())
+
+    @property
+    def stage(self) -> int:
+        return min(stage(effect) for effect in self.effects)
 
 
 @dataclass(frozen=True, slots=True)
-class AmountOff:
-    """A fixed amount, clamped to the base so an order never goes below zero."""
+class Stacking:
+    """Higher priority applies first. An exclusive promotion never combines with another; a
+    line-exclusive one only takes lines no other promotion discounted, and keeps them."""
 
-    kind: ClassVar[str] = "amount_off"
-    amount: int
-
-    def __post_init__(self) -> None:
-        if self.amount <= 0:
-            raise ValueError("amount must be positive")
-
-    def amount_for(self, base_amount: int) -> int:
-        return min(self.amount, base_amount)
+    priority: int = 0
+    is_exclusive: bool = False
+    is_line_exclusive: bool = False
 
 
-Benefit: TypeAlias = PercentOff | AmountOff
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Limits and the counts read with them (the database enforces the limits again when it
+    consumes them)."""
 
-RULE_KINDS: dict[str, type[PercentOff] | type[AmountOff]] = {
-    PercentOff.kind: PercentOff,
-    AmountOff.kind: AmountOff,
-}
+    max_redemptions: int | None = None
+    redemption_count: int = 0
+    per_customer_limit: int | None = None
+    customer_redemption_count: int = 0
+    campaign_per_customer_limit: int | None = None
+    campaign_customer_redemption_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Promotion:
-    """One code as the engine sees it: its campaign's terms, the code's own terms, and the usage
-    counts read at evaluation time (the database enforces the limits again when consuming)."""
+    """A campaign as one code (or, with code None, as an automatic promotion) presents it."""
 
-    code_id: UUID
     campaign_id: UUID
-    code: str
-    benefit: Benefit
-    is_active: bool
-    currency: str | None
-    min_subtotal_amount: int | None
-    starts_at: datetime | None
-    ends_at: datetime | None
-    expires_at: datetime | None
-    bound_customer_id: str | None
-    max_redemptions: int | None
-    redemption_count: int
-    per_customer_limit: int | None
-    customer_redemption_count: int
-    campaign_per_customer_limit: int | None
-    campaign_customer_redemption_count: int
+    name: str
+    rules: Rules
+    code_id: UUID | None = None
+    code: str | None = None
+    stacking: Stacking = field(default_factory=Stacking)
+    usage: Usage = field(default_factory=Usage)
+    is_active: bool = True
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    expires_at: datetime | None = None
+    bound_customer_id: str | None = None
+
+    @property
+    def is_automatic(self) -> bool:
+        return self.code_id is None
 
     @property
     def needs_customer(self) -> bool:
         return (
             self.bound_customer_id is not None
-            or self.per_customer_limit is not None
-            or self.campaign_per_customer_limit is not None
+            or self.usage.per_customer_limit is not None
+            or self.usage.campaign_per_customer_limit is not None
+        )
+
+    @property
+    def stacking_key(self) -> tuple[int, int, bool, str, str]:
+        """Order of application: priority (high first); on a tie, unit-level effects before
+        order-level ones before shipping and cashback (benefits.stage), codes before automatic
+        promotions, then the campaign id, so the request's order never matters."""
+        return (
+            -self.stacking.priority,
+            self.rules.stage,
+            self.is_automatic,
+            str(self.campaign_id),
+            self.code or "",
         )

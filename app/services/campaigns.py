@@ -1,16 +1,16 @@
 """Campaigns and their named codes: the marketer's and admin's side."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
-from app.domain.campaigns import Campaign, CampaignStatus, Code
+from app.domain.campaigns import Campaign, CampaignStatus, Code, Trigger
 from app.domain.codes import display, is_well_formed, normalise
-from app.domain.rules import AmountOff, Benefit, PercentOff
+from app.domain.rules import Rules, Stacking
 from app.services.errors import CampaignNotFound, CodeAlreadyExists, CodeNotFound, InvalidCampaign
 
 
@@ -19,9 +19,9 @@ class CampaignTerms:
     """What an admin sets on a campaign; checked as a whole before it is stored."""
 
     name: str
-    benefit: Benefit
-    currency: str | None = None
-    min_subtotal_amount: int | None = None
+    rules: Rules
+    trigger: Trigger = Trigger.CODE
+    stacking: Stacking = field(default_factory=Stacking)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     per_customer_limit: int | None = None
@@ -38,18 +38,6 @@ class CodeTerms:
 
 
 def _check_terms(terms: CampaignTerms) -> None:
-    money_fields = []
-    if isinstance(terms.benefit, AmountOff):
-        money_fields.append("discount.amount")
-    if isinstance(terms.benefit, PercentOff) and terms.benefit.max_amount is not None:
-        money_fields.append("discount.max_amount")
-    if terms.min_subtotal_amount is not None:
-        money_fields.append("min_subtotal_amount")
-    if money_fields and terms.currency is None:
-        raise InvalidCampaign(
-            f"Set 'currency': {', '.join(money_fields)} is an amount in minor units of it.",
-            fields=money_fields,
-        )
     if terms.starts_at and terms.ends_at and terms.ends_at <= terms.starts_at:
         raise InvalidCampaign("'ends_at' must be after 'starts_at'.", fields=["ends_at"])
 
@@ -60,9 +48,9 @@ async def create_campaign(uow: UnitOfWork, terms: CampaignTerms) -> Campaign:
     async with uow:
         campaign = await uow.campaigns.insert(
             name=terms.name,
-            currency=terms.currency,
-            benefit=terms.benefit,
-            min_subtotal_amount=terms.min_subtotal_amount,
+            trigger=terms.trigger,
+            rules=terms.rules,
+            stacking=terms.stacking,
             starts_at=terms.starts_at,
             ends_at=terms.ends_at,
             per_customer_limit=terms.per_customer_limit,
@@ -87,35 +75,53 @@ async def list_campaigns(
         return await uow.campaigns.list_page(limit=limit, after=after)
 
 
-_TERM_NAMES = frozenset(f.name for f in fields(CampaignTerms))
+_CHANGEABLE = frozenset(
+    {
+        "name",
+        "effects",
+        "target",
+        "conditions",
+        "stacking",
+        "starts_at",
+        "ends_at",
+        "per_customer_limit",
+        "metadata",
+    }
+)
 
 
 async def update_campaign(
-    uow: UnitOfWork, campaign_id: UUID, changes: Mapping[str, object]
+    uow: UnitOfWork, campaign_id: UUID, changes: Mapping[str, Any]
 ) -> Campaign:
-    """Change some terms; the campaign as it would be afterwards must be consistent."""
-    unknown = set(changes) - _TERM_NAMES
+    """Change some terms (effects, target and conditions each replaced whole); the campaign as
+    it would be afterwards must be consistent."""
+    unknown = set(changes) - _CHANGEABLE
     if unknown:
-        raise ValueError(f"not campaign terms: {sorted(unknown)}")
+        raise ValueError(f"not changeable campaign terms: {sorted(unknown)}")
     async with uow:
         current = await uow.campaigns.get(campaign_id, for_update=True)
         if current is None:
             raise CampaignNotFound(f"No campaign has id {campaign_id}.")
-        merged = replace(
-            CampaignTerms(
-                name=current.name,
-                benefit=current.benefit,
-                currency=current.currency,
-                min_subtotal_amount=current.min_subtotal_amount,
-                starts_at=current.starts_at,
-                ends_at=current.ends_at,
-                per_customer_limit=current.per_customer_limit,
-                metadata=current.metadata,
-            ),
-            **dict[str, Any](changes),
+        rules = Rules(
+            effects=changes.get("effects", current.rules.effects),
+            target=changes.get("target", current.rules.target),
+            conditions=changes.get("conditions", current.rules.conditions),
+        )
+        columns = {k: v for k, v in changes.items() if k not in {"effects", "target", "conditions"}}
+        if rules != current.rules:
+            columns["rules"] = rules
+        merged = CampaignTerms(
+            name=columns.get("name", current.name),
+            rules=rules,
+            trigger=current.trigger,
+            stacking=columns.get("stacking", current.stacking),
+            starts_at=columns.get("starts_at", current.starts_at),
+            ends_at=columns.get("ends_at", current.ends_at),
+            per_customer_limit=columns.get("per_customer_limit", current.per_customer_limit),
+            metadata=columns.get("metadata", current.metadata),
         )
         _check_terms(merged)
-        updated = await uow.campaigns.update(campaign_id, changes) if changes else current
+        updated = await uow.campaigns.update(campaign_id, columns) if columns else current
         assert updated is not None
         await uow.commit()
     return updated
@@ -143,8 +149,13 @@ async def create_code(uow: UnitOfWork, campaign_id: UUID, terms: CodeTerms) -> C
             fields=["code"],
         )
     async with uow:
-        if await uow.campaigns.get(campaign_id) is None:
+        campaign = await uow.campaigns.get(campaign_id)
+        if campaign is None:
             raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+        if campaign.trigger is Trigger.AUTOMATIC:
+            raise InvalidCampaign(
+                "This campaign is automatic: it applies without codes.", fields=["trigger"]
+            )
         try:
             code = await uow.codes.insert(
                 campaign_id=campaign_id,

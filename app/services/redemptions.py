@@ -12,8 +12,7 @@ from uuid import UUID
 
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import UnitOfWork
-from app.domain.context import EvaluationContext
-from app.domain.engine import CodeVerdict, Evaluation, message_for
+from app.domain.engine import Evaluation, message_for
 from app.domain.reasons import Reason
 from app.domain.rules import Promotion
 from app.services.errors import IdempotencyKeyReused, RedemptionNotFound, RedemptionRefused
@@ -64,8 +63,9 @@ async def _consume(uow: UnitOfWork, applied: list[Promotion], customer_id: str |
     """Take one use of every applied code and customer limit, in lock order (db/locking.py).
     False, with nothing taken, when any limit ran out since the evaluation."""
     async with uow.savepoint() as savepoint:
-        for promotion in sorted(applied, key=lambda p: p.code_id):
-            if not await uow.codes.consume_use(promotion.code_id):
+        code_ids = sorted(p.code_id for p in applied if p.code_id is not None)
+        for code_id in code_ids:
+            if not await uow.codes.consume_use(code_id):
                 await savepoint.rollback()
                 return False
         if customer_id is not None:
@@ -82,37 +82,32 @@ async def _consume(uow: UnitOfWork, applied: list[Promotion], customer_id: str |
 def _customer_limits(applied: list[Promotion]) -> list[tuple[str, UUID, int]]:
     limits: list[tuple[str, UUID, int]] = []
     for promotion in applied:
-        if promotion.per_customer_limit is not None:
-            limits.append(("code", promotion.code_id, promotion.per_customer_limit))
-        if promotion.campaign_per_customer_limit is not None:
-            limits.append(
-                ("campaign", promotion.campaign_id, promotion.campaign_per_customer_limit)
-            )
+        usage = promotion.usage
+        if promotion.code_id is not None and usage.per_customer_limit is not None:
+            limits.append(("code", promotion.code_id, usage.per_customer_limit))
+        if usage.campaign_per_customer_limit is not None:
+            limits.append(("campaign", promotion.campaign_id, usage.campaign_per_customer_limit))
     return limits
 
 
 def _items(evaluation: Evaluation, customer_id: str | None) -> list[RedemptionItemRecord]:
-    items = []
-    for position, verdict in enumerate(evaluation.applied):
-        promotion = _promotion(verdict)
-        items.append(
-            RedemptionItemRecord(
-                position=position,
-                code_id=promotion.code_id,
-                campaign_id=promotion.campaign_id,
-                discount_amount=verdict.discount_amount,
-                counted_code_customer=customer_id is not None
-                and promotion.per_customer_limit is not None,
-                counted_campaign_customer=customer_id is not None
-                and promotion.campaign_per_customer_limit is not None,
-            )
+    counted = customer_id is not None
+    return [
+        RedemptionItemRecord(
+            position=position,
+            code_id=application.promotion.code_id,
+            campaign_id=application.promotion.campaign_id,
+            discount_amount=application.discount_amount,
+            shipping_discount_amount=application.shipping_discount_amount,
+            cashback_amount=application.cashback_amount,
+            counted_code_customer=counted
+            and application.promotion.code_id is not None
+            and application.promotion.usage.per_customer_limit is not None,
+            counted_campaign_customer=counted
+            and application.promotion.usage.campaign_per_customer_limit is not None,
         )
-    return items
-
-
-def _promotion(verdict: CodeVerdict) -> Promotion:
-    assert verdict.promotion is not None, "an applied verdict always has its promotion"
-    return verdict.promotion
+        for position, application in enumerate(evaluation.applied)
+    ]
 
 
 async def redeem(
@@ -120,7 +115,8 @@ async def redeem(
     request: CheckoutRequest,
     order_id: str | None,
     claim: IdempotencyClaim,
-    ctx: EvaluationContext,
+    now: datetime,
+    max_discounts: int,
 ) -> RedeemOutcome:
     """Consume every code in the request for this order, all or nothing, exactly once per
     idempotency key. No limit is ever exceeded: each is taken by a conditional UPDATE or a
@@ -139,11 +135,11 @@ async def redeem(
             return RedeemOutcome(body=stored.body, replayed=True)
 
         for _ in range(_CONSUME_ATTEMPTS):
-            evaluation = await evaluate_request(uow, request, ctx)
+            evaluation = await evaluate_request(uow, request, now, max_discounts)
             body = evaluation_body(evaluation, request.customer_id)
             if not body["valid"]:
                 break
-            applied = [_promotion(v) for v in evaluation.applied]
+            applied = [application.promotion for application in evaluation.applied]
             if await _consume(uow, applied, request.customer_id):
                 record = await uow.redemptions.insert(
                     api_key_id=claim.api_key_id,
@@ -152,6 +148,9 @@ async def redeem(
                     currency=request.cart.currency,
                     subtotal_amount=evaluation.subtotal_amount,
                     discount_amount=evaluation.discount_amount,
+                    shipping_amount=evaluation.shipping_amount,
+                    shipping_discount_amount=evaluation.shipping_discount_amount,
+                    cashback_amount=evaluation.cashback_amount,
                     result=body,
                     items=_items(evaluation, request.customer_id),
                 )
@@ -196,10 +195,15 @@ async def rollback_redemption(uow: UnitOfWork, redemption_id: UUID) -> dict[str,
             return redemption_body(existing)
         items = await uow.redemptions.items(redemption_id)
         for item in items:
-            await uow.codes.release_use(item.code_id)
+            if item.code_id is not None:
+                await uow.codes.release_use(item.code_id)
         if record.customer_id is not None:
             usages = sorted(
-                [("code", item.code_id) for item in items if item.counted_code_customer]
+                [
+                    ("code", item.code_id)
+                    for item in items
+                    if item.counted_code_customer and item.code_id is not None
+                ]
                 + [
                     ("campaign", item.campaign_id)
                     for item in items

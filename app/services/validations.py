@@ -1,65 +1,128 @@
-"""Validate: what codes would do to a cart, with a reason for every verdict. Never writes."""
+"""Validate: what codes and automatic promotions would do to a cart, with a reason for every
+verdict. Never writes."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.db.uow import UnitOfWork
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
-from app.domain.engine import Evaluation, evaluate
+from app.domain.engine import Evaluation, Refusal, evaluate
+from app.domain.reasons import Shortfall
 
 
 @dataclass(frozen=True, slots=True)
 class CheckoutRequest:
-    """A cart, the codes typed for it and who is buying: the input of validate and redeem."""
+    """A cart, the codes typed for it and the facts about the buyer: the input of validate and
+    redeem."""
 
     cart: Cart
     codes: tuple[str, ...]
-    customer_id: str | None
+    customer_id: str | None = None
+    segments: frozenset[str] = field(default_factory=frozenset)
+    is_first_order: bool | None = None
+    market: str | None = None
+    locale: str | None = None
+
+    def context(self, now: datetime) -> EvaluationContext:
+        return EvaluationContext(
+            now=now,
+            customer_id=self.customer_id,
+            segments=self.segments,
+            is_first_order=self.is_first_order,
+            market=self.market,
+            locale=self.locale,
+        )
 
 
 async def evaluate_request(
-    uow: UnitOfWork, request: CheckoutRequest, ctx: EvaluationContext
+    uow: UnitOfWork, request: CheckoutRequest, now: datetime, max_discounts: int
 ) -> Evaluation:
-    """Load the requested codes (one query) and run the engine, inside the caller's unit of work."""
+    """Load the requested codes and the live automatic promotions (one query) and run the
+    engine, inside the caller's unit of work."""
     keys = sorted({key for key in map(normalise, request.codes) if is_well_formed(key)})
-    promotions = await uow.codes.load_promotions(keys, request.customer_id)
-    return evaluate(request.cart, request.codes, promotions, ctx)
+    by_code, automatic = await uow.codes.load_candidates(keys, request.customer_id, now)
+    return evaluate(
+        request.cart,
+        request.codes,
+        by_code,
+        request.context(now),
+        automatic=automatic,
+        max_discounts=max_discounts,
+    )
 
 
 async def validate_codes(
-    uow: UnitOfWork, request: CheckoutRequest, ctx: EvaluationContext
+    uow: UnitOfWork, request: CheckoutRequest, now: datetime, max_discounts: int
 ) -> dict[str, Any]:
-    """The verdict on every code and the resulting totals, as the response body. Read-only."""
+    """The verdict on every code and automatic promotion and the resulting totals, as the
+    response body. Read-only."""
     async with uow:
-        evaluation = await evaluate_request(uow, request, ctx)
+        evaluation = await evaluate_request(uow, request, now, max_discounts)
     return evaluation_body(evaluation, request.customer_id)
+
+
+def _shortfall(shortfall: Shortfall | None) -> dict[str, Any] | None:
+    if shortfall is None:
+        return None
+    return {"amount": shortfall.amount, "quantity": shortfall.quantity}
+
+
+def _skipped(refusal: Refusal) -> dict[str, Any]:
+    promotion = refusal.promotion
+    assert promotion is not None, "only promotions that exist are skipped"
+    return {
+        "campaign_id": str(promotion.campaign_id),
+        "campaign_name": promotion.name,
+        "code": refusal.code,
+        "reason": refusal.reason.value,
+        "message": refusal.message,
+        "shortfall": _shortfall(refusal.shortfall),
+    }
 
 
 def evaluation_body(evaluation: Evaluation, customer_id: str | None) -> dict[str, Any]:
     """The JSON form of an evaluation, shared by validate, redeem and stored redemptions."""
     cart = evaluation.cart
     per_line: list[list[dict[str, Any]]] = [[] for _ in cart.lines]
-    codes: list[dict[str, Any]] = []
+    applied = []
+    for application in evaluation.applied:
+        campaign_id = str(application.promotion.campaign_id)
+        applied.append(
+            {
+                "campaign_id": campaign_id,
+                "campaign_name": application.promotion.name,
+                "code": application.code,
+                "discount_amount": application.discount_amount,
+                "shipping_discount_amount": application.shipping_discount_amount,
+                "cashback_amount": application.cashback_amount,
+                "gifts": [
+                    {"sku": g.sku, "quantity": g.quantity, "unit_price_amount": g.unit_price_amount}
+                    for g in application.gifts
+                ],
+            }
+        )
+        for index, amount in enumerate(application.line_discount_amounts):
+            if amount:
+                per_line[index].append(
+                    {"campaign_id": campaign_id, "code": application.code, "amount": amount}
+                )
+    codes = []
     for verdict in evaluation.verdicts:
-        promotion = verdict.promotion
+        refusal, used = verdict.refusal, verdict.application
         codes.append(
             {
                 "code": verdict.code,
                 "valid": verdict.is_valid,
-                "reason": verdict.reason.value if verdict.reason else None,
-                "message": verdict.message,
-                "campaign_id": str(promotion.campaign_id)
-                if promotion and verdict.is_valid
-                else None,
-                "discount_amount": verdict.discount_amount,
-                "shortfall": {"amount": verdict.shortfall.amount} if verdict.shortfall else None,
+                "reason": refusal.reason.value if refusal else None,
+                "message": refusal.message if refusal else "The code applies.",
+                "campaign_id": str(used.promotion.campaign_id) if used else None,
+                "discount_amount": used.discount_amount if used else 0,
+                "shortfall": _shortfall(refusal.shortfall) if refusal else None,
             }
         )
-        for index, amount in enumerate(verdict.line_discount_amounts):
-            if amount:
-                per_line[index].append({"code": verdict.code, "amount": amount})
     lines = [
         {
             "index": index,
@@ -69,19 +132,29 @@ def evaluation_body(evaluation: Evaluation, customer_id: str | None) -> dict[str
             "amount": line.amount,
             "discount_amount": discount,
             "total_amount": line.amount - discount,
+            "unit_discounts": [
+                {"quantity": count, "amount": each} for each, count in units if each or count
+            ],
             "discounts": per_line[index],
         }
-        for index, (line, discount) in enumerate(
-            zip(cart.lines, evaluation.line_discount_amounts, strict=True)
+        for index, (line, discount, units) in enumerate(
+            zip(
+                cart.lines, evaluation.line_discount_amounts, evaluation.unit_discounts, strict=True
+            )
         )
     ]
     return {
-        "valid": bool(codes) and all(code["valid"] for code in codes),
+        "valid": evaluation.is_valid,
         "currency": cart.currency,
         "customer_id": customer_id,
         "subtotal_amount": evaluation.subtotal_amount,
         "discount_amount": evaluation.discount_amount,
+        "shipping_amount": evaluation.shipping_amount,
+        "shipping_discount_amount": evaluation.shipping_discount_amount,
         "total_amount": evaluation.total_amount,
+        "cashback_amount": evaluation.cashback_amount,
         "codes": codes,
+        "applied": applied,
+        "skipped": [_skipped(refusal) for refusal in evaluation.skipped],
         "lines": lines,
     }

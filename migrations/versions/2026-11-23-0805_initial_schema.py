@@ -1,4 +1,5 @@
-"""Initial schema: API keys, campaigns, codes, usage counters, redemptions, idempotency keys.
+"""Initial schema: API keys, campaigns and their rules, codes, usage counters, redemptions,
+idempotency keys.
 
 Revision ID: 0e885dd4ace4
 Revises:
@@ -46,9 +47,15 @@ def upgrade() -> None:
         sa.Column(
             "status", sa.String(length=16), server_default=sa.text("'active'"), nullable=False
         ),
-        sa.Column("currency", sa.String(length=3), nullable=True),
-        sa.Column("discount", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("min_subtotal_amount", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "trigger", sa.String(length=16), server_default=sa.text("'code'"), nullable=False
+        ),
+        sa.Column("rules", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("priority", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("is_exclusive", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column(
+            "is_line_exclusive", sa.Boolean(), server_default=sa.text("false"), nullable=False
+        ),
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ends_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("per_customer_limit", sa.Integer(), nullable=True),
@@ -73,14 +80,21 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "status IN ('active', 'paused')", name=op.f("ck_campaigns_known_status")
         ),
-        sa.CheckConstraint("ends_at > starts_at", name=op.f("ck_campaigns_ends_after_start")),
         sa.CheckConstraint(
-            "min_subtotal_amount >= 0", name=op.f("ck_campaigns_min_subtotal_not_negative")
+            "trigger IN ('code', 'automatic')", name=op.f("ck_campaigns_known_trigger")
         ),
+        sa.CheckConstraint("ends_at > starts_at", name=op.f("ck_campaigns_ends_after_start")),
         sa.CheckConstraint(
             "per_customer_limit > 0", name=op.f("ck_campaigns_per_customer_limit_positive")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
+    )
+    op.create_index(
+        "ix_campaigns_automatic_active",
+        "campaigns",
+        ["priority"],
+        unique=False,
+        postgresql_where=sa.text("trigger = 'automatic' AND status = 'active'"),
     )
     op.create_index("ix_campaigns_created_at_id", "campaigns", ["created_at", "id"], unique=False)
     op.create_table(
@@ -164,7 +178,10 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("subtotal_amount", sa.BigInteger(), nullable=False),
         sa.Column("discount_amount", sa.BigInteger(), nullable=False),
+        sa.Column("shipping_amount", sa.BigInteger(), nullable=False),
+        sa.Column("shipping_discount_amount", sa.BigInteger(), nullable=False),
         sa.Column("total_amount", sa.BigInteger(), nullable=False),
+        sa.Column("cashback_amount", sa.BigInteger(), nullable=False),
         sa.Column(
             "status", sa.String(length=16), server_default=sa.text("'succeeded'"), nullable=False
         ),
@@ -180,8 +197,13 @@ def upgrade() -> None:
             "status IN ('succeeded', 'rolled_back')", name=op.f("ck_redemptions_known_status")
         ),
         sa.CheckConstraint(
+            "cashback_amount >= 0", name=op.f("ck_redemptions_cashback_not_negative")
+        ),
+        sa.CheckConstraint(
             "discount_amount >= 0 AND discount_amount <= subtotal_amount"
-            " AND total_amount = subtotal_amount - discount_amount",
+            " AND shipping_discount_amount >= 0 AND shipping_discount_amount <= shipping_amount"
+            " AND total_amount = subtotal_amount - discount_amount"
+            " + shipping_amount - shipping_discount_amount",
             name=op.f("ck_redemptions_amounts_consistent"),
         ),
         sa.ForeignKeyConstraint(
@@ -193,13 +215,22 @@ def upgrade() -> None:
         "redemption_items",
         sa.Column("redemption_id", sa.UUID(), nullable=False),
         sa.Column("position", sa.SmallInteger(), nullable=False),
-        sa.Column("code_id", sa.UUID(), nullable=False),
+        sa.Column("code_id", sa.UUID(), nullable=True),
         sa.Column("campaign_id", sa.UUID(), nullable=False),
         sa.Column("discount_amount", sa.BigInteger(), nullable=False),
+        sa.Column("shipping_discount_amount", sa.BigInteger(), nullable=False),
+        sa.Column("cashback_amount", sa.BigInteger(), nullable=False),
         sa.Column("counted_code_customer", sa.Boolean(), nullable=False),
         sa.Column("counted_campaign_customer", sa.Boolean(), nullable=False),
         sa.CheckConstraint(
+            "cashback_amount >= 0", name=op.f("ck_redemption_items_cashback_not_negative")
+        ),
+        sa.CheckConstraint(
             "discount_amount >= 0", name=op.f("ck_redemption_items_discount_not_negative")
+        ),
+        sa.CheckConstraint(
+            "shipping_discount_amount >= 0",
+            name=op.f("ck_redemption_items_shipping_discount_not_negative"),
         ),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
@@ -228,5 +259,10 @@ def downgrade() -> None:
     op.drop_table("codes")
     op.drop_table("customer_usages")
     op.drop_index("ix_campaigns_created_at_id", table_name="campaigns")
+    op.drop_index(
+        "ix_campaigns_automatic_active",
+        table_name="campaigns",
+        postgresql_where=sa.text("trigger = 'automatic' AND status = 'active'"),
+    )
     op.drop_table("campaigns")
     op.drop_table("api_keys")

@@ -6,7 +6,7 @@ PERCENT = {"type": "percent_off", "basis_points": 1500}
 
 
 async def create(client: AsyncClient, admin: dict[str, str], **fields: Any) -> dict[str, Any]:
-    body = {"name": "Welcome", "discount": PERCENT, **fields}
+    body = {"name": "Welcome", "effects": [PERCENT], **fields}
     response = await client.post("/v1/campaigns", json=body, headers=admin)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
@@ -18,15 +18,32 @@ class TestCampaigns:
         created = await create(
             client,
             admin,
-            currency="EUR",
-            min_subtotal_amount=3000,
+            effects=[PERCENT, {"type": "shipping_off"}],
+            target={"exclude_categories": ["low_margin"]},
+            conditions={
+                "min_subtotal_amounts": {"EUR": 3000, "JPY": 4000},
+                "markets": ["FR"],
+                "schedule": {"timezone": "Europe/Paris", "days": [5], "start_time": "18:00"},
+            },
+            stacking={"priority": 5, "exclusive": True},
             per_customer_limit=1,
             starts_at="2026-12-01T00:00:00+01:00",
             ends_at="2026-12-31T23:59:59+01:00",
             metadata={"channel": "email"},
         )
-        assert created["status"] == "active"
-        assert created["discount"] == {**PERCENT, "max_amount": None}
+        assert (created["status"], created["trigger"]) == ("active", "code")
+        assert created["effects"] == [
+            {**PERCENT, "max_amounts": {}, "max_line_amounts": {}},
+            {"type": "shipping_off", "basis_points": 10_000, "amounts": {}, "max_amounts": {}},
+        ]
+        assert created["target"]["exclude_categories"] == ["low_margin"]
+        assert created["conditions"]["schedule"] == {
+            "timezone": "Europe/Paris",
+            "days": [5],
+            "start_time": "18:00",
+            "end_time": "24:00",
+        }
+        assert created["stacking"] == {"priority": 5, "exclusive": True, "line_exclusive": False}
         fetched = (await client.get(f"/v1/campaigns/{created['id']}", headers=admin)).json()
         assert fetched == created
         listed = (await client.get("/v1/campaigns", headers=admin)).json()
@@ -50,24 +67,12 @@ class TestCampaigns:
         assert len(seen) == len(set(seen))
         assert sorted(i for i in seen if i in ids) == sorted(ids)
 
-    async def test_money_terms_need_a_currency(
-        self, client: AsyncClient, admin: dict[str, str]
-    ) -> None:
-        response = await client.post(
-            "/v1/campaigns",
-            json={"name": "x", "discount": {"type": "amount_off", "amount": 500}},
-            headers=admin,
-        )
-        assert response.status_code == 422
-        assert response.json()["code"] == "invalid_campaign"
-        assert "currency" in response.json()["detail"]
-
     async def test_end_must_follow_start(self, client: AsyncClient, admin: dict[str, str]) -> None:
         response = await client.post(
             "/v1/campaigns",
             json={
                 "name": "x",
-                "discount": PERCENT,
+                "effects": [PERCENT],
                 "starts_at": "2026-12-02T00:00:00Z",
                 "ends_at": "2026-12-01T00:00:00Z",
             },
@@ -81,61 +86,79 @@ class TestCampaigns:
     ) -> None:
         response = await client.post(
             "/v1/campaigns",
-            json={"name": "x", "discount": PERCENT, "starts_at": "2026-12-01T00:00:00"},
+            json={"name": "x", "effects": [PERCENT], "starts_at": "2026-12-01T00:00:00"},
             headers=admin,
         )
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["body", "starts_at"]
 
-    async def test_bad_discounts_are_422(self, client: AsyncClient, admin: dict[str, str]) -> None:
-        for discount in (
-            {"type": "percent_off", "basis_points": 0},
-            {"type": "percent_off", "basis_points": 10_001},
-            {"type": "amount_off", "amount": -5},
-            {"type": "teleport"},
-            {"basis_points": 100},
-        ):
+    async def test_bad_effects_and_conditions_are_422(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        cases: list[dict[str, object]] = [
+            {"effects": []},
+            {"effects": [{"type": "percent_off", "basis_points": 0}]},
+            {"effects": [{"type": "percent_off", "basis_points": 10_001}]},
+            {"effects": [{"type": "amount_off", "amounts": {}}]},
+            {"effects": [{"type": "amount_off", "amounts": {"EUR": -5}}]},
+            {"effects": [{"type": "amount_off", "amounts": {"XYZ": 5}}]},
+            {"effects": [{"type": "teleport"}]},
+            {"effects": [{"basis_points": 100}]},
+            {"effects": [PERCENT], "conditions": {"schedule": {"timezone": "Mars/Olympus"}}},
+            {"effects": [PERCENT], "conditions": {"schedule": {"timezone": "UTC", "days": [8]}}},
+            {
+                "effects": [PERCENT],
+                "conditions": {"schedule": {"timezone": "UTC", "start_time": "25:00"}},
+            },
+            {"effects": [PERCENT], "conditions": {"markets": ["France"]}},
+            {"effects": [PERCENT], "stacking": {"priority": 5000}},
+        ]
+        for fields in cases:
             response = await client.post(
-                "/v1/campaigns",
-                json={"name": "x", "discount": discount, "currency": "EUR"},
-                headers=admin,
+                "/v1/campaigns", json={"name": "x", **fields}, headers=admin
             )
-            assert response.status_code == 422, discount
+            assert response.status_code == 422, fields
             assert response.json()["code"] == "validation_error"
 
     async def test_update_changes_only_what_is_sent(
         self, client: AsyncClient, admin: dict[str, str]
     ) -> None:
-        created = await create(client, admin, currency="EUR", min_subtotal_amount=1000)
+        created = await create(client, admin, per_customer_limit=3, conditions={"min_quantity": 2})
         url = f"/v1/campaigns/{created['id']}"
         updated = await client.patch(
-            url, json={"name": "Renamed", "min_subtotal_amount": None}, headers=admin
+            url,
+            json={"name": "Renamed", "per_customer_limit": None, "stacking": {"priority": 9}},
+            headers=admin,
         )
         assert updated.status_code == 200
         body = updated.json()
-        assert (body["name"], body["min_subtotal_amount"], body["currency"]) == (
+        assert (body["name"], body["per_customer_limit"], body["stacking"]["priority"]) == (
             "Renamed",
             None,
-            "EUR",
+            9,
         )
+        assert body["effects"] == created["effects"]
+        assert body["conditions"]["min_quantity"] == 2
         assert body["updated_at"] >= created["updated_at"]
+        replaced = await client.patch(
+            url, json={"effects": [{"type": "amount_off", "amounts": {"EUR": 500}}]}, headers=admin
+        )
+        assert replaced.json()["effects"] == [{"type": "amount_off", "amounts": {"EUR": 500}}]
+        assert replaced.json()["conditions"]["min_quantity"] == 2
 
     async def test_update_keeps_terms_consistent(
         self, client: AsyncClient, admin: dict[str, str]
     ) -> None:
-        created = await create(client, admin, currency="EUR")
+        created = await create(client, admin, starts_at="2026-12-01T00:00:00Z")
         url = f"/v1/campaigns/{created['id']}"
-        bad = await client.patch(
-            url,
-            json={"discount": {"type": "amount_off", "amount": 500}, "currency": None},
-            headers=admin,
-        )
+        bad = await client.patch(url, json={"ends_at": "2026-11-01T00:00:00Z"}, headers=admin)
         assert bad.status_code == 422
         assert bad.json()["code"] == "invalid_campaign"
-        null_name = await client.patch(url, json={"name": None}, headers=admin)
-        assert null_name.status_code == 422
+        for field in ("name", "effects", "stacking"):
+            null = await client.patch(url, json={field: None}, headers=admin)
+            assert null.status_code == 422, field
         unchanged = (await client.get(url, headers=admin)).json()
-        assert unchanged["discount"]["type"] == "percent_off"
+        assert unchanged == created
 
     async def test_pause_and_resume(self, client: AsyncClient, admin: dict[str, str]) -> None:
         created = await create(client, admin)
@@ -143,6 +166,16 @@ class TestCampaigns:
         assert paused.json()["status"] == "paused"
         resumed = await client.post(f"/v1/campaigns/{created['id']}/resume", headers=admin)
         assert resumed.json()["status"] == "active"
+
+    async def test_automatic_campaigns_take_no_codes(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        automatic = await create(client, admin, trigger="automatic")
+        response = await client.post(
+            f"/v1/campaigns/{automatic['id']}/codes", json={"code": "NOPE1"}, headers=admin
+        )
+        assert response.status_code == 422
+        assert response.json()["code"] == "invalid_campaign"
 
     async def test_unknown_campaign_is_404(
         self, client: AsyncClient, admin: dict[str, str]

@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
 from app.clock import utc_now
-from app.domain.rules import AmountOff, PercentOff
+from app.domain.benefits import AmountOff, PercentOff
+from app.domain.conditions import Conditions
 from tests.factories import Factory, cart
 
 CART = cart(("shirt", 2, 1999), ("socks", 1, 500))  # 44.98 EUR
@@ -36,7 +37,7 @@ class TestValidate:
     async def test_valid_code_explains_discount_lines_and_totals(
         self, client: AsyncClient, checkout: dict[str, str], factory: Factory
     ) -> None:
-        campaign = await factory.campaign(PercentOff(1000, max_amount=2000))
+        campaign = await factory.campaign(PercentOff(1000, max_amounts={"EUR": 2000}))
         await factory.code(campaign, "SUMMER10")
         response = await client.post(
             "/v1/validate", json={"codes": [" summer10"], "cart": CART}, headers=checkout
@@ -65,7 +66,9 @@ class TestValidate:
     async def test_refusals_carry_reason_message_and_shortfall(
         self, client: AsyncClient, checkout: dict[str, str], factory: Factory
     ) -> None:
-        campaign = await factory.campaign(PercentOff(5000), min_subtotal_amount=5000)
+        campaign = await factory.campaign(
+            PercentOff(5000), conditions=Conditions(min_subtotal_amounts={"EUR": 5000})
+        )
         await factory.code(campaign, "HALF")
         body = (
             await client.post(
@@ -73,7 +76,10 @@ class TestValidate:
             )
         ).json()
         half, nope = body["codes"]
-        assert (half["reason"], half["shortfall"]) == ("min_subtotal_not_met", {"amount": 502})
+        assert (half["reason"], half["shortfall"]) == (
+            "min_subtotal_not_met",
+            {"amount": 502, "quantity": None},
+        )
         assert "5.02 EUR" in half["message"]
         assert nope["reason"] == "not_found"
         assert body["valid"] is False
@@ -83,7 +89,7 @@ class TestValidate:
         self, client: AsyncClient, checkout: dict[str, str], factory: Factory
     ) -> None:
         now = utc_now()
-        eur = await factory.campaign(AmountOff(500), currency="EUR")
+        eur = await factory.campaign(AmountOff({"EUR": 500}))
         await factory.code(eur, "EURONLY")
         await factory.code(eur, "MINE", customer_id="cus_1")
         await factory.code(eur, "OLD", expires_at=now - timedelta(days=1))
@@ -139,7 +145,7 @@ class TestRedeem:
     async def test_redeem_consumes_and_records(
         self, client: AsyncClient, checkout: dict[str, str], admin: dict[str, str], factory: Factory
     ) -> None:
-        campaign = await factory.campaign(AmountOff(1000))
+        campaign = await factory.campaign(AmountOff({"EUR": 1000}))
         code = await factory.code(campaign, "TENOFF", max_redemptions=2)
         response = await redeem(
             client, checkout, ["tenoff"], order_id="order-1", customer={"id": "cus_1"}
@@ -222,7 +228,7 @@ class TestRedeem:
     async def test_bound_code_only_for_its_customer(
         self, client: AsyncClient, checkout: dict[str, str], factory: Factory
     ) -> None:
-        campaign = await factory.campaign(AmountOff(1000))
+        campaign = await factory.campaign(AmountOff({"EUR": 1000}))
         await factory.code(campaign, "SORRY-ALICE", customer_id="alice", max_redemptions=1)
         wrong = await redeem(client, checkout, ["SORRY-ALICE"], customer={"id": "bob"})
         assert wrong.json()["codes"][0]["reason"] == "customer_mismatch"

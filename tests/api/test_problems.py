@@ -119,18 +119,18 @@ class TestMalformedRequests:
             await client.post("/v1/validate", json=body, headers=checkout), 422, "validation_error"
         )
 
-    async def test_empty_cart_and_no_codes_are_422(
-        self, client: AsyncClient, checkout: dict[str, str]
-    ) -> None:
+    async def test_empty_cart_is_422(self, client: AsyncClient, checkout: dict[str, str]) -> None:
         empty = validate_body(cart={"currency": "EUR", "lines": []})
         assert_problem(
             await client.post("/v1/validate", json=empty, headers=checkout), 422, "validation_error"
         )
-        no_codes = validate_body(codes=[])
+
+    async def test_eleven_codes_are_422(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        many = validate_body(codes=[f"C{i}" for i in range(11)])
         assert_problem(
-            await client.post("/v1/validate", json=no_codes, headers=checkout),
-            422,
-            "validation_error",
+            await client.post("/v1/validate", json=many, headers=checkout), 422, "validation_error"
         )
 
     async def test_ten_thousand_lines_is_422(
@@ -229,7 +229,7 @@ class TestTextAndTimeThatTheDatabaseCannotHold:
     ) -> None:
         body = {
             "name": "x",
-            "discount": {"type": "percent_off", "basis_points": 5},
+            "effects": [{"type": "percent_off", "basis_points": 5}],
             "metadata": metadata,
         }
         assert_problem(
@@ -252,7 +252,7 @@ class TestTextAndTimeThatTheDatabaseCannotHold:
     ) -> None:
         body = {
             "name": "x",
-            "discount": {"type": "percent_off", "basis_points": 5},
+            "effects": [{"type": "percent_off", "basis_points": 5}],
             "starts_at": moment,
         }
         problem = assert_problem(
@@ -265,7 +265,7 @@ class TestTextAndTimeThatTheDatabaseCannotHold:
     ) -> None:
         body = {
             "name": "x",
-            "discount": {"type": "percent_off", "basis_points": 5},
+            "effects": [{"type": "percent_off", "basis_points": 5}],
             "starts_at": "1970-01-01T00:00:00+14:00",
             "ends_at": "8999-12-31T23:59:59-12:00",
         }

@@ -6,6 +6,7 @@ from app.api.deps import AdminKey, UowDep
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.schemas.campaigns import (
+    REQUIRED_WHEN_SENT,
     Campaign,
     CampaignCreate,
     CampaignList,
@@ -13,8 +14,9 @@ from app.api.schemas.campaigns import (
     Code,
     CodeCreate,
     CodeList,
-    discount_to_benefit,
+    stacking_to_domain,
 )
+from app.api.schemas.rules import effect_to_domain, rules_to_domain
 from app.domain.campaigns import CampaignStatus
 from app.services import campaigns as service
 from app.services.campaigns import CampaignTerms, CodeTerms
@@ -35,9 +37,9 @@ _WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
 async def create_campaign(body: CampaignCreate, uow: UowDep, _: AdminKey) -> Campaign:
     terms = CampaignTerms(
         name=body.name,
-        benefit=discount_to_benefit(body.discount),
-        currency=body.currency,
-        min_subtotal_amount=body.min_subtotal_amount,
+        rules=rules_to_domain(body.effects, body.target, body.conditions),
+        trigger=body.trigger,
+        stacking=stacking_to_domain(body.stacking),
         starts_at=body.starts_at,
         ends_at=body.ends_at,
         per_customer_limit=body.per_customer_limit,
@@ -73,9 +75,6 @@ async def get_campaign(campaign_id: UUID, uow: UowDep, _: AdminKey) -> Campaign:
     return Campaign.of(await service.get_campaign(uow, campaign_id))
 
 
-_REQUIRED = frozenset({"name", "discount"})
-
-
 @router.patch(
     "/v1/campaigns/{campaign_id}",
     response_model=Campaign,
@@ -88,10 +87,14 @@ async def update_campaign(
     changes: dict[str, object] = {}
     for name in body.model_fields_set:
         value = getattr(body, name)
-        if value is None and name in _REQUIRED:
+        if value is None and name in REQUIRED_WHEN_SENT:
             raise InvalidParameter(f"'{name}' cannot be null.", parameter=name)
-        if name == "discount":
-            changes["benefit"] = discount_to_benefit(value)
+        if name == "effects":
+            changes["effects"] = tuple(effect_to_domain(effect) for effect in body.effects or ())
+        elif name in {"target", "conditions"}:
+            changes[name] = value.to_domain()
+        elif name == "stacking":
+            changes["stacking"] = stacking_to_domain(value)
         elif name == "metadata":
             changes["metadata"] = value if value is not None else {}
         else:

@@ -2,11 +2,17 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import CheckoutKey, IdempotencyKeyDep, NowDep, UowDep, request_fingerprint
+from app.api.deps import (
+    CheckoutKey,
+    IdempotencyKeyDep,
+    NowDep,
+    SettingsDep,
+    UowDep,
+    request_fingerprint,
+)
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Redemption, RedemptionCreate
-from app.domain.context import EvaluationContext
 from app.services import redemptions as service
 from app.services.redemptions import IdempotencyClaim
 
@@ -33,6 +39,7 @@ async def redeem(
     api_key: CheckoutKey,
     idempotency_key: IdempotencyKeyDep,
     now: NowDep,
+    settings: SettingsDep,
 ) -> OrjsonResponse:
     checkout = body.to_checkout_request()
     claim = IdempotencyClaim(
@@ -45,7 +52,8 @@ async def redeem(
         checkout,
         body.order_id,
         claim,
-        EvaluationContext(now=now, customer_id=checkout.customer_id),
+        now,
+        settings.limits.max_discounts_per_order,
     )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return OrjsonResponse(outcome.body, status_code=201, headers=headers)

@@ -1,70 +1,51 @@
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.common import (
-    Amount,
-    BasisPoints,
     CodeText,
-    CurrencyCode,
     CustomerId,
     Limit,
     Metadata,
     Name,
-    PositiveAmount,
     RequestModel,
     Timestamp,
 )
+from app.api.schemas.rules import (
+    ConditionsSpec,
+    Effects,
+    EffectSpec,
+    StackingSpec,
+    TargetSpec,
+    effect_of,
+)
 from app.domain.campaigns import Campaign as CampaignValue
-from app.domain.campaigns import CampaignStatus
+from app.domain.campaigns import CampaignStatus, Trigger
 from app.domain.campaigns import Code as CodeValue
-from app.domain.rules import AmountOff, Benefit, PercentOff
+from app.domain.rules import Stacking
 
 
-class PercentOffDiscount(RequestModel):
-    type: Literal["percent_off"]
-    basis_points: BasisPoints
-    max_amount: PositiveAmount | None = Field(
-        default=None, description="Cap on the discount, in the campaign's currency"
-    )
-
-
-class AmountOffDiscount(RequestModel):
-    type: Literal["amount_off"]
-    amount: PositiveAmount = Field(description="Taken off the order, never more than its subtotal")
-
-
-Discount = Annotated[PercentOffDiscount | AmountOffDiscount, Field(discriminator="type")]
-
-
-def discount_to_benefit(discount: PercentOffDiscount | AmountOffDiscount) -> Benefit:
-    if isinstance(discount, PercentOffDiscount):
-        return PercentOff(basis_points=discount.basis_points, max_amount=discount.max_amount)
-    return AmountOff(amount=discount.amount)
-
-
-def benefit_to_discount(benefit: Benefit) -> PercentOffDiscount | AmountOffDiscount:
-    if isinstance(benefit, PercentOff):
-        return PercentOffDiscount(
-            type="percent_off", basis_points=benefit.basis_points, max_amount=benefit.max_amount
-        )
-    return AmountOffDiscount(type="amount_off", amount=benefit.amount)
+def stacking_to_domain(spec: StackingSpec) -> Stacking:
+    return Stacking(spec.priority, spec.exclusive, spec.line_exclusive)
 
 
 class CampaignCreate(RequestModel):
     name: Name
-    discount: Discount
-    currency: CurrencyCode | None = Field(
-        default=None, description="Required when any amount is set; carts in another are refused"
+    trigger: Trigger = Field(
+        default=Trigger.CODE,
+        description="'code': through its codes; 'automatic': to every cart that qualifies",
     )
-    min_subtotal_amount: Amount | None = None
+    effects: Effects
+    target: TargetSpec = Field(default_factory=TargetSpec)
+    conditions: ConditionsSpec = Field(default_factory=ConditionsSpec)
+    stacking: StackingSpec = Field(default_factory=StackingSpec)
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
     per_customer_limit: Limit | None = Field(
-        default=None, description="Redemptions per customer across all the campaign's codes"
+        default=None, description="Redemptions per customer across the whole campaign"
     )
     metadata: Metadata = Field(default_factory=dict)
 
@@ -82,16 +63,20 @@ def _not_nullable(*names: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-class CampaignUpdate(RequestModel):
-    """Only the fields sent change; null clears an optional field (name and discount cannot be
-    cleared)."""
+REQUIRED_WHEN_SENT = ("name", "effects", "target", "conditions", "stacking")
 
-    model_config = ConfigDict(json_schema_extra=_not_nullable("name", "discount"))
+
+class CampaignUpdate(RequestModel):
+    """Only the fields sent change; null clears an optional field. Effects, target,
+    conditions and stacking are replaced whole."""
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable(*REQUIRED_WHEN_SENT))
 
     name: Name | None = None
-    discount: Discount | None = None
-    currency: CurrencyCode | None = None
-    min_subtotal_amount: Amount | None = None
+    effects: Effects | None = None
+    target: TargetSpec | None = None
+    conditions: ConditionsSpec | None = None
+    stacking: StackingSpec | None = None
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
     per_customer_limit: Limit | None = None
@@ -102,9 +87,11 @@ class Campaign(BaseModel):
     id: UUID
     name: str
     status: CampaignStatus
-    discount: Discount
-    currency: str | None
-    min_subtotal_amount: int | None
+    trigger: Trigger
+    effects: list[EffectSpec]
+    target: TargetSpec
+    conditions: ConditionsSpec
+    stacking: StackingSpec
     starts_at: datetime | None
     ends_at: datetime | None
     per_customer_limit: int | None
@@ -114,13 +101,20 @@ class Campaign(BaseModel):
 
     @classmethod
     def of(cls, campaign: CampaignValue) -> "Campaign":
+        stacking = campaign.stacking
         return cls(
             id=campaign.id,
             name=campaign.name,
             status=campaign.status,
-            discount=benefit_to_discount(campaign.benefit),
-            currency=campaign.currency,
-            min_subtotal_amount=campaign.min_subtotal_amount,
+            trigger=campaign.trigger,
+            effects=[effect_of(effect) for effect in campaign.rules.effects],
+            target=TargetSpec.of(campaign.rules.target),
+            conditions=ConditionsSpec.of(campaign.rules.conditions),
+            stacking=StackingSpec(
+                priority=stacking.priority,
+                exclusive=stacking.is_exclusive,
+                line_exclusive=stacking.is_line_exclusive,
+            ),
             starts_at=campaign.starts_at,
             ends_at=campaign.ends_at,
             per_customer_limit=campaign.per_customer_limit,

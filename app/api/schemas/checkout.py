@@ -17,6 +17,7 @@ from app.api.schemas.common import (
     RequestModel,
     Sku,
 )
+from app.api.schemas.rules import CountryCode, Labels, LocaleTag
 from app.domain.cart import Cart as CartValue
 from app.domain.cart import CartLine as CartLineValue
 from app.domain.reasons import Reason
@@ -30,25 +31,39 @@ class CartLine(RequestModel):
     sku: Sku
     quantity: Quantity
     unit_price_amount: Amount
+    categories: Labels = Field(default_factory=list, description="For promotion targets")
 
 
 class Cart(RequestModel):
     currency: CurrencyCode
     lines: list[CartLine] = Field(min_length=1, max_length=MAX_LINES)
+    shipping_amount: Amount = Field(default=0, description="What shipping costs before discounts")
 
 
 class Customer(RequestModel):
     id: CustomerId
+    segments: Labels = Field(default_factory=list, examples=[["new_customer"]])
+    first_order: bool | None = Field(
+        default=None, description="True when this is their first order"
+    )
 
 
 class ValidationRequest(RequestModel):
-    codes: list[CodeText] = Field(min_length=1, max_length=MAX_CODES, examples=[["SUMMER10"]])
-    customer: Customer | None = Field(
-        default=None, description="Needed for customer-bound codes and per-customer limits"
+    codes: list[CodeText] = Field(
+        default_factory=list,
+        max_length=MAX_CODES,
+        examples=[["SUMMER10"]],
+        description="Codes typed at checkout; automatic promotions apply without any",
     )
+    customer: Customer | None = Field(
+        default=None, description="Needed for customer-bound codes, limits and segments"
+    )
+    market: CountryCode | None = Field(default=None, description="Where the order ships")
+    locale: LocaleTag | None = None
     cart: Cart
 
     def to_checkout_request(self) -> CheckoutRequest:
+        customer = self.customer
         return CheckoutRequest(
             cart=CartValue(
                 currency=self.cart.currency,
@@ -57,12 +72,18 @@ class ValidationRequest(RequestModel):
                         sku=line.sku,
                         quantity=line.quantity,
                         unit_price_amount=line.unit_price_amount,
+                        categories=frozenset(line.categories),
                     )
                     for line in self.cart.lines
                 ),
+                shipping_amount=self.cart.shipping_amount,
             ),
             codes=tuple(self.codes),
-            customer_id=self.customer.id if self.customer else None,
+            customer_id=customer.id if customer else None,
+            segments=frozenset(customer.segments) if customer else frozenset(),
+            is_first_order=customer.first_order if customer else None,
+            market=self.market,
+            locale=self.locale,
         )
 
 
@@ -71,7 +92,8 @@ class RedemptionCreate(ValidationRequest):
 
 
 class Shortfall(BaseModel):
-    amount: int = Field(description="Minor units the cart is short of the minimum")
+    amount: int | None = Field(description="Minor units of eligible items still missing")
+    quantity: int | None = Field(description="Eligible units still missing")
 
 
 class CodeResult(BaseModel):
@@ -84,9 +106,42 @@ class CodeResult(BaseModel):
     shortfall: Shortfall | None
 
 
+class Gift(BaseModel):
+    sku: str = Field(description="Add this SKU to the order")
+    quantity: int
+    unit_price_amount: int = Field(description="At this price per unit (0 = free)")
+
+
+class Applied(BaseModel):
+    campaign_id: UUID
+    campaign_name: str
+    code: str | None = Field(description="As typed; null for an automatic promotion")
+    discount_amount: int
+    shipping_discount_amount: int
+    cashback_amount: int = Field(description="Credited after redeem, not taken off the order")
+    gifts: list[Gift]
+
+
+class Skipped(BaseModel):
+    """An automatic promotion that did not apply, and why (with how close the cart is)."""
+
+    campaign_id: UUID
+    campaign_name: str
+    code: str | None
+    reason: Reason
+    message: str
+    shortfall: Shortfall | None
+
+
 class LineDiscount(BaseModel):
-    code: str
+    campaign_id: UUID
+    code: str | None
     amount: int
+
+
+class UnitDiscount(BaseModel):
+    quantity: int = Field(description="How many units of the line")
+    amount: int = Field(description="Discount on each of those units")
 
 
 class LineResult(BaseModel):
@@ -97,17 +152,23 @@ class LineResult(BaseModel):
     amount: int
     discount_amount: int
     total_amount: int
+    unit_discounts: list[UnitDiscount]
     discounts: list[LineDiscount]
 
 
 class Validation(BaseModel):
-    valid: bool = Field(description="True when every code applies")
+    valid: bool = Field(description="True when every requested code applies")
     currency: str
     customer_id: str | None
     subtotal_amount: int
     discount_amount: int
-    total_amount: int
+    shipping_amount: int
+    shipping_discount_amount: int
+    total_amount: int = Field(description="Items and shipping, after every discount")
+    cashback_amount: int
     codes: list[CodeResult]
+    applied: list[Applied] = Field(description="In the order they applied")
+    skipped: list[Skipped]
     lines: list[LineResult]
 
 

@@ -5,19 +5,21 @@ from uuid import UUID
 
 from sqlalchemy import func, insert, select, tuple_, update
 
-from app.db.mappers import benefit_to_json, campaign_from_row
+from app.db.mappers import campaign_from_row, rules_to_json
 from app.db.models import Campaign as CampaignRow
 from app.db.repositories.base import Repository, translating_integrity_errors
-from app.domain.campaigns import Campaign, CampaignStatus
-from app.domain.rules import Benefit
+from app.domain.campaigns import Campaign, CampaignStatus, Trigger
+from app.domain.rules import Rules, Stacking
 
 _COLUMNS = (
     CampaignRow.id,
     CampaignRow.name,
     CampaignRow.status,
-    CampaignRow.currency,
-    CampaignRow.discount,
-    CampaignRow.min_subtotal_amount,
+    CampaignRow.trigger,
+    CampaignRow.rules,
+    CampaignRow.priority,
+    CampaignRow.is_exclusive,
+    CampaignRow.is_line_exclusive,
     CampaignRow.starts_at,
     CampaignRow.ends_at,
     CampaignRow.per_customer_limit,
@@ -32,9 +34,9 @@ class CampaignRepository(Repository):
         self,
         *,
         name: str,
-        currency: str | None,
-        benefit: Benefit,
-        min_subtotal_amount: int | None,
+        trigger: Trigger,
+        rules: Rules,
+        stacking: Stacking,
         starts_at: datetime | None,
         ends_at: datetime | None,
         per_customer_limit: int | None,
@@ -44,9 +46,11 @@ class CampaignRepository(Repository):
             insert(CampaignRow)
             .values(
                 name=name,
-                currency=currency,
-                discount=benefit_to_json(benefit),
-                min_subtotal_amount=min_subtotal_amount,
+                trigger=trigger.value,
+                rules=rules_to_json(rules),
+                priority=stacking.priority,
+                is_exclusive=stacking.is_exclusive,
+                is_line_exclusive=stacking.is_line_exclusive,
                 starts_at=starts_at,
                 ends_at=ends_at,
                 per_customer_limit=per_customer_limit,
@@ -72,10 +76,15 @@ class CampaignRepository(Repository):
         return [campaign_from_row(row) for row in await self.session.execute(stmt)]
 
     async def update(self, campaign_id: UUID, changes: Mapping[str, Any]) -> Campaign | None:
-        """Apply column changes (benefit given as a domain value) and bump updated_at."""
+        """Apply changes (rules and stacking given as domain values) and bump updated_at."""
         values = dict(changes)
-        if "benefit" in values:
-            values["discount"] = benefit_to_json(values.pop("benefit"))
+        if "rules" in values:
+            values["rules"] = rules_to_json(values["rules"])
+        if "stacking" in values:
+            stacking: Stacking = values.pop("stacking")
+            values["priority"] = stacking.priority
+            values["is_exclusive"] = stacking.is_exclusive
+            values["is_line_exclusive"] = stacking.is_line_exclusive
         if "metadata" in values:
             values["metadata_"] = dict(values.pop("metadata"))
         stmt = (

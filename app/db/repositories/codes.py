@@ -3,7 +3,23 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, insert, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Integer,
+    String,
+    and_,
+    cast,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.db.mappers import code_from_row, promotion_from_row
@@ -11,7 +27,7 @@ from app.db.models import Campaign as CampaignRow
 from app.db.models import Code as CodeRow
 from app.db.models import CustomerUsage
 from app.db.repositories.base import Repository, translating_integrity_errors
-from app.domain.campaigns import Code
+from app.domain.campaigns import CampaignStatus, Code, Trigger
 from app.domain.rules import Promotion
 
 _COLUMNS = (
@@ -91,33 +107,70 @@ class CodeRepository(Repository):
             stmt = stmt.where(tuple_(CodeRow.created_at, CodeRow.id) > tuple_(*after))
         return [code_from_row(row) for row in await self.session.execute(stmt)]
 
-    async def load_promotions(
-        self, normalised_codes: Sequence[str], customer_id: str | None
-    ) -> dict[str, Promotion]:
-        """Everything the engine needs about these codes, in one query and one round trip."""
-        if not normalised_codes:
-            return {}
-        stmt = (
+    async def load_candidates(
+        self, normalised_codes: Sequence[str], customer_id: str | None, now: datetime
+    ) -> tuple[dict[str, Promotion], list[Promotion]]:
+        """The requested codes (by normalised text) and the live automatic promotions, with
+        everything the engine needs about them, in one query and one round trip."""
+        campaign_columns = (
+            CampaignRow.id.label("campaign_id"),
+            CampaignRow.name.label("campaign_name"),
+            CampaignRow.status,
+            CampaignRow.rules,
+            CampaignRow.priority,
+            CampaignRow.is_exclusive,
+            CampaignRow.is_line_exclusive,
+            CampaignRow.starts_at,
+            CampaignRow.ends_at,
+            CampaignRow.per_customer_limit.label("campaign_per_customer_limit"),
+            _customer_count("campaign", CampaignRow.id, customer_id).label(
+                "campaign_customer_count"
+            ),
+        )
+        codes = (
             select(
-                *_COLUMNS,
+                *campaign_columns,
+                CodeRow.id.label("code_id"),
+                CodeRow.code,
                 CodeRow.normalised_code,
-                CampaignRow.status,
-                CampaignRow.currency,
-                CampaignRow.discount,
-                CampaignRow.min_subtotal_amount,
-                CampaignRow.starts_at,
-                CampaignRow.ends_at,
-                CampaignRow.per_customer_limit.label("campaign_per_customer_limit"),
+                CodeRow.max_redemptions,
+                CodeRow.redemption_count,
+                CodeRow.per_customer_limit.label("code_per_customer_limit"),
+                CodeRow.customer_id,
+                CodeRow.expires_at,
                 _customer_count("code", CodeRow.id, customer_id).label("code_customer_count"),
-                _customer_count("campaign", CampaignRow.id, customer_id).label(
-                    "campaign_customer_count"
-                ),
             )
             .join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
             .where(CodeRow.normalised_code.in_(list(normalised_codes)))
         )
-        rows = await self.session.execute(stmt)
-        return {row.normalised_code: promotion_from_row(row) for row in rows}
+        nothing = null()
+        automatic = select(
+            *campaign_columns,
+            cast(nothing, UUID_TYPE).label("code_id"),
+            cast(nothing, String).label("code"),
+            cast(nothing, String).label("normalised_code"),
+            cast(nothing, Integer).label("max_redemptions"),
+            cast(nothing, Integer).label("redemption_count"),
+            cast(nothing, Integer).label("code_per_customer_limit"),
+            cast(nothing, String).label("customer_id"),
+            cast(nothing, DateTime(timezone=True)).label("expires_at"),
+            cast(nothing, Integer).label("code_customer_count"),
+        ).where(
+            CampaignRow.trigger == Trigger.AUTOMATIC.value,
+            CampaignRow.status == CampaignStatus.ACTIVE.value,
+            or_(CampaignRow.starts_at.is_(None), CampaignRow.starts_at <= now),
+            or_(CampaignRow.ends_at.is_(None), CampaignRow.ends_at > now),
+        )
+        stmt = union_all(codes, automatic) if normalised_codes else automatic
+        by_code: dict[str, Promotion] = {}
+        automatic_promotions: list[Promotion] = []
+        for row in await self.session.execute(stmt):
+            promotion = promotion_from_row(row)
+            if row.normalised_code is None:
+                automatic_promotions.append(promotion)
+            else:
+                by_code[row.normalised_code] = promotion
+        return by_code, automatic_promotions
 
     async def consume_use(self, code_id: UUID) -> bool:
         """Take one use of the code if it has one left and its campaign is active. The row lock

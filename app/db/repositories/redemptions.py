@@ -15,9 +15,11 @@ from app.db.repositories.base import Repository
 @dataclass(frozen=True, slots=True)
 class RedemptionItemRecord:
     position: int
-    code_id: UUID
+    code_id: UUID | None
     campaign_id: UUID
     discount_amount: int
+    shipping_discount_amount: int
+    cashback_amount: int
     counted_code_customer: bool
     counted_campaign_customer: bool
 
@@ -85,6 +87,9 @@ class RedemptionRepository(Repository):
         currency: str,
         subtotal_amount: int,
         discount_amount: int,
+        shipping_amount: int,
+        shipping_discount_amount: int,
+        cashback_amount: int,
         result: dict[str, Any],
         items: Sequence[RedemptionItemRecord],
     ) -> RedemptionRecord:
@@ -98,12 +103,20 @@ class RedemptionRepository(Repository):
                     currency=currency,
                     subtotal_amount=subtotal_amount,
                     discount_amount=discount_amount,
-                    total_amount=subtotal_amount - discount_amount,
+                    shipping_amount=shipping_amount,
+                    shipping_discount_amount=shipping_discount_amount,
+                    total_amount=subtotal_amount
+                    - discount_amount
+                    + shipping_amount
+                    - shipping_discount_amount,
+                    cashback_amount=cashback_amount,
                     result=result,
                 )
                 .returning(*_COLUMNS)
             )
         ).one()
+        if not items:
+            return _record(row)
         await self.session.execute(
             insert(RedemptionItem),
             [
@@ -113,6 +126,8 @@ class RedemptionRepository(Repository):
                     "code_id": item.code_id,
                     "campaign_id": item.campaign_id,
                     "discount_amount": item.discount_amount,
+                    "shipping_discount_amount": item.shipping_discount_amount,
+                    "cashback_amount": item.cashback_amount,
                     "counted_code_customer": item.counted_code_customer,
                     "counted_campaign_customer": item.counted_campaign_customer,
                 }
@@ -147,11 +162,13 @@ class RedemptionRepository(Repository):
                 RedemptionItem.code_id,
                 RedemptionItem.campaign_id,
                 RedemptionItem.discount_amount,
+                RedemptionItem.shipping_discount_amount,
+                RedemptionItem.cashback_amount,
                 RedemptionItem.counted_code_customer,
                 RedemptionItem.counted_campaign_customer,
             )
             .where(RedemptionItem.redemption_id == redemption_id)
-            .order_by(RedemptionItem.code_id)
+            .order_by(RedemptionItem.code_id.nulls_last(), RedemptionItem.position)
         )
         return [
             RedemptionItemRecord(
@@ -159,6 +176,8 @@ class RedemptionRepository(Repository):
                 code_id=row.code_id,
                 campaign_id=row.campaign_id,
                 discount_amount=row.discount_amount,
+                shipping_discount_amount=row.shipping_discount_amount,
+                cashback_amount=row.cashback_amount,
                 counted_code_customer=row.counted_code_customer,
                 counted_campaign_customer=row.counted_campaign_customer,
             )
