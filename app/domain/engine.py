@@ -223,12 +223,14 @@ class _Order:
             return _refusal(promotion, code, Reason.MIN_QUANTITY_NOT_MET, missing)
 
         line_exclusive = promotion.stacking.is_line_exclusive
+
+        def takeable(state: LineState) -> bool:
+            return not state.is_locked and not (line_exclusive and state.is_discounted)
+
         work = Work(
             currency=currency,
-            lines=[
-                s for s in targeted if not s.is_locked and not (line_exclusive and s.is_discounted)
-            ],
-            available=[s for s in self.canonical if not s.is_locked],
+            lines=[s for s in targeted if takeable(s)],
+            available=[s for s in self.canonical if takeable(s)],
             shipping_amount=self.shipping_amount,
         )
         for effect in rules.effects:

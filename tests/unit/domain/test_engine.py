@@ -149,6 +149,20 @@ class TestStacking:
         result = run(cart(line("a", 1, 1000)), first, sale)
         assert [v.reason for v in result.verdicts] == [None, Reason.NOTHING_TO_DISCOUNT]
 
+    def test_line_exclusive_get_target_skips_lines_already_discounted(self) -> None:
+        socks_sale = promo(
+            PercentOff(5000), code="SOCKS", priority=10, target=Target(skus=frozenset({"socks"}))
+        )
+        gift_socks = promo(
+            BuyXGetY(1, 1, get_target=Target(skus=frozenset({"socks"}))),
+            code="SHIRT-SOCKS",
+            target=Target(skus=frozenset({"shirt"})),
+            line_exclusive=True,
+        )
+        result = run(cart(line("shirt", 1, 3000), line("socks", 1, 800)), socks_sale, gift_socks)
+        assert [v.reason for v in result.verdicts] == [None, Reason.MIN_QUANTITY_NOT_MET]
+        assert result.line_discount_amounts == (0, 400)
+
     def test_maximum_discounts_per_order(self) -> None:
         codes = [promo(AmountOff({"EUR": 100}), code=f"C{i}") for i in range(4)]
         result = run(cart(line("a", 1, 10_000)), *codes, max_discounts=2)
