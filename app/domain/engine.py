@@ -238,15 +238,13 @@ class _Order:
             if unmet is not None:
                 return _refusal(promotion, code, unmet[0], unmet[1])
 
-        saved = [dict(s.units) for s in self.states]
         before = [s.remaining for s in self.states]
         for effect in rules.effects:
             effect.apply(work)
         parts = tuple(b - s.remaining for b, s in zip(before, self.states, strict=True))
         shipping_off = self.shipping_amount - work.shipping_amount
         if not any(parts) and not shipping_off and not work.cashback_amount and not work.gifts:
-            for state, units in zip(self.states, saved, strict=True):
-                state.restore(units)
+            # Effects only lower prices, so no line changing means nothing to undo.
             return _refusal(promotion, code, Reason.NOTHING_TO_DISCOUNT)
 
         for state, part in zip(self.states, parts, strict=True):

@@ -32,11 +32,6 @@ class LineState:
             remaining=line.amount,
         )
 
-    def restore(self, units: dict[int, int]) -> None:
-        """Put back units saved with dict(state.units)."""
-        self.units = units
-        self.remaining = sum(amount * count for amount, count in units.items())
-
     @property
     def quantity(self) -> int:
         return self.line.quantity
