@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -32,6 +33,12 @@ from app.settings import Settings
 from tests.factories import Factory
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# CI explores the same number of examples from a fixed seed, so a run is reproducible and a
+# failure there is one anybody can replay; local runs keep exploring new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 
 def _asyncpg_dsn(url: str) -> str:
