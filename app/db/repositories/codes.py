@@ -9,9 +9,9 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     cast,
     insert,
-    literal,
     null,
     or_,
     select,
@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import Executable
 
 from app.db.mappers import code_from_row, promotion_from_row
 from app.db.models import Campaign as CampaignRow
@@ -43,20 +44,75 @@ _COLUMNS = (
 )
 
 
-def _customer_count(
-    subject: str, subject_id: InstrumentedAttribute[UUID], customer_id: str | None
-) -> ColumnElement[Any]:
-    if customer_id is None:
-        return literal(None)
+def _customer_count(subject: str, subject_id: InstrumentedAttribute[UUID]) -> ColumnElement[Any]:
+    """How often the customer in :customer_id used subject_id; NULL when never (or no customer)."""
     return (
         select(CustomerUsage.redemption_count)
         .where(
             CustomerUsage.subject == subject,
             CustomerUsage.subject_id == subject_id,
-            CustomerUsage.customer_id == customer_id,
+            CustomerUsage.customer_id == bindparam("customer_id", type_=String),
         )
         .scalar_subquery()
     )
+
+
+def _candidates_statement() -> Executable:
+    """The requested codes (by normalised text, in :codes) and the automatic promotions live at
+    :now, one row each, with the usage counts of :customer_id. Built once: constructing this
+    statement on every request cost more than running it."""
+    campaign_columns = (
+        CampaignRow.id.label("campaign_id"),
+        CampaignRow.name.label("campaign_name"),
+        CampaignRow.status,
+        CampaignRow.rules,
+        CampaignRow.priority,
+        CampaignRow.is_exclusive,
+        CampaignRow.is_line_exclusive,
+        CampaignRow.starts_at,
+        CampaignRow.ends_at,
+        CampaignRow.per_customer_limit.label("campaign_per_customer_limit"),
+        _customer_count("campaign", CampaignRow.id).label("campaign_customer_count"),
+    )
+    codes = (
+        select(
+            *campaign_columns,
+            CodeRow.id.label("code_id"),
+            CodeRow.code,
+            CodeRow.normalised_code,
+            CodeRow.max_redemptions,
+            CodeRow.redemption_count,
+            CodeRow.per_customer_limit.label("code_per_customer_limit"),
+            CodeRow.customer_id,
+            CodeRow.expires_at,
+            _customer_count("code", CodeRow.id).label("code_customer_count"),
+        )
+        .join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
+        .where(CodeRow.normalised_code.in_(bindparam("codes", expanding=True)))
+    )
+    nothing = null()
+    now = bindparam("now", type_=DateTime(timezone=True))
+    automatic = select(
+        *campaign_columns,
+        cast(nothing, UUID_TYPE).label("code_id"),
+        cast(nothing, String).label("code"),
+        cast(nothing, String).label("normalised_code"),
+        cast(nothing, Integer).label("max_redemptions"),
+        cast(nothing, Integer).label("redemption_count"),
+        cast(nothing, Integer).label("code_per_customer_limit"),
+        cast(nothing, String).label("customer_id"),
+        cast(nothing, DateTime(timezone=True)).label("expires_at"),
+        cast(nothing, Integer).label("code_customer_count"),
+    ).where(
+        CampaignRow.trigger == Trigger.AUTOMATIC.value,
+        CampaignRow.status == CampaignStatus.ACTIVE.value,
+        or_(CampaignRow.starts_at.is_(None), CampaignRow.starts_at <= now),
+        or_(CampaignRow.ends_at.is_(None), CampaignRow.ends_at > now),
+    )
+    return union_all(codes, automatic)
+
+
+_CANDIDATES = _candidates_statement()
 
 
 class CodeRepository(Repository):
@@ -112,65 +168,16 @@ class CodeRepository(Repository):
     ) -> tuple[dict[str, Promotion], list[Promotion]]:
         """The requested codes (by normalised text) and the live automatic promotions, with
         everything the engine needs about them, in one query and one round trip."""
-        campaign_columns = (
-            CampaignRow.id.label("campaign_id"),
-            CampaignRow.name.label("campaign_name"),
-            CampaignRow.status,
-            CampaignRow.rules,
-            CampaignRow.priority,
-            CampaignRow.is_exclusive,
-            CampaignRow.is_line_exclusive,
-            CampaignRow.starts_at,
-            CampaignRow.ends_at,
-            CampaignRow.per_customer_limit.label("campaign_per_customer_limit"),
-            _customer_count("campaign", CampaignRow.id, customer_id).label(
-                "campaign_customer_count"
-            ),
-        )
-        codes = (
-            select(
-                *campaign_columns,
-                CodeRow.id.label("code_id"),
-                CodeRow.code,
-                CodeRow.normalised_code,
-                CodeRow.max_redemptions,
-                CodeRow.redemption_count,
-                CodeRow.per_customer_limit.label("code_per_customer_limit"),
-                CodeRow.customer_id,
-                CodeRow.expires_at,
-                _customer_count("code", CodeRow.id, customer_id).label("code_customer_count"),
-            )
-            .join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
-            .where(CodeRow.normalised_code.in_(list(normalised_codes)))
-        )
-        nothing = null()
-        automatic = select(
-            *campaign_columns,
-            cast(nothing, UUID_TYPE).label("code_id"),
-            cast(nothing, String).label("code"),
-            cast(nothing, String).label("normalised_code"),
-            cast(nothing, Integer).label("max_redemptions"),
-            cast(nothing, Integer).label("redemption_count"),
-            cast(nothing, Integer).label("code_per_customer_limit"),
-            cast(nothing, String).label("customer_id"),
-            cast(nothing, DateTime(timezone=True)).label("expires_at"),
-            cast(nothing, Integer).label("code_customer_count"),
-        ).where(
-            CampaignRow.trigger == Trigger.AUTOMATIC.value,
-            CampaignRow.status == CampaignStatus.ACTIVE.value,
-            or_(CampaignRow.starts_at.is_(None), CampaignRow.starts_at <= now),
-            or_(CampaignRow.ends_at.is_(None), CampaignRow.ends_at > now),
-        )
-        stmt = union_all(codes, automatic) if normalised_codes else automatic
+        params = {"codes": list(normalised_codes), "customer_id": customer_id, "now": now}
         by_code: dict[str, Promotion] = {}
-        automatic_promotions: list[Promotion] = []
-        for row in await self.session.execute(stmt):
+        automatic: list[Promotion] = []
+        for row in await self.session.execute(_CANDIDATES, params):
             promotion = promotion_from_row(row)
             if row.normalised_code is None:
-                automatic_promotions.append(promotion)
+                automatic.append(promotion)
             else:
                 by_code[row.normalised_code] = promotion
-        return by_code, automatic_promotions
+        return by_code, automatic
 
     async def consume_use(self, code_id: UUID) -> bool:
         """Take one use of the code if it has one left and its campaign is active. The row lock
