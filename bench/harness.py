@@ -40,7 +40,7 @@ SPREAD_CODES = 500
 class Result:
     scenario: str
     concurrency: int
-    requests_per_second: float
+    requests_per_second: float | None
     p50_ms: float | None
     p99_ms: float | None
     ok: int
@@ -253,6 +253,8 @@ def wrk(
             f"tessera_idem = {'true' if idempotent else 'false'}\ntessera_limit = {per_thread}\n"
         )
         script.write((Path(__file__).parent / "wrk.lua").read_text())
+    # wrk runs for its whole duration even when every thread stopped at `limit`, so a limited
+    # run measures exactness, not throughput; 120 s leaves room for 5,000 slow requests.
     duration = seconds if not limit else max(seconds, 120)
     out = subprocess.run(
         [
@@ -325,12 +327,14 @@ def main() -> None:
     }
     results: list[Result] = []
 
-    def record(name: str, c: int, raw: dict[str, Any], ceiling: str | None = None) -> Result:
+    def record(
+        name: str, c: int, raw: dict[str, Any], ceiling: str | None = None, *, rate: bool = True
+    ) -> Result:
         rps = raw["requests"] / raw["seconds"] if raw["seconds"] else 0.0
         result = Result(
             name,
             c,
-            round(rps, 1),
+            round(rps, 1) if rate else None,
             raw["p50_ms"],
             raw["p99_ms"],
             raw["ok"],
@@ -340,7 +344,8 @@ def main() -> None:
         )
         results.append(result)
         log(
-            f"{name:34} c={c:<3} {rps:9.1f} req/s  p50 {raw['p50_ms']:7.2f} ms  "
+            f"{name:34} c={c:<3} {(f'{rps:9.1f}' if rate else '      n/a')} req/s  "
+            f"p50 {raw['p50_ms']:7.2f} ms  "
             f"p99 {raw['p99_ms']:7.2f} ms  ok {raw['ok']} refused {raw['refused']} "
             f"errors {result.errors}"
         )
@@ -421,7 +426,7 @@ def main() -> None:
                 idempotent=True,
                 limit=HOT500_REQUESTS,
             )
-            record(f"redeem hot code, limit {HOT500_LIMIT}", c, raw)
+            record(f"redeem hot code, limit {HOT500_LIMIT}", c, raw, rate=False)
             counted = int(psql(url, f"SELECT redemption_count FROM codes WHERE id = '{code_id}'"))
             rows = int(
                 psql(url, f"SELECT count(*) FROM redemption_items WHERE code_id = '{code_id}'")
@@ -455,11 +460,14 @@ def main() -> None:
     ceilings: dict[tuple[str, int], float] = {}
     try:
         for c in levels:
-            ceilings[("bare lookup", c)] = record(
-                "ceiling: bare lookup",
-                c,
-                wrk(wrk_bin, bare.base, "/bare", key, "{}", c, args.seconds),
-            ).requests_per_second
+            ceilings[("bare lookup", c)] = (
+                record(
+                    "ceiling: bare lookup",
+                    c,
+                    wrk(wrk_bin, bare.base, "/bare", key, "{}", c, args.seconds),
+                ).requests_per_second
+                or 0.0
+            )
     finally:
         bare.stop()
 
@@ -486,27 +494,33 @@ def main() -> None:
             log(f"ceiling: {name:25} c={c:<3} {tps:9.1f} tps")
 
     for result in results:
-        if result.ceiling and ceilings.get((result.ceiling, result.concurrency)):
-            result.ratio = round(
-                result.requests_per_second / ceilings[(result.ceiling, result.concurrency)], 3
-            )
+        rate = result.requests_per_second
+        if (
+            rate is not None
+            and result.ceiling
+            and ceilings.get((result.ceiling, result.concurrency))
+        ):
+            result.ratio = round(rate / ceilings[(result.ceiling, result.concurrency)], 3)
     spread = {
-        r.concurrency: r.requests_per_second
+        r.concurrency: r.requests_per_second or 0.0
         for r in results
         if r.scenario == "redeem spread over codes"
     }
     hot = {
-        r.concurrency: r.requests_per_second for r in results if r.scenario == "redeem one hot code"
+        r.concurrency: r.requests_per_second or 0.0
+        for r in results
+        if r.scenario == "redeem one hot code"
     }
 
     say("\n| scenario | c | req/s | p50 ms | p99 ms | ok | refused | errors | vs ceiling |")
     say("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         ratio = f"{r.ratio:.0%} of {r.ceiling}" if r.ratio is not None else ""
+        rps = f"{r.requests_per_second:,.0f}" if r.requests_per_second is not None else "n/a"
         p50 = f"{r.p50_ms:.2f}" if r.p50_ms is not None else ""
         p99 = f"{r.p99_ms:.2f}" if r.p99_ms is not None else ""
         say(
-            f"| {r.scenario} | {r.concurrency} | {r.requests_per_second:,.0f} | {p50} | {p99} "
+            f"| {r.scenario} | {r.concurrency} | {rps} | {p50} | {p99} "
             f"| {r.ok} | {r.refused} | {r.errors} | {ratio} |"
         )
     for c in levels:
