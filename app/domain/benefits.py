@@ -277,20 +277,6 @@ Effect: TypeAlias = (
     | Cashback
 )
 
-EFFECT_KINDS: dict[str, type[Effect]] = {
-    effect.kind: effect
-    for effect in (
-        PercentOff,
-        AmountOff,
-        AmountOffEach,
-        FixedPrice,
-        BuyXGetY,
-        FreeGift,
-        ShippingOff,
-        Cashback,
-    )
-}
-
 
 def requirement(effect: Effect, work: Work) -> tuple[Reason, Shortfall] | None:
     """An effect's own demand on the cart (buy-X-get-Y needs enough units)."""
