@@ -14,7 +14,7 @@ from app.api.deps import reject_unknown_query_parameters
 from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.routers import api_keys, campaigns, health, redemptions, validations
-from app.db.engine import create_engine, create_sessionmaker
+from app.db.engine import Database, create_engine
 from app.db.uow import UnitOfWork
 from app.services.api_keys import ensure_bootstrap_admin_key
 from app.settings import Settings, get_settings
@@ -46,11 +46,12 @@ def configure_logging(level: str) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings)
-    app.state.sessionmaker = create_sessionmaker(engine)
+    database = Database.on(engine)
+    app.state.database = database
     try:
         if settings.bootstrap_admin_key is not None:
             created = await ensure_bootstrap_admin_key(
-                UnitOfWork(app.state.sessionmaker), settings.bootstrap_admin_key.get_secret_value()
+                UnitOfWork(database.sessions), settings.bootstrap_admin_key.get_secret_value()
             )
             if created:
                 logger.info("installed the bootstrap admin key from TESSERA_BOOTSTRAP_ADMIN_KEY")

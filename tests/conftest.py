@@ -10,6 +10,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -26,8 +27,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from app.api.deps import get_sessionmaker
-from app.db.engine import SessionFactory
+from app.api.deps import get_database
+from app.db.engine import Database, SessionFactory
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import Factory
@@ -148,9 +149,20 @@ def factory(sessionmaker: SessionFactory) -> Factory:
 
 
 @pytest.fixture
-def app(settings: Settings, sessionmaker: SessionFactory) -> FastAPI:
+def database(connection: AsyncConnection, sessionmaker: SessionFactory) -> Database:
+    """Units of work and reads, all inside the test's transaction."""
+
+    @asynccontextmanager
+    async def borrow() -> AsyncIterator[AsyncConnection]:
+        yield connection
+
+    return Database(sessions=sessionmaker, connect_for_read=borrow)
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
     app = create_app(settings)
-    app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
+    app.dependency_overrides[get_database] = lambda: database
     return app
 
 

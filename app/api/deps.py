@@ -12,11 +12,12 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.clock import utc_now
-from app.db.engine import SessionFactory
-from app.db.uow import UnitOfWork
+from app.db.engine import Database
+from app.db.uow import ReadUnitOfWork, UnitOfWork
 from app.domain.api_keys import ApiKey as ApiKeyValue
 from app.domain.api_keys import Scope
 from app.services.api_keys import authenticate
+from app.services.errors import Unauthorized
 from app.settings import Settings
 
 # Keyed by path and methods: routes are unhashable, and every app built here has the same ones.
@@ -59,19 +60,27 @@ async def reject_unknown_query_parameters(request: Request) -> None:
         )
 
 
-def get_sessionmaker(request: Request) -> SessionFactory:
-    factory: SessionFactory = request.app.state.sessionmaker
-    return factory
+async def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
 
 
-def get_uow(sessionmaker: Annotated[SessionFactory, Depends(get_sessionmaker)]) -> UnitOfWork:
-    return UnitOfWork(sessionmaker)
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_uow(database: DatabaseDep) -> UnitOfWork:
+    return UnitOfWork(database.sessions)
+
+
+async def get_reads(database: DatabaseDep) -> ReadUnitOfWork:
+    return ReadUnitOfWork(database.connect_for_read)
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+ReadsDep = Annotated[ReadUnitOfWork, Depends(get_reads)]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -81,12 +90,21 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer tsk_...`")
 
 
+async def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
+    return credentials.credentials
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
+"""The raw API key, for a route whose service checks it inside its own query."""
+
+
 def require_scope(scope: Scope) -> Callable[..., Awaitable[ApiKeyValue]]:
-    async def dependency(
-        uow: UowDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> ApiKeyValue:
-        return await authenticate(uow, credentials.credentials if credentials else None, scope)
+    async def dependency(reads: ReadsDep, token: BearerToken) -> ApiKeyValue:
+        return await authenticate(reads, token, scope)
 
     return dependency
 
@@ -99,7 +117,7 @@ AdminKey = Annotated[ApiKeyValue, Depends(require_scope(Scope.ADMIN))]
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str,
         Header(
@@ -126,4 +144,9 @@ def request_fingerprint(request: Request, payload: dict[str, Any]) -> bytes:
     return hashlib.sha256(canonical).digest()
 
 
-NowDep = Annotated[datetime, Depends(utc_now)]
+async def request_time() -> datetime:
+    """The one instant a request works at."""
+    return utc_now()
+
+
+NowDep = Annotated[datetime, Depends(request_time)]

@@ -20,17 +20,27 @@ class CheckViolationError(Exception):
         self.constraint = constraint
 
 
-DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeoutError, OSError)
+class DatabaseUnavailableError(Exception):
+    """A statement sent straight to the driver could not be served: the connection was lost or
+    the server refused for a transient reason (the same cases is_database_unavailable names)."""
+
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    DBAPIError,
+    PoolTimeoutError,
+    OSError,
+    DatabaseUnavailableError,
+)
 
 # 57014 query_canceled (statement_timeout), 55P03 lock_not_available, 53300 too many connections,
 # 57P01-57P03 the server shutting down or starting up.
-_UNAVAILABLE_SQLSTATES = frozenset({"57014", "55P03", "53300", "57P01", "57P02", "57P03"})
+UNAVAILABLE_SQLSTATES = frozenset({"57014", "55P03", "53300", "57P01", "57P02", "57P03"})
 
 
 def is_database_unavailable(exc: Exception) -> bool:
     """True when exc means the database could not serve the request (lost connection, timeout,
     restart), as opposed to a bug in a statement."""
-    if isinstance(exc, PoolTimeoutError | OSError):
+    if isinstance(exc, PoolTimeoutError | OSError | DatabaseUnavailableError):
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
@@ -38,5 +48,5 @@ def is_database_unavailable(exc: Exception) -> bool:
         orig = exc.orig
         cause = orig.__cause__ if orig is not None else None
         sqlstate = getattr(orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
-        return sqlstate in _UNAVAILABLE_SQLSTATES
+        return sqlstate in UNAVAILABLE_SQLSTATES
     return False

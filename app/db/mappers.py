@@ -4,8 +4,10 @@ Campaign rules are stored as JSONB in the shape the API publishes (effects, targ
 conditions); rules_to_json and rules_from_json are the only codec for it.
 """
 
-from typing import Any, TypeAlias
+from functools import lru_cache
+from typing import Any, Protocol, TypeAlias
 
+import orjson
 from sqlalchemy import Row
 
 from app.domain.benefits import (
@@ -25,6 +27,12 @@ from app.domain.rules import Promotion, Rules, Stacking, Usage
 
 # A result row of any shape; columns are read by name.
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+
+class Fields(Protocol):
+    """Columns by name: a Row's `_mapping`, or an asyncpg Record."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
 
 
 def target_to_json(target: Target) -> dict[str, Any]:
@@ -171,6 +179,14 @@ def rules_from_json(data: dict[str, Any]) -> Rules:
     )
 
 
+@lru_cache(maxsize=4096)
+def rules_from_text(text: str) -> Rules:
+    """Rules from their stored JSON text, decoded once per distinct text and process: every
+    checkout request reads the same few campaigns, and Rules are immutable."""
+    decoded: dict[str, Any] = orjson.loads(text)
+    return rules_from_json(decoded)
+
+
 def _stacking(row: AnyRow) -> Stacking:
     return Stacking(
         priority=row.priority,
@@ -210,26 +226,31 @@ def code_from_row(row: AnyRow) -> Code:
     )
 
 
-def promotion_from_row(row: AnyRow) -> Promotion:
-    """A code joined with its campaign, or (code columns null) an automatic promotion."""
+def promotion_from_row(row: Fields) -> Promotion:
+    """A code joined with its campaign, or (code columns null) an automatic promotion. Takes
+    columns by name, from a Row's mapping or an asyncpg Record alike; rules come as JSON text."""
     return Promotion(
-        campaign_id=row.campaign_id,
-        name=row.campaign_name,
-        rules=rules_from_json(row.rules),
-        code_id=row.code_id,
-        code=row.code,
-        stacking=_stacking(row),
-        usage=Usage(
-            max_redemptions=row.max_redemptions,
-            redemption_count=row.redemption_count or 0,
-            per_customer_limit=row.code_per_customer_limit,
-            customer_redemption_count=row.code_customer_count or 0,
-            campaign_per_customer_limit=row.campaign_per_customer_limit,
-            campaign_customer_redemption_count=row.campaign_customer_count or 0,
+        campaign_id=row["campaign_id"],
+        name=row["campaign_name"],
+        rules=rules_from_text(row["rules"]),
+        code_id=row["code_id"],
+        code=row["code"],
+        stacking=Stacking(
+            priority=row["priority"],
+            is_exclusive=row["is_exclusive"],
+            is_line_exclusive=row["is_line_exclusive"],
         ),
-        is_active=row.status == CampaignStatus.ACTIVE,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        expires_at=row.expires_at,
-        bound_customer_id=row.customer_id,
+        usage=Usage(
+            max_redemptions=row["max_redemptions"],
+            redemption_count=row["redemption_count"] or 0,
+            per_customer_limit=row["code_per_customer_limit"],
+            customer_redemption_count=row["code_customer_count"] or 0,
+            campaign_per_customer_limit=row["campaign_per_customer_limit"],
+            campaign_customer_redemption_count=row["campaign_customer_count"] or 0,
+        ),
+        is_active=row["status"] == CampaignStatus.ACTIVE,
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        expires_at=row["expires_at"],
+        bound_customer_id=row["customer_id"],
     )

@@ -1,13 +1,16 @@
-"""Unit of work: one session, one transaction, repositories on it. Nothing is committed unless the
-use case calls commit(); leaving the block any other way rolls back."""
+"""Units of work. UnitOfWork: one session, one transaction, repositories on it; nothing is
+committed unless the use case calls commit(), and leaving the block any other way rolls back.
+ReadUnitOfWork: one autocommit connection for the checkout's single-statement reads."""
 
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db.engine import ConnectionFactory
 from app.db.repositories.api_keys import ApiKeyRepository
 from app.db.repositories.campaigns import CampaignRepository
+from app.db.repositories.checkout_reads import CheckoutReads
 from app.db.repositories.codes import CodeRepository
 from app.db.repositories.idempotency import IdempotencyRepository
 from app.db.repositories.redemptions import RedemptionRepository
@@ -86,3 +89,27 @@ class Savepoint:
 
     async def rollback(self) -> None:
         await self._tx.rollback()
+
+
+class ReadUnitOfWork:
+    """A pooled connection in autocommit mode: every statement is a read-only snapshot of its
+    own and costs one round trip, with no BEGIN or ROLLBACK. For use cases whose reads are one
+    statement each; anything that writes uses UnitOfWork."""
+
+    checkout: CheckoutReads
+
+    def __init__(self, connect: ConnectionFactory) -> None:
+        self._connect = connect
+
+    async def __aenter__(self) -> Self:
+        self._context = self._connect()
+        self.checkout = CheckoutReads(await self._context.__aenter__())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._context.__aexit__(exc_type, exc, tb)

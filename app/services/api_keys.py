@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
-from app.db.uow import UnitOfWork
+from app.db.uow import ReadUnitOfWork, UnitOfWork
 from app.domain.api_keys import ApiKey, Scope
 from app.services.errors import ApiKeyNotFound, Forbidden, Unauthorized
 
@@ -30,17 +30,21 @@ def new_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-async def authenticate(uow: UnitOfWork, raw_key: str | None, scope: Scope) -> ApiKey:
-    """The active key behind a bearer token, if it holds scope (admin holds every scope)."""
-    if not raw_key:
-        raise Unauthorized("Send 'Authorization: Bearer <api key>'.")
-    async with uow:
-        record = await uow.api_keys.get_active_by_hash(hash_key(raw_key))
+def check_access(record: ApiKey | None, scope: Scope) -> ApiKey:
+    """The key, if it is active and holds scope (admin holds every scope)."""
     if record is None:
         raise Unauthorized("The API key is unknown or revoked.")
     if not record.holds(scope):
         raise Forbidden(f"This operation needs the '{scope}' scope.")
     return record
+
+
+async def authenticate(reads: ReadUnitOfWork, raw_key: str, scope: Scope) -> ApiKey:
+    """The active key behind a bearer token, if it holds scope. One indexed read: a revoked
+    key stops working on the next request."""
+    async with reads:
+        record = await reads.checkout.authenticate(hash_key(raw_key))
+    return check_access(record, scope)
 
 
 async def create_api_key(uow: UnitOfWork, name: str, scopes: list[Scope]) -> CreatedApiKey:

@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.db.uow import UnitOfWork
+from app.db.uow import ReadUnitOfWork, UnitOfWork
+from app.domain.api_keys import Scope
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
 from app.domain.engine import Evaluation, Refusal, evaluate
 from app.domain.reasons import Shortfall
+from app.services.api_keys import check_access, hash_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,13 +39,19 @@ class CheckoutRequest:
         )
 
 
+def _lookup_keys(request: CheckoutRequest) -> list[str]:
+    """The normalised texts worth looking up: a malformed code cannot exist."""
+    return sorted({key for key in map(normalise, request.codes) if is_well_formed(key)})
+
+
 async def evaluate_request(
     uow: UnitOfWork, request: CheckoutRequest, now: datetime, max_discounts: int
 ) -> Evaluation:
     """Load the requested codes and the live automatic promotions (one query) and run the
     engine, inside the caller's unit of work."""
-    keys = sorted({key for key in map(normalise, request.codes) if is_well_formed(key)})
-    by_code, automatic = await uow.codes.load_candidates(keys, request.customer_id, now)
+    by_code, automatic = await uow.codes.load_candidates(
+        _lookup_keys(request), request.customer_id, now
+    )
     return evaluate(
         request.cart,
         request.codes,
@@ -55,12 +63,28 @@ async def evaluate_request(
 
 
 async def validate_codes(
-    uow: UnitOfWork, request: CheckoutRequest, now: datetime, max_discounts: int
+    reads: ReadUnitOfWork,
+    raw_key: str,
+    request: CheckoutRequest,
+    now: datetime,
+    max_discounts: int,
 ) -> dict[str, Any]:
     """The verdict on every code and automatic promotion and the resulting totals, as the
-    response body. Read-only."""
-    async with uow:
-        evaluation = await evaluate_request(uow, request, now, max_discounts)
+    response body, for a caller holding the checkout scope. Read-only, and one round trip:
+    the key is checked by the same statement that loads the promotions."""
+    async with reads:
+        key, by_code, automatic = await reads.checkout.load_candidates(
+            hash_key(raw_key), _lookup_keys(request), request.customer_id, now
+        )
+    check_access(key, Scope.CHECKOUT)
+    evaluation = evaluate(
+        request.cart,
+        request.codes,
+        by_code,
+        request.context(now),
+        automatic=automatic,
+        max_discounts=max_discounts,
+    )
     return evaluation_body(evaluation, request.customer_id)
 
 

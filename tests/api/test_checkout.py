@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
+from app.api.deps import request_time
 from app.clock import utc_now
 from app.domain.benefits import AmountOff, PercentOff
 from app.domain.conditions import Conditions
@@ -136,7 +137,7 @@ class TestValidate:
             (start, None),
             (start + timedelta(days=1), "expired"),
         ):
-            app.dependency_overrides[utc_now] = lambda moment=moment: moment
+            app.dependency_overrides[request_time] = lambda moment=moment: moment
             result = (await client.post("/v1/validate", json=body, headers=checkout)).json()
             assert result["codes"][0]["reason"] == reason
 

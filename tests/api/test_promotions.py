@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from app.clock import utc_now
+from app.api.deps import request_time
 from app.domain.benefits import AmountOff, BuyXGetY, Cashback, PercentOff, ShippingOff
 from app.domain.campaigns import Trigger
 from app.domain.conditions import Conditions, Schedule, Target
@@ -161,7 +161,7 @@ class TestPlaybookThroughTheApi:
             (datetime(2026, 11, 27, 17, 30, tzinfo=UTC), None),
             (datetime(2026, 11, 28, 17, 30, tzinfo=UTC), "outside_schedule"),
         ):
-            app.dependency_overrides[utc_now] = lambda moment=moment: moment
+            app.dependency_overrides[request_time] = lambda moment=moment: moment
             result = (
                 await client.post(
                     "/v1/validate",

@@ -6,8 +6,8 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.api.deps import get_sessionmaker
-from app.db.engine import SessionFactory, create_sessionmaker
+from app.api.deps import get_database
+from app.db.engine import Database, SessionFactory, create_sessionmaker
 from app.main import create_app
 from app.settings import Settings
 from tests.factories import Factory
@@ -32,9 +32,10 @@ def committing_factory(committing_sessionmaker: SessionFactory) -> Factory:
 
 @pytest.fixture
 async def racing_client(
-    settings: Settings, committing_sessionmaker: SessionFactory
+    settings: Settings, engine: AsyncEngine, committing_sessionmaker: SessionFactory
 ) -> AsyncIterator[AsyncClient]:
     app: FastAPI = create_app(settings)
-    app.dependency_overrides[get_sessionmaker] = lambda: committing_sessionmaker
+    database = Database.on(engine)
+    app.dependency_overrides[get_database] = lambda: database
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://tessera") as http:
         yield http

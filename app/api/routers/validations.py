@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.api.deps import CheckoutKey, NowDep, SettingsDep, UowDep
+from app.api.deps import BearerToken, NowDep, ReadsDep, SettingsDep
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Validation, ValidationRequest
@@ -21,8 +21,12 @@ router = APIRouter(tags=["checkout"])
     responses=problem_responses(400, 401, 403, 413, 422, 503),
 )
 async def validate(
-    body: ValidationRequest, uow: UowDep, _: CheckoutKey, now: NowDep, settings: SettingsDep
+    body: ValidationRequest,
+    reads: ReadsDep,
+    token: BearerToken,
+    now: NowDep,
+    settings: SettingsDep,
 ) -> OrjsonResponse:
     request = body.to_checkout_request()
     max_discounts = settings.limits.max_discounts_per_order
-    return OrjsonResponse(await validate_codes(uow, request, now, max_discounts))
+    return OrjsonResponse(await validate_codes(reads, token, request, now, max_discounts))

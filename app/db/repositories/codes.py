@@ -4,11 +4,14 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     DateTime,
     Integer,
     String,
+    Text,
     and_,
+    any_,
     bindparam,
     cast,
     insert,
@@ -21,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from app.db.mappers import code_from_row, promotion_from_row
 from app.db.models import Campaign as CampaignRow
@@ -57,15 +60,16 @@ def _customer_count(subject: str, subject_id: InstrumentedAttribute[UUID]) -> Co
     )
 
 
-def _candidates_statement() -> Executable:
+def candidates_statement() -> CompoundSelect[Any]:
     """The requested codes (by normalised text, in :codes) and the automatic promotions live at
-    :now, one row each, with the usage counts of :customer_id. Built once: constructing this
+    :now, one row each, with the usage counts of :customer_id. Build it once: constructing this
     statement on every request cost more than running it."""
     campaign_columns = (
         CampaignRow.id.label("campaign_id"),
         CampaignRow.name.label("campaign_name"),
         CampaignRow.status,
-        CampaignRow.rules,
+        # As text, so the decoded rules can be cached by their exact JSON (mappers.py).
+        cast(CampaignRow.rules, Text).label("rules"),
         CampaignRow.priority,
         CampaignRow.is_exclusive,
         CampaignRow.is_line_exclusive,
@@ -88,7 +92,9 @@ def _candidates_statement() -> Executable:
             _customer_count("code", CodeRow.id).label("code_customer_count"),
         )
         .join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
-        .where(CodeRow.normalised_code.in_(bindparam("codes", expanding=True)))
+        # = ANY(array) rather than an expanding IN: one statement text (and one prepared
+        # statement) whatever the number of codes, and no per-call SQL rendering.
+        .where(CodeRow.normalised_code == any_(bindparam("codes", type_=ARRAY(String))))
     )
     nothing = null()
     now = bindparam("now", type_=DateTime(timezone=True))
@@ -112,7 +118,7 @@ def _candidates_statement() -> Executable:
     return union_all(codes, automatic)
 
 
-_CANDIDATES = _candidates_statement()
+_CANDIDATES = candidates_statement()
 
 
 class CodeRepository(Repository):
@@ -171,12 +177,12 @@ class CodeRepository(Repository):
         params = {"codes": list(normalised_codes), "customer_id": customer_id, "now": now}
         by_code: dict[str, Promotion] = {}
         automatic: list[Promotion] = []
-        for row in await self.session.execute(_CANDIDATES, params):
+        for row in (await self.session.execute(_CANDIDATES, params)).mappings():
             promotion = promotion_from_row(row)
-            if row.normalised_code is None:
+            if row["normalised_code"] is None:
                 automatic.append(promotion)
             else:
-                by_code[row.normalised_code] = promotion
+                by_code[row["normalised_code"]] = promotion
         return by_code, automatic
 
     async def consume_use(self, code_id: UUID) -> bool:
