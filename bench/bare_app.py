@@ -27,7 +27,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(lifespan=lifespan)
-_LOOKUP = "SELECT id, code, redemption_count FROM codes WHERE id = $1"
+_LOOKUP = "SELECT id, code, max_redemptions FROM codes WHERE id = $1"
 
 
 @app.post("/bare")
@@ -35,5 +35,5 @@ async def bare(request: Request) -> OrjsonResponse:
     async with request.app.state.database.connect_for_read() as conn:
         raw = await conn.get_raw_connection()
         row = await raw.driver_connection.fetchrow(_LOOKUP, request.app.state.code_id)
-    body = {"id": str(row["id"]), "code": row["code"], "count": row["redemption_count"]}
+    body = {"id": str(row["id"]), "code": row["code"], "limit": row["max_redemptions"]}
     return OrjsonResponse(body)

@@ -183,7 +183,7 @@ def seed(base: str) -> dict[str, Any]:
     checkout.raise_for_status()
     ten = campaign(effects=[{"type": "percent_off", "basis_points": 1000}])
     bench_code = code(ten, "BENCH5", None)
-    code(ten, "HOT", None)
+    code(ten, "HOT", 10_000_000)  # a large limit: every redeem still takes a counted use
     stacked_pct = campaign(
         effects=[{"type": "percent_off", "basis_points": 1500, "max_amounts": {"EUR": 5000}}],
         target={"exclude_categories": ["low_margin"]},
@@ -427,7 +427,9 @@ def main() -> None:
                 limit=HOT500_REQUESTS,
             )
             record(f"redeem hot code, limit {HOT500_LIMIT}", c, raw, rate=False)
-            counted = int(psql(url, f"SELECT redemption_count FROM codes WHERE id = '{code_id}'"))
+            counted = int(
+                psql(url, f"SELECT sum(used) FROM code_counters WHERE code_id = '{code_id}'")
+            )
             rows = int(
                 psql(url, f"SELECT count(*) FROM redemption_items WHERE code_id = '{code_id}'")
             )

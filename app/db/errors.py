@@ -20,6 +20,11 @@ class CheckViolationError(Exception):
         self.constraint = constraint
 
 
+class CodeBusyError(Exception):
+    """Every counter row of a code with room left stayed held by other redeems for longer
+    than a redeem waits: the database is overloaded, not the code used up."""
+
+
 class DatabaseUnavailableError(Exception):
     """A statement sent straight to the driver could not be served: the connection was lost or
     the server refused for a transient reason (the same cases is_database_unavailable names)."""
@@ -30,6 +35,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
     PoolTimeoutError,
     OSError,
     DatabaseUnavailableError,
+    CodeBusyError,
 )
 
 # 57014 query_canceled (statement_timeout), 55P03 lock_not_available, 53300 too many connections,
@@ -40,7 +46,7 @@ UNAVAILABLE_SQLSTATES = frozenset({"57014", "55P03", "53300", "57P01", "57P02", 
 def is_database_unavailable(exc: Exception) -> bool:
     """True when exc means the database could not serve the request (lost connection, timeout,
     restart), as opposed to a bug in a statement."""
-    if isinstance(exc, PoolTimeoutError | OSError | DatabaseUnavailableError):
+    if isinstance(exc, PoolTimeoutError | OSError | DatabaseUnavailableError | CodeBusyError):
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):

@@ -106,12 +106,6 @@ class Code(Base):
     __tablename__ = "codes"
     __table_args__ = (
         CheckConstraint("max_redemptions > 0", name="max_redemptions_positive"),
-        # The last line of defence: a counter can never pass its limit, whatever the code does.
-        CheckConstraint(
-            "redemption_count >= 0"
-            " AND (max_redemptions IS NULL OR redemption_count <= max_redemptions)",
-            name="redemption_count_within_limit",
-        ),
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
         Index("ix_codes_campaign_id_created_at_id", "campaign_id", "created_at", "id"),
     )
@@ -121,11 +115,33 @@ class Code(Base):
     code: Mapped[str] = mapped_column(String(64))
     normalised_code: Mapped[str] = mapped_column(String(64), unique=True)
     max_redemptions: Mapped[int | None] = mapped_column(Integer)
-    redemption_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     per_customer_limit: Mapped[int | None] = mapped_column(Integer)
     customer_id: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created_at()
+
+
+class CodeCounter(Base):
+    """One share of a code's uses. A code's limit is split over several counter rows whose
+    capacities add up to it (or that are all unlimited), so concurrent redeems of one popular
+    code lock different rows instead of queueing on one; the code's redemption count is the sum
+    of `used`. See db/repositories/codes.py."""
+
+    __tablename__ = "code_counters"
+    __table_args__ = (
+        # The last line of defence: a share can never pass its capacity, whatever the code does.
+        CheckConstraint(
+            "used >= 0 AND (capacity IS NULL OR used <= capacity)", name="used_within_capacity"
+        ),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
+
+    code_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("codes.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    used: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class CustomerUsage(Base):

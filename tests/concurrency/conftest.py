@@ -13,7 +13,8 @@ from app.settings import Settings
 from tests.factories import Factory
 
 TABLES = (
-    "api_keys, campaigns, codes, customer_usages, redemptions, redemption_items, idempotency_keys"
+    "api_keys, campaigns, codes, code_counters, customer_usages, redemptions, redemption_items,"
+    " idempotency_keys"
 )
 
 

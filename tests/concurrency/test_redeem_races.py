@@ -32,35 +32,85 @@ async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
 
 
 class TestCodeLimit:
-    async def test_200_customers_racing_for_50_uses(
-        self, racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+    @pytest.mark.parametrize(
+        ("limit", "already_used", "requests"),
+        [
+            (1, 0, 50),
+            (50, 0, 200),
+            (500, 0, 700),
+            # The last 150 uses of a 10,000 limit: the counter rows are filled to 9,850 first
+            # (as earlier redeems would leave them), so the race is at the limit itself.
+            (10_000, 9_850, 400),
+        ],
+    )
+    async def test_customers_racing_for_the_last_uses(
+        self,
+        racing_client: AsyncClient,
+        committing_factory: Factory,
+        engine: AsyncEngine,
+        limit: int,
+        already_used: int,
+        requests: int,
     ) -> None:
         key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
         campaign = await committing_factory.campaign()
-        code = await committing_factory.code(campaign, "FIRST50", max_redemptions=50)
-        requests = [
+        code = await committing_factory.code(campaign, "LIMITED", max_redemptions=limit)
+        await fill_counters(engine, code.id, already_used)
+        left = limit - already_used
+        bodies = [
             (
-                {"codes": ["FIRST50"], "cart": CART, "customer": {"id": f"cus_{i}"}},
+                {"codes": ["LIMITED"], "cart": CART, "customer": {"id": f"cus_{i}"}},
                 {**key, "Idempotency-Key": str(uuid.uuid4())},
             )
-            for i in range(200)
+            for i in range(requests)
         ]
-        responses = await fire(racing_client, requests)
+        responses = await fire(racing_client, bodies)
 
         statuses = Counter(r.status_code for r in responses)
-        assert statuses == {201: 50, 409: 150}, statuses
+        assert statuses == {201: left, 409: requests - left}, statuses
         refusals = {r.json()["codes"][0]["reason"] for r in responses if r.status_code == 409}
         assert refusals == {"limit_reached"}
-        assert (
-            await scalar(engine, "SELECT redemption_count FROM codes WHERE id = :id", id=code.id)
-            == 50
+        used = await scalar(
+            engine, "SELECT sum(used) FROM code_counters WHERE code_id = :id", id=code.id
         )
-        assert (
-            await scalar(
-                engine, "SELECT count(*) FROM redemption_items WHERE code_id = :id", id=code.id
+        assert used == limit
+        over = await scalar(
+            engine,
+            "SELECT count(*) FROM code_counters WHERE code_id = :id AND used > capacity",
+            id=code.id,
+        )
+        assert over == 0
+        items = await scalar(
+            engine, "SELECT count(*) FROM redemption_items WHERE code_id = :id", id=code.id
+        )
+        assert items == left
+        listed = await racing_client.get(
+            f"/v1/codes/{code.id}", headers=bearer(await committing_factory.api_key(Scope.ADMIN))
+        )
+        assert listed.json()["redemption_count"] == limit
+
+
+async def fill_counters(engine: AsyncEngine, code_id: uuid.UUID, uses: int) -> None:
+    """Mark uses as taken, spread over the code's counter rows one at a time in turn, as
+    redeems picking rows at random leave them."""
+    async with engine.begin() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT slot, capacity FROM code_counters WHERE code_id = :id ORDER BY slot"),
+                {"id": code_id},
             )
-            == 50
-        )
+        ).all()
+        used = dict.fromkeys((slot for slot, _ in rows), 0)
+        while uses:
+            for slot, capacity in rows:
+                if uses and used[slot] < capacity:
+                    used[slot] += 1
+                    uses -= 1
+        for slot, taken in used.items():
+            await conn.execute(
+                text("UPDATE code_counters SET used = :n WHERE code_id = :id AND slot = :slot"),
+                {"n": taken, "id": code_id, "slot": slot},
+            )
 
 
 class TestCustomerLimit:
@@ -119,7 +169,7 @@ class TestIdempotentRetries:
         assert {r.status_code for r in responses} == {201}
         assert len({r.json()["id"] for r in responses}) == 1
         assert await scalar(engine, "SELECT count(*) FROM redemptions") == 1
-        assert await scalar(engine, "SELECT redemption_count FROM codes") == 1
+        assert await scalar(engine, "SELECT sum(used) FROM code_counters") == 1
 
 
 class TestRollbackRaces:
@@ -147,5 +197,5 @@ class TestRollbackRaces:
             )
         )
         assert {r.status_code for r in rollbacks} == {200}
-        assert await scalar(engine, "SELECT redemption_count FROM codes") == 2
+        assert await scalar(engine, "SELECT sum(used) FROM code_counters") == 2
         assert await scalar(engine, "SELECT redemption_count FROM customer_usages") == 2

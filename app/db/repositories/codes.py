@@ -1,3 +1,6 @@
+import asyncio
+import random
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,36 +13,45 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    and_,
     any_,
     bindparam,
     cast,
+    func,
     insert,
     null,
     or_,
     select,
+    text,
     tuple_,
     union_all,
-    update,
 )
 from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.selectable import CompoundSelect
 
+from app.db.errors import CodeBusyError
 from app.db.mappers import code_from_row, promotion_from_row
 from app.db.models import Campaign as CampaignRow
 from app.db.models import Code as CodeRow
-from app.db.models import CustomerUsage
+from app.db.models import CodeCounter, CustomerUsage
 from app.db.repositories.base import Repository, translating_integrity_errors
 from app.domain.campaigns import CampaignStatus, Code, Trigger
+from app.domain.counters import split_limit
 from app.domain.rules import Promotion
+
+# A code's redemption count is the sum over its counter rows (domain/counters.py).
+_REDEMPTION_COUNT = (
+    select(func.coalesce(func.sum(CodeCounter.used), 0))
+    .where(CodeCounter.code_id == CodeRow.id)
+    .scalar_subquery()
+)
 
 _COLUMNS = (
     CodeRow.id,
     CodeRow.campaign_id,
     CodeRow.code,
     CodeRow.max_redemptions,
-    CodeRow.redemption_count,
+    _REDEMPTION_COUNT.label("redemption_count"),
     CodeRow.per_customer_limit,
     CodeRow.customer_id,
     CodeRow.expires_at,
@@ -85,7 +97,7 @@ def candidates_statement() -> CompoundSelect[Any]:
             CodeRow.code,
             CodeRow.normalised_code,
             CodeRow.max_redemptions,
-            CodeRow.redemption_count,
+            _REDEMPTION_COUNT.label("redemption_count"),
             CodeRow.per_customer_limit.label("code_per_customer_limit"),
             CodeRow.customer_id,
             CodeRow.expires_at,
@@ -148,6 +160,13 @@ class CodeRepository(Repository):
         )
         async with translating_integrity_errors(self.session):
             row = (await self.session.execute(stmt)).one()
+        await self.session.execute(
+            insert(CodeCounter),
+            [
+                {"code_id": row.id, "slot": slot, "capacity": capacity}
+                for slot, capacity in enumerate(split_limit(max_redemptions))
+            ],
+        )
         return code_from_row(row)
 
     async def get(self, code_id: UUID) -> Code | None:
@@ -186,26 +205,82 @@ class CodeRepository(Repository):
         return by_code, automatic
 
     async def consume_use(self, code_id: UUID) -> bool:
-        """Take one use of the code if it has one left and its campaign is active. The row lock
-        is held until the transaction ends; concurrent callers queue and re-check the limit."""
-        stmt = (
-            update(CodeRow)
-            .where(
-                CodeRow.id == code_id,
-                (CodeRow.max_redemptions.is_(None))
-                | (CodeRow.redemption_count < CodeRow.max_redemptions),
-                CodeRow.campaign_id == CampaignRow.id,
-                CampaignRow.status == "active",
-            )
-            .values(redemption_count=CodeRow.redemption_count + 1)
-            .returning(CodeRow.redemption_count)
-        )
-        return (await self.session.execute(stmt)).first() is not None
+        """Take one use of the code if it has one left and its campaign is active.
+
+        The use comes from one of the code's counter rows with room left, picked at random
+        among those no other transaction holds (SKIP LOCKED), so racing redeems of one code
+        do not queue on one row; the row lock is held until the transaction ends. When every
+        row with room is held, the redeem waits a little and tries again instead of queueing
+        on a row lock: waiting on locks taken in a random order can deadlock, and a locked row
+        may turn out to be full. False only when no row has room left (or the campaign is not
+        active); CodeBusyError when the rows stayed held for longer than _MAX_WAIT_SECONDS."""
+        params = {"code_id": code_id}
+        pause = _FIRST_PAUSE_SECONDS
+        deadline = time.monotonic() + _MAX_WAIT_SECONDS
+        while True:
+            if (await self.session.execute(_CONSUME, params)).first() is not None:
+                return True
+            if not (await self.session.execute(_HAS_ROOM, params)).scalar_one():
+                return False
+            if time.monotonic() > deadline:
+                raise CodeBusyError(str(code_id))
+            # Jitter, so that the redeems that found every row held do not return together.
+            await asyncio.sleep(random.uniform(0, pause))
+            pause = min(pause * 2, _MAX_PAUSE_SECONDS)
 
     async def release_use(self, code_id: UUID) -> None:
-        """Give back one use taken by consume_use (rollback of a redemption)."""
-        await self.session.execute(
-            update(CodeRow)
-            .where(and_(CodeRow.id == code_id, CodeRow.redemption_count > 0))
-            .values(redemption_count=CodeRow.redemption_count - 1)
-        )
+        """Give back one use taken by consume_use (rollback of a redemption), from any of the
+        code's counter rows that has one: only the sum of the rows is the code's count. Rows
+        are locked in slot order, so concurrent releases cannot deadlock each other."""
+        await self.session.execute(_RELEASE, {"code_id": code_id})
+
+
+_FIRST_PAUSE_SECONDS = 0.002
+_MAX_PAUSE_SECONDS = 0.05
+_MAX_WAIT_SECONDS = 5.0
+
+# The CTE locks one row with room that nobody holds; the UPDATE takes the use only while the
+# code's campaign is active, and its own guard repeats the capacity check.
+_CONSUME = text(
+    """
+    WITH pick AS (
+        SELECT code_id, slot FROM code_counters
+        WHERE code_id = :code_id AND (capacity IS NULL OR used < capacity)
+        ORDER BY random()
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE code_counters AS counter SET used = counter.used + 1
+    FROM pick, codes, campaigns
+    WHERE counter.code_id = pick.code_id AND counter.slot = pick.slot
+      AND (counter.capacity IS NULL OR counter.used < counter.capacity)
+      AND codes.id = counter.code_id
+      AND campaigns.id = codes.campaign_id AND campaigns.status = 'active'
+    RETURNING counter.used
+    """
+)
+_HAS_ROOM = text(
+    """
+    SELECT EXISTS (
+        SELECT FROM code_counters AS counter
+        JOIN codes ON codes.id = counter.code_id
+        JOIN campaigns ON campaigns.id = codes.campaign_id AND campaigns.status = 'active'
+        WHERE counter.code_id = :code_id
+          AND (counter.capacity IS NULL OR counter.used < counter.capacity)
+    )
+    """
+)
+_RELEASE = text(
+    """
+    WITH pick AS (
+        SELECT code_id, slot FROM code_counters
+        WHERE code_id = :code_id AND used > 0
+        ORDER BY slot
+        LIMIT 1
+        FOR UPDATE
+    )
+    UPDATE code_counters AS counter SET used = counter.used - 1
+    FROM pick
+    WHERE counter.code_id = pick.code_id AND counter.slot = pick.slot AND counter.used > 0
+    """
+)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db.models import Base
@@ -52,3 +52,61 @@ class TestMigrations:
         diff, tables = asyncio.run(_inspect(scratch_url))
         assert diff == []
         assert set(tables) >= {"campaigns", "codes", "redemptions", "idempotency_keys"}
+
+    def test_code_counts_move_to_counter_rows_and_back(self, scratch_url: str) -> None:
+        """Revision 5c1f0a9d7e42 splits each code's count over counter rows without losing a
+        use or passing a limit, and its downgrade puts the counts back."""
+        counts = {"HALF": (50, 37), "FULL": (500, 500), "ONE": (1, 1), "OPEN": (None, 7)}
+        migrate(scratch_url, "0e885dd4ace4")
+        asyncio.run(
+            _execute(
+                scratch_url,
+                "INSERT INTO campaigns (id, name, status, trigger, rules)"
+                " VALUES ('00000000-0000-0000-0000-000000000001', 'old', 'active', 'code',"
+                " '{\"effects\": []}')",
+                *(
+                    "INSERT INTO codes (campaign_id, code, normalised_code, max_redemptions,"
+                    f" redemption_count) VALUES ('00000000-0000-0000-0000-000000000001',"
+                    f" '{code}', '{code.lower()}', {'NULL' if limit is None else limit}, {used})"
+                    for code, (limit, used) in counts.items()
+                ),
+            )
+        )
+        migrate(scratch_url)
+        rows = asyncio.run(
+            _fetch(
+                scratch_url,
+                "SELECT codes.code, count(*), sum(capacity), sum(used),"
+                " bool_and(capacity IS NULL OR used <= capacity)"
+                " FROM code_counters JOIN codes ON codes.id = code_counters.code_id"
+                " GROUP BY codes.code",
+            )
+        )
+        assert {row[0]: tuple(row[1:]) for row in rows} == {
+            "HALF": (32, 50, 37, True),
+            "FULL": (32, 500, 500, True),
+            "ONE": (1, 1, 1, True),
+            "OPEN": (32, None, 7, True),
+        }
+        migrate(scratch_url, "0e885dd4ace4", down=True)
+        restored = asyncio.run(_fetch(scratch_url, "SELECT code, redemption_count FROM codes"))
+        assert dict(restored) == {code: used for code, (_, used) in counts.items()}
+
+
+async def _execute(url: str, *statements: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _fetch(url: str, sql: str) -> list[Any]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(text(sql))).all())
+    finally:
+        await engine.dispose()
