@@ -20,14 +20,6 @@ _COLUMNS = (
 
 
 class ApiKeyRepository(Repository):
-    async def get_active_by_hash(self, key_hash: bytes) -> ApiKeyValue | None:
-        row = (
-            await self.session.execute(
-                select(*_COLUMNS).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
-            )
-        ).one_or_none()
-        return None if row is None else _record(row)
-
     async def insert(
         self, *, name: str, key_prefix: str, key_hash: bytes, scopes: list[str]
     ) -> ApiKeyValue:
