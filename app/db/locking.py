@@ -1,8 +1,10 @@
 """Locks beyond row locks, and the order in which a transaction takes them.
 
-Lock order: code rows by id, then customer usage rows by (subject, subject_id). Redeem takes
-them in that order; rollback first claims its own redemption row (which no redeem ever waits
-on) and then takes the same order, so the two cannot deadlock each other.
+Lock order: code counter rows by code id, then customer usage rows by (subject, subject_id).
+Redeem takes them in that order, and never queues on a counter row: it takes one nobody holds
+(SKIP LOCKED) or pauses and tries again (db/repositories/codes.py). Rollback first claims its
+own redemption row (which no redeem ever waits on) and then takes the same order, a code's
+counter rows in slot order, so redeems and rollbacks cannot deadlock each other.
 """
 
 from enum import IntEnum

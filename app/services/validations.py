@@ -12,6 +12,7 @@ from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
 from app.domain.engine import Evaluation, Refusal, evaluate
 from app.domain.reasons import Shortfall
+from app.domain.rules import Promotion
 from app.services.api_keys import check_access, hash_key
 
 
@@ -27,6 +28,23 @@ class CheckoutRequest:
     is_first_order: bool | None = None
     market: str | None = None
     locale: str | None = None
+
+    def evaluate_with(
+        self,
+        by_code: dict[str, Promotion],
+        automatic: list[Promotion],
+        now: datetime,
+        max_discounts: int,
+    ) -> Evaluation:
+        """The engine's verdict on this request, given its candidates as loaded at now."""
+        return evaluate(
+            self.cart,
+            self.codes,
+            by_code,
+            self.context(now),
+            automatic=automatic,
+            max_discounts=max_discounts,
+        )
 
     def context(self, now: datetime) -> EvaluationContext:
         return EvaluationContext(
@@ -52,14 +70,7 @@ async def evaluate_request(
     by_code, automatic = await uow.codes.load_candidates(
         _lookup_keys(request), request.customer_id, now
     )
-    return evaluate(
-        request.cart,
-        request.codes,
-        by_code,
-        request.context(now),
-        automatic=automatic,
-        max_discounts=max_discounts,
-    )
+    return request.evaluate_with(by_code, automatic, now, max_discounts)
 
 
 async def validate_codes(
@@ -77,14 +88,7 @@ async def validate_codes(
             hash_key(raw_key), _lookup_keys(request), request.customer_id, now
         )
     check_access(key, Scope.CHECKOUT)
-    evaluation = evaluate(
-        request.cart,
-        request.codes,
-        by_code,
-        request.context(now),
-        automatic=automatic,
-        max_discounts=max_discounts,
-    )
+    evaluation = request.evaluate_with(by_code, automatic, now, max_discounts)
     return evaluation_body(evaluation, request.customer_id)
 
 
