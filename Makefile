@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install run test lint format openapi bench bench-calculation db-start db-stop clean
+.PHONY: install run test lint format openapi bench bench-calculation bench-pools db-start db-stop clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ bench: $(STAMP)
 ## Evaluations per second of the pure discount engine (printed, never asserted).
 bench-calculation: $(STAMP)
 	$(BIN)/python -m bench.calculation
+
+## Codes per second written by a pool generation job, at 100k and 1M codes (printed).
+bench-pools: $(STAMP)
+	$(BIN)/python -m bench.pools $(BENCH_ARGS)
 
 db-start: $(STAMP)
 	@$(BIN)/python scripts/localdb.py start

@@ -21,7 +21,7 @@ from app.domain.benefits import (
     PercentOff,
     ShippingOff,
 )
-from app.domain.campaigns import Campaign, CampaignStatus, Code, Trigger
+from app.domain.campaigns import Campaign, CampaignStatus, Code, CodeSource, Trigger
 from app.domain.conditions import MINUTES_PER_DAY, Conditions, Schedule, Target, clock_of, minute_of
 from app.domain.rules import Promotion, Rules, Stacking, Usage
 
@@ -222,6 +222,8 @@ def code_from_row(row: AnyRow) -> Code:
         per_customer_limit=row.per_customer_limit,
         customer_id=row.customer_id,
         expires_at=row.expires_at,
+        source=CodeSource(row.source),
+        assigned_at=row.assigned_at,
         created_at=row.created_at,
     )
 

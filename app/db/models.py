@@ -41,6 +41,10 @@ class Base(DeclarativeBase):
     }
 
 
+CODE_SOURCES = "('named', 'generated', 'imported')"
+POOL_SOURCES = "('generated', 'imported')"
+
+
 def _id() -> Mapped[uuid.UUID]:
     return mapped_column(primary_key=True, server_default=func.gen_random_uuid())
 
@@ -107,7 +111,23 @@ class Code(Base):
     __table_args__ = (
         CheckConstraint("max_redemptions > 0", name="max_redemptions_positive"),
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
+        CheckConstraint(f"source IN {CODE_SOURCES}", name="known_source"),
         Index("ix_codes_campaign_id_created_at_id", "campaign_id", "created_at", "id"),
+        # The pool codes a claim can still hand out: claimed ones leave the index.
+        Index(
+            "ix_codes_claimable",
+            "campaign_id",
+            postgresql_where=text(f"customer_id IS NULL AND source IN {POOL_SOURCES}"),
+        ),
+        # One pool code per customer and campaign: two racing claims for one customer cannot
+        # both take a code.
+        Index(
+            "uq_codes_pool_customer",
+            "campaign_id",
+            "customer_id",
+            unique=True,
+            postgresql_where=text(f"customer_id IS NOT NULL AND source IN {POOL_SOURCES}"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -118,6 +138,10 @@ class Code(Base):
     per_customer_limit: Mapped[int | None] = mapped_column(Integer)
     customer_id: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None]
+    # 'named' (created one by one), 'generated' or 'imported' (pool codes, claimable).
+    source: Mapped[str] = mapped_column(String(16), server_default=text("'named'"))
+    # When a claim handed the code to customer_id.
+    assigned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created_at()
 
 
@@ -222,3 +246,29 @@ class IdempotencyKey(Base):
     response_status: Mapped[int | None] = mapped_column(SmallInteger)
     response_body: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = _created_at()
+
+
+class CodeJob(Base):
+    """Bulk work on a campaign's pool (generating codes), done in batches after the request
+    that asked for it returned; its row says how far it got."""
+
+    __tablename__ = "code_jobs"
+    __table_args__ = (
+        CheckConstraint("kind IN ('generate')", name="known_kind"),
+        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="known_status"),
+        CheckConstraint("requested > 0 AND created >= 0 AND created <= requested", name="counts"),
+        Index("ix_code_jobs_campaign_id_created_at", "campaign_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
+    api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'running'"))
+    requested: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    spec: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+    finished_at: Mapped[datetime | None]

@@ -13,6 +13,7 @@ from app.db.repositories.campaigns import CampaignRepository
 from app.db.repositories.checkout_reads import CheckoutReads
 from app.db.repositories.codes import CodeRepository
 from app.db.repositories.idempotency import IdempotencyRepository
+from app.db.repositories.pools import PoolRepository
 from app.db.repositories.redemptions import RedemptionRepository
 from app.db.repositories.schema import SchemaRepository
 
@@ -22,6 +23,7 @@ class UnitOfWork:
     campaigns: CampaignRepository
     codes: CodeRepository
     idempotency: IdempotencyRepository
+    pools: PoolRepository
     redemptions: RedemptionRepository
     schema: SchemaRepository
 
@@ -41,6 +43,7 @@ class UnitOfWork:
         self.campaigns = CampaignRepository.from_session(session)
         self.codes = CodeRepository.from_session(session)
         self.idempotency = IdempotencyRepository.from_session(session)
+        self.pools = PoolRepository.from_session(session)
         self.redemptions = RedemptionRepository.from_session(session)
         self.schema = SchemaRepository.from_session(session)
         return self

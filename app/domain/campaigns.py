@@ -21,6 +21,15 @@ class Trigger(StrEnum):
     AUTOMATIC = "automatic"
 
 
+class CodeSource(StrEnum):
+    """Where a code came from: created by name, or one of a pool's generated or imported
+    codes, which a claim hands to one customer."""
+
+    NAMED = "named"
+    GENERATED = "generated"
+    IMPORTED = "imported"
+
+
 @dataclass(frozen=True, slots=True)
 class Campaign:
     id: UUID
@@ -47,4 +56,6 @@ class Code:
     per_customer_limit: int | None
     customer_id: str | None
     expires_at: datetime | None
+    source: CodeSource
+    assigned_at: datetime | None
     created_at: datetime

@@ -24,6 +24,10 @@ class ErrorCode(StrEnum):
     REDEMPTION_REFUSED = "redemption_refused"
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    INVALID_CODE_SPEC = "invalid_code_spec"
+    CODE_SPACE_TOO_SMALL = "code_space_too_small"
+    POOL_EXHAUSTED = "pool_exhausted"
+    JOB_NOT_FOUND = "job_not_found"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -115,3 +119,27 @@ class InvalidCursor(AppError):
     code = ErrorCode.INVALID_CURSOR
     status = 422
     title = "The cursor was not issued by this API"
+
+
+class InvalidCodeSpec(AppError):
+    code = ErrorCode.INVALID_CODE_SPEC
+    status = 422
+    title = "The code spec cannot produce valid codes"
+
+
+class CodeSpaceTooSmall(AppError):
+    code = ErrorCode.CODE_SPACE_TOO_SMALL
+    status = 422
+    title = "Too many codes for the spec's space: they would be guessable"
+
+
+class PoolExhausted(AppError):
+    code = ErrorCode.POOL_EXHAUSTED
+    status = 409
+    title = "The campaign's pool has no unclaimed code left"
+
+
+class JobNotFound(AppError):
+    code = ErrorCode.JOB_NOT_FOUND
+    status = 404
+    title = "Job not found"

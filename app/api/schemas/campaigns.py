@@ -23,7 +23,7 @@ from app.api.schemas.rules import (
     effect_of,
 )
 from app.domain.campaigns import Campaign as CampaignValue
-from app.domain.campaigns import CampaignStatus, Trigger
+from app.domain.campaigns import CampaignStatus, CodeSource, Trigger
 from app.domain.campaigns import Code as CodeValue
 from app.domain.rules import Stacking
 
@@ -148,6 +148,12 @@ class Code(BaseModel):
     per_customer_limit: int | None
     customer_id: str | None
     expires_at: datetime | None
+    source: CodeSource = Field(
+        description="'named' (created by name), or a pool code: 'generated' or 'imported'"
+    )
+    assigned_at: datetime | None = Field(
+        description="When a claim handed this pool code to customer_id"
+    )
     created_at: datetime
 
     @classmethod
@@ -161,6 +167,8 @@ class Code(BaseModel):
             per_customer_limit=code.per_customer_limit,
             customer_id=code.customer_id,
             expires_at=code.expires_at,
+            source=code.source,
+            assigned_at=code.assigned_at,
             created_at=code.created_at,
         )
 

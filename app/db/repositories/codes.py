@@ -46,7 +46,7 @@ _REDEMPTION_COUNT = (
     .scalar_subquery()
 )
 
-_COLUMNS = (
+CODE_COLUMNS = (
     CodeRow.id,
     CodeRow.campaign_id,
     CodeRow.code,
@@ -55,6 +55,8 @@ _COLUMNS = (
     CodeRow.per_customer_limit,
     CodeRow.customer_id,
     CodeRow.expires_at,
+    CodeRow.source,
+    CodeRow.assigned_at,
     CodeRow.created_at,
 )
 
@@ -156,7 +158,7 @@ class CodeRepository(Repository):
                 customer_id=customer_id,
                 expires_at=expires_at,
             )
-            .returning(*_COLUMNS)
+            .returning(*CODE_COLUMNS)
         )
         async with translating_integrity_errors(self.session):
             row = (await self.session.execute(stmt)).one()
@@ -171,7 +173,7 @@ class CodeRepository(Repository):
 
     async def get(self, code_id: UUID) -> Code | None:
         row = (
-            await self.session.execute(select(*_COLUMNS).where(CodeRow.id == code_id))
+            await self.session.execute(select(*CODE_COLUMNS).where(CodeRow.id == code_id))
         ).one_or_none()
         return None if row is None else code_from_row(row)
 
@@ -179,7 +181,7 @@ class CodeRepository(Repository):
         self, campaign_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None
     ) -> list[Code]:
         stmt = (
-            select(*_COLUMNS)
+            select(*CODE_COLUMNS)
             .where(CodeRow.campaign_id == campaign_id)
             .order_by(CodeRow.created_at, CodeRow.id)
             .limit(limit)

@@ -1,0 +1,194 @@
+"""Pools of unique codes: bulk writes by COPY, claims by SKIP LOCKED, the jobs that fill them."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from asyncpg import Connection as DriverConnection
+from sqlalchemy import func, insert, select, text, update
+
+from app.db.mappers import code_from_row
+from app.db.models import Code as CodeRow
+from app.db.models import CodeJob as CodeJobRow
+from app.db.repositories.base import Repository, translating_integrity_errors
+from app.db.repositories.codes import CODE_COLUMNS
+from app.domain.campaigns import Code, CodeSource
+from app.domain.counters import split_limit
+from app.domain.pools import CodeJob, JobKind, JobStatus
+
+# The pool's written codes, then their counter rows, in one statement. A code already taken
+# (by this batch or any other) is skipped by ON CONFLICT and drawn again by the caller.
+_INSERT_STAGED = """
+WITH inserted AS (
+    INSERT INTO codes (campaign_id, code, normalised_code, max_redemptions, per_customer_limit,
+                       expires_at, source)
+    SELECT $1, staged.code, lower(staged.code), $2, $3, $4, $5
+    FROM pool_staging AS staged
+    ON CONFLICT (normalised_code) DO NOTHING
+    RETURNING id
+)
+INSERT INTO code_counters (code_id, slot, capacity)
+SELECT inserted.id, share.slot, share.capacity
+FROM inserted CROSS JOIN unnest($6::smallint[], $7::integer[]) AS share(slot, capacity)
+"""
+
+_CREATE_STAGING = text("CREATE TEMPORARY TABLE pool_staging (code text) ON COMMIT DROP")
+_DROP_STAGING = text("DROP TABLE pool_staging")
+
+# One unclaimed, unused, unexpired pool code of the campaign, locked; codes other claims hold
+# are skipped rather than waited for.
+_CLAIM = text(
+    """
+WITH picked AS (
+    SELECT id FROM codes
+    WHERE campaign_id = :campaign_id AND customer_id IS NULL
+      AND source IN ('generated', 'imported')
+      AND (expires_at IS NULL OR expires_at > :now)
+      AND NOT EXISTS (SELECT 1 FROM code_counters WHERE code_id = codes.id AND used > 0)
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE codes SET customer_id = :customer_id, assigned_at = :now
+FROM picked WHERE codes.id = picked.id
+RETURNING codes.id
+"""
+)
+
+_JOB_COLUMNS = (
+    CodeJobRow.id,
+    CodeJobRow.campaign_id,
+    CodeJobRow.kind,
+    CodeJobRow.status,
+    CodeJobRow.requested,
+    CodeJobRow.created,
+    CodeJobRow.spec,
+    CodeJobRow.error,
+    CodeJobRow.created_at,
+    CodeJobRow.updated_at,
+    CodeJobRow.finished_at,
+)
+
+
+def _job(row: Any) -> CodeJob:
+    return CodeJob(
+        id=row.id,
+        campaign_id=row.campaign_id,
+        kind=JobKind(row.kind),
+        status=JobStatus(row.status),
+        requested=row.requested,
+        created=row.created,
+        spec=row.spec,
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        finished_at=row.finished_at,
+    )
+
+
+class PoolRepository(Repository):
+    async def _driver(self) -> DriverConnection:
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        return cast(DriverConnection, raw.driver_connection)
+
+    async def insert_codes(
+        self,
+        campaign_id: UUID,
+        codes: Sequence[str],
+        *,
+        source: CodeSource,
+        max_redemptions: int | None,
+        per_customer_limit: int | None,
+        expires_at: datetime | None,
+    ) -> int:
+        """Write the codes (display form; matched in lower case) that are not taken yet, each
+        with its counter rows, and say how many were written. COPY into a temporary table
+        dropped at commit, then one INSERT ... SELECT: no per-row round trips."""
+        # Through the session first, so that its transaction has begun: the driver's own
+        # calls do not start one, and the table must live until the INSERT below.
+        await self.session.execute(_CREATE_STAGING)
+        driver = await self._driver()
+        await driver.copy_records_to_table("pool_staging", records=[(c,) for c in codes])
+        shares = split_limit(max_redemptions)
+        status = await driver.execute(
+            _INSERT_STAGED,
+            campaign_id,
+            max_redemptions,
+            per_customer_limit,
+            expires_at,
+            source.value,
+            list(range(len(shares))),
+            list(shares),
+        )
+        await self.session.execute(_DROP_STAGING)
+        return int(status.rsplit(" ", 1)[1]) // len(shares)
+
+    async def claim(self, campaign_id: UUID, customer_id: str, now: datetime) -> Code | None:
+        """Hand one free pool code of the campaign to the customer; None when none is left.
+        Raises DuplicateKeyError (uq_codes_pool_customer) if the customer got one meanwhile."""
+        params = {"campaign_id": campaign_id, "customer_id": customer_id, "now": now}
+        async with translating_integrity_errors(self.session):
+            code_id = (await self.session.execute(_CLAIM, params)).scalar_one_or_none()
+        return None if code_id is None else await self._code(code_id)
+
+    async def held_by(self, campaign_id: UUID, customer_id: str) -> Code | None:
+        """The pool code a claim already gave this customer in this campaign."""
+        row = (
+            await self.session.execute(
+                select(*CODE_COLUMNS).where(
+                    CodeRow.campaign_id == campaign_id,
+                    CodeRow.customer_id == customer_id,
+                    CodeRow.source.in_([CodeSource.GENERATED.value, CodeSource.IMPORTED.value]),
+                )
+            )
+        ).one_or_none()
+        return None if row is None else code_from_row(row)
+
+    async def _code(self, code_id: UUID) -> Code:
+        row = (await self.session.execute(select(*CODE_COLUMNS).where(CodeRow.id == code_id))).one()
+        return code_from_row(row)
+
+    async def create_job(
+        self,
+        *,
+        campaign_id: UUID,
+        api_key_id: UUID,
+        kind: JobKind,
+        requested: int,
+        spec: dict[str, Any],
+    ) -> CodeJob:
+        row = (
+            await self.session.execute(
+                insert(CodeJobRow)
+                .values(
+                    campaign_id=campaign_id,
+                    api_key_id=api_key_id,
+                    kind=kind.value,
+                    requested=requested,
+                    spec=spec,
+                )
+                .returning(*_JOB_COLUMNS)
+            )
+        ).one()
+        return _job(row)
+
+    async def get_job(self, job_id: UUID) -> CodeJob | None:
+        row = (
+            await self.session.execute(select(*_JOB_COLUMNS).where(CodeJobRow.id == job_id))
+        ).one_or_none()
+        return None if row is None else _job(row)
+
+    async def add_progress(self, job_id: UUID, created: int) -> None:
+        await self.session.execute(
+            update(CodeJobRow)
+            .where(CodeJobRow.id == job_id)
+            .values(created=CodeJobRow.created + created, updated_at=func.now())
+        )
+
+    async def finish_job(self, job_id: UUID, status: JobStatus, error: str | None = None) -> None:
+        await self.session.execute(
+            update(CodeJobRow)
+            .where(CodeJobRow.id == job_id)
+            .values(status=status.value, error=error, updated_at=func.now(), finished_at=func.now())
+        )

@@ -1,0 +1,176 @@
+"""Pools of unique codes: generating them in bulk as a job, and claiming one per customer."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from app.db.errors import DuplicateKeyError
+from app.db.uow import UnitOfWork
+from app.domain.campaigns import Code, CodeSource, Trigger
+from app.domain.codegen import DEFAULT_CHARSET, CodeSpec, CodeSpecError, generate, parse_spec
+from app.domain.pools import CodeJob, JobKind, JobStatus
+from app.services.errors import (
+    CampaignNotFound,
+    CodeSpaceTooSmall,
+    InvalidCampaign,
+    InvalidCodeSpec,
+    JobNotFound,
+    PoolExhausted,
+)
+
+logger = logging.getLogger("tessera.pools")
+
+# Codes written per transaction: the job's progress moves in these steps, and memory holds one
+# batch at a time whatever the count.
+BATCH_SIZE = 20_000
+# Batches in a row that write nothing (every drawn code already taken) before a job gives up.
+# With the space at least MIN_SPACE_PER_CODE times the count, one is already unlikely.
+_FRUITLESS_BATCHES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationTerms:
+    count: int
+    charset: str = DEFAULT_CHARSET
+    length: int | None = None
+    pattern: str | None = None
+    prefix: str = ""
+    suffix: str = ""
+    max_redemptions: int | None = 1
+    per_customer_limit: int | None = None
+    expires_at: datetime | None = None
+
+    def code_spec(self) -> CodeSpec:
+        """The parsed spec, refused when it cannot make codes or too few to stay unguessable."""
+        try:
+            spec = parse_spec(
+                charset=self.charset,
+                length=self.length,
+                pattern=self.pattern,
+                prefix=self.prefix,
+                suffix=self.suffix,
+            )
+        except CodeSpecError as exc:
+            raise InvalidCodeSpec(str(exc), fields=[exc.field]) from exc
+        try:
+            spec.check_count(self.count)
+        except CodeSpecError as exc:
+            raise CodeSpaceTooSmall(
+                str(exc),
+                space=spec.space,
+                requested=self.count,
+                max_count=spec.max_unguessable_count(),
+            ) from exc
+        return spec
+
+    def as_json(self) -> dict[str, Any]:
+        terms = asdict(self)
+        if self.expires_at is not None:
+            terms["expires_at"] = self.expires_at.isoformat()
+        return terms
+
+
+async def _code_campaign(uow: UnitOfWork, campaign_id: UUID) -> None:
+    campaign = await uow.campaigns.get(campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+    if campaign.trigger is Trigger.AUTOMATIC:
+        raise InvalidCampaign(
+            "This campaign is automatic: it applies without codes.", fields=["trigger"]
+        )
+
+
+async def start_generation(
+    uow: UnitOfWork, campaign_id: UUID, api_key_id: UUID, terms: GenerationTerms
+) -> CodeJob:
+    """Check the request and record the job; run_generation then does the work."""
+    terms.code_spec()
+    async with uow:
+        await _code_campaign(uow, campaign_id)
+        job = await uow.pools.create_job(
+            campaign_id=campaign_id,
+            api_key_id=api_key_id,
+            kind=JobKind.GENERATE,
+            requested=terms.count,
+            spec=terms.as_json(),
+        )
+        await uow.commit()
+    return job
+
+
+async def run_generation(
+    new_uow: Callable[[], UnitOfWork],
+    job: CodeJob,
+    terms: GenerationTerms,
+    batch_size: int = BATCH_SIZE,
+) -> None:
+    """Write the job's codes batch by batch, each batch and the job's progress in one
+    transaction, so the job's count is always the number of codes that exist. Codes that
+    collide with existing ones are drawn again. A failure ends the job as failed, with the
+    codes written so far kept and counted."""
+    spec = terms.code_spec()
+    remaining = job.requested
+    fruitless = 0
+    try:
+        while remaining > 0:
+            batch = generate(spec, min(batch_size, remaining))
+            async with new_uow() as uow:
+                written = await uow.pools.insert_codes(
+                    job.campaign_id,
+                    batch,
+                    source=CodeSource.GENERATED,
+                    max_redemptions=terms.max_redemptions,
+                    per_customer_limit=terms.per_customer_limit,
+                    expires_at=terms.expires_at,
+                )
+                await uow.pools.add_progress(job.id, written)
+                await uow.commit()
+            remaining -= written
+            fruitless = 0 if written else fruitless + 1
+            if fruitless >= _FRUITLESS_BATCHES:
+                raise RuntimeError("every newly drawn code was already taken")
+        status, error = JobStatus.SUCCEEDED, None
+    except Exception as exc:
+        logger.exception("code generation job %s failed", job.id)
+        status = JobStatus.FAILED
+        error = f"Stopped with {job.requested - remaining} of {job.requested} codes written: {exc}"
+    async with new_uow() as uow:
+        await uow.pools.finish_job(job.id, status, error)
+        await uow.commit()
+
+
+async def get_job(uow: UnitOfWork, job_id: UUID) -> CodeJob:
+    async with uow:
+        job = await uow.pools.get_job(job_id)
+    if job is None:
+        raise JobNotFound(f"No job has id {job_id}.")
+    return job
+
+
+async def claim_code(
+    uow: UnitOfWork, campaign_id: UUID, customer_id: str, now: datetime
+) -> tuple[Code, bool]:
+    """The campaign's pool code for this customer, and whether this call assigned it: the
+    first claim takes a free code (never one another claim holds), later claims get the same
+    code back."""
+    async with uow:
+        await _code_campaign(uow, campaign_id)
+        held = await uow.pools.held_by(campaign_id, customer_id)
+        if held is not None:
+            return held, False
+        try:
+            code = await uow.pools.claim(campaign_id, customer_id, now)
+        except DuplicateKeyError:
+            # A concurrent claim for the same customer committed first; its code is the one.
+            held = await uow.pools.held_by(campaign_id, customer_id)
+            assert held is not None, "the unique index named a claim that is not there"
+            return held, False
+        if code is None:
+            raise PoolExhausted(
+                f"Campaign {campaign_id} has no unclaimed, unused and unexpired pool code left."
+            )
+        await uow.commit()
+    return code, True

@@ -1,0 +1,117 @@
+"""Pool claims and bulk generation on real, committing connections."""
+
+import asyncio
+from collections import Counter
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.engine import SessionFactory
+from app.db.uow import UnitOfWork
+from app.domain.api_keys import Scope
+from app.domain.pools import JobStatus
+from app.services import pools
+from app.services.pools import GenerationTerms
+from tests.factories import Factory, bearer
+
+pytestmark = pytest.mark.concurrency
+
+
+async def generated(
+    factory: Factory, sessionmaker: SessionFactory, campaign_id: object, count: int
+) -> None:
+    await factory.api_key(Scope.ADMIN, name="pool admin")
+    async with factory.uow() as uow:
+        [key] = [k for k in await uow.api_keys.list_all() if k.name == "pool admin"]
+    terms = GenerationTerms(count=count)
+    job = await pools.start_generation(factory.uow(), campaign_id, key.id, terms)  # type: ignore[arg-type]
+    await pools.run_generation(lambda: UnitOfWork(sessionmaker), job, terms)
+    finished = await pools.get_job(factory.uow(), job.id)
+    assert (finished.status, finished.created) == (JobStatus.SUCCEEDED, count)
+
+
+class TestClaims:
+    async def test_two_hundred_customers_at_once_get_two_hundred_codes(
+        self,
+        racing_client: AsyncClient,
+        committing_factory: Factory,
+        committing_sessionmaker: SessionFactory,
+        engine: AsyncEngine,
+    ) -> None:
+        campaign = await committing_factory.campaign()
+        await generated(committing_factory, committing_sessionmaker, campaign.id, 220)
+        support = bearer(await committing_factory.api_key(Scope.SUPPORT))
+        url = f"/v1/campaigns/{campaign.id}/claims"
+
+        responses = await asyncio.gather(
+            *(
+                racing_client.post(url, json={"customer_id": f"c{i}"}, headers=support)
+                for i in range(200)
+            )
+        )
+
+        assert Counter(r.status_code for r in responses) == {201: 200}
+        codes = {r.json()["code"] for r in responses}
+        assert len(codes) == 200
+        async with engine.connect() as conn:
+            holders = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*), count(DISTINCT customer_id) FROM codes"
+                        " WHERE campaign_id = :id AND customer_id IS NOT NULL"
+                    ),
+                    {"id": campaign.id},
+                )
+            ).one()
+        assert tuple(holders) == (200, 200)
+
+    async def test_one_customer_racing_itself_gets_one_code(
+        self,
+        racing_client: AsyncClient,
+        committing_factory: Factory,
+        committing_sessionmaker: SessionFactory,
+        engine: AsyncEngine,
+    ) -> None:
+        campaign = await committing_factory.campaign()
+        await generated(committing_factory, committing_sessionmaker, campaign.id, 100)
+        support = bearer(await committing_factory.api_key(Scope.SUPPORT))
+        url = f"/v1/campaigns/{campaign.id}/claims"
+
+        responses = await asyncio.gather(
+            *(
+                racing_client.post(url, json={"customer_id": "ann"}, headers=support)
+                for _ in range(50)
+            )
+        )
+
+        assert Counter(r.status_code for r in responses) == {201: 1, 200: 49}
+        assert len({r.json()["code"] for r in responses}) == 1
+        async with engine.connect() as conn:
+            held = await conn.scalar(text("SELECT count(*) FROM codes WHERE customer_id = 'ann'"))
+        assert held == 1
+
+
+class TestGeneration:
+    async def test_a_hundred_thousand_codes_are_written_once_each(
+        self,
+        committing_factory: Factory,
+        committing_sessionmaker: SessionFactory,
+        engine: AsyncEngine,
+    ) -> None:
+        campaign = await committing_factory.campaign()
+        await generated(committing_factory, committing_sessionmaker, campaign.id, 100_000)
+        async with engine.connect() as conn:
+            counts = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*), count(DISTINCT normalised_code),"
+                        " (SELECT count(*) FROM code_counters JOIN codes ON codes.id = code_id"
+                        "  WHERE campaign_id = :id AND capacity = 1)"
+                        " FROM codes WHERE campaign_id = :id"
+                    ),
+                    {"id": campaign.id},
+                )
+            ).one()
+        assert tuple(counts) == (100_000, 100_000, 100_000)
