@@ -86,6 +86,7 @@ _DESCRIPTIONS = {
     404: "Not found",
     409: "Conflict",
     413: "Request body too large",
+    415: "Unsupported media type",
     422: "Validation error",
     503: "Database unavailable; retry later",
 }

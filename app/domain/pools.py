@@ -1,10 +1,14 @@
-"""Bulk work on a campaign's pool of unique codes, as stored."""
+"""Bulk work on a campaign's pool of unique codes: jobs, exports' code states, and reading an
+import file."""
 
+import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
+
+from app.domain.codes import display, is_well_formed, normalise
 
 
 class JobKind(StrEnum):
@@ -30,3 +34,115 @@ class CodeJob:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+
+
+class CodeState(StrEnum):
+    AVAILABLE = "available"
+    ASSIGNED = "assigned"
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeUse:
+    """A code with how far it is used, for exports."""
+
+    id: UUID
+    code: str
+    max_redemptions: int | None
+    used: int
+    customer_id: str | None
+    assigned_at: datetime | None
+    expires_at: datetime | None
+    last_redeemed_at: datetime | None
+    created_at: datetime
+
+    def state(self, now: datetime) -> CodeState:
+        """Used up first, then expired, then held by a customer, else free."""
+        if self.max_redemptions is not None and self.used >= self.max_redemptions:
+            return CodeState.REDEEMED
+        if self.expires_at is not None and self.expires_at <= now:
+            return CodeState.EXPIRED
+        if self.customer_id is not None:
+            return CodeState.ASSIGNED
+        return CodeState.AVAILABLE
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    line: int
+    reason: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeFile:
+    """An import file's codes as (display, normalised) pairs, the line of each (by normalised
+    code), and what is wrong with the file."""
+
+    codes: list[tuple[str, str]]
+    lines: dict[str, int]
+    problems: list[ImportProblem]
+
+
+def read_code_csv(text: str) -> CodeFile:
+    """Read a CSV whose header row names a `code` column (other columns are ignored). Every
+    malformed row and every repeat of a code (after normalisation) is a problem, by line."""
+    rows = csv.reader(text.splitlines())
+    header = next(rows, None)
+    names = [name.strip().casefold() for name in header or []]
+    if "code" not in names:
+        return CodeFile([], {}, [ImportProblem(1, "The first row must name a 'code' column.")])
+    column = names.index("code")
+    codes: list[tuple[str, str]] = []
+    problems: list[ImportProblem] = []
+    first_seen: dict[str, int] = {}
+    line = rows.line_num + 1  # where the next row starts
+    try:
+        for row in rows:
+            row_line, line = line, rows.line_num + 1
+            _read_row(row, row_line, len(names), column, codes, problems, first_seen)
+    except csv.Error as exc:
+        problems.append(ImportProblem(line, f"Not readable as CSV: {exc}."))
+    if not codes and not problems:
+        problems.append(ImportProblem(1, "The file has no codes."))
+    return CodeFile(codes, first_seen, problems)
+
+
+# Longest code text quoted back in a problem.
+_SHOWN = 80
+
+
+def _read_row(
+    row: list[str],
+    row_line: int,
+    width: int,
+    column: int,
+    codes: list[tuple[str, str]],
+    problems: list[ImportProblem],
+    first_seen: dict[str, int],
+) -> None:
+    if not any(field.strip() for field in row):
+        return
+    if len(row) != width:
+        problems.append(
+            ImportProblem(row_line, f"The row has {len(row)} fields; the header has {width}.")
+        )
+        return
+    raw = row[column][:_SHOWN]
+    key = normalise(raw)
+    if not is_well_formed(key):
+        problems.append(
+            ImportProblem(
+                row_line,
+                "A code is 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.",
+                raw,
+            )
+        )
+    elif key in first_seen:
+        problems.append(
+            ImportProblem(row_line, f"Repeats the code on line {first_seen[key]}.", display(raw))
+        )
+    else:
+        first_seen[key] = row_line
+        codes.append((display(raw), key))

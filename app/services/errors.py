@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     CODE_SPACE_TOO_SMALL = "code_space_too_small"
     POOL_EXHAUSTED = "pool_exhausted"
     JOB_NOT_FOUND = "job_not_found"
+    IMPORT_REJECTED = "import_rejected"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -143,3 +144,15 @@ class JobNotFound(AppError):
     code = ErrorCode.JOB_NOT_FOUND
     status = 404
     title = "Job not found"
+
+
+class ImportRejected(AppError):
+    code = ErrorCode.IMPORT_REJECTED
+    status = 422
+    title = "The import file was refused as a whole"
+
+
+class UnsupportedMediaType(AppError):
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
+    status = 415
+    title = "Unsupported media type"

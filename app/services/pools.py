@@ -1,7 +1,7 @@
 """Pools of unique codes: generating them in bulk as a job, and claiming one per customer."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -11,10 +11,11 @@ from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
 from app.domain.campaigns import Code, CodeSource, Trigger
 from app.domain.codegen import DEFAULT_CHARSET, CodeSpec, CodeSpecError, generate, parse_spec
-from app.domain.pools import CodeJob, JobKind, JobStatus
+from app.domain.pools import CodeJob, CodeUse, ImportProblem, JobKind, JobStatus, read_code_csv
 from app.services.errors import (
     CampaignNotFound,
     CodeSpaceTooSmall,
+    ImportRejected,
     InvalidCampaign,
     InvalidCodeSpec,
     JobNotFound,
@@ -118,9 +119,10 @@ async def run_generation(
         while remaining > 0:
             batch = generate(spec, min(batch_size, remaining))
             async with new_uow() as uow:
-                written = await uow.pools.insert_codes(
+                # Generated codes are ASCII: lower() is their normalised form.
+                await uow.pools.stage([(code, code.lower()) for code in batch])
+                written = await uow.pools.insert_staged(
                     job.campaign_id,
-                    batch,
                     source=CodeSource.GENERATED,
                     max_redemptions=terms.max_redemptions,
                     per_customer_limit=terms.per_customer_limit,
@@ -174,3 +176,98 @@ async def claim_code(
             )
         await uow.commit()
     return code, True
+
+
+# Problems listed in a refused import; the counts cover them all.
+_PROBLEMS_SHOWN = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ImportTerms:
+    max_redemptions: int | None = 1
+    per_customer_limit: int | None = None
+    expires_at: datetime | None = None
+
+
+def _rejected(problems: list[ImportProblem], total: int, detail: str) -> ImportRejected:
+    return ImportRejected(
+        detail,
+        problem_count=total,
+        problems=[
+            {"line": p.line, "code": p.code, "reason": p.reason} for p in problems[:_PROBLEMS_SHOWN]
+        ],
+    )
+
+
+async def import_codes(
+    uow: UnitOfWork, campaign_id: UUID, csv_text: str, terms: ImportTerms
+) -> int:
+    """Add a CSV file's codes to the campaign's pool, all or none: a malformed row, a code
+    twice in the file or a code that already exists anywhere refuses the whole file, listing
+    the problems by line."""
+    read = read_code_csv(csv_text)
+    if read.problems:
+        raise _rejected(
+            read.problems,
+            len(read.problems),
+            f"{len(read.problems)} row(s) of the file cannot be imported; nothing was written.",
+        )
+    async with uow:
+        await _code_campaign(uow, campaign_id)
+        await uow.pools.stage(read.codes)
+        total, taken = await uow.pools.taken_codes(_PROBLEMS_SHOWN)
+        if total:
+            raise _rejected(
+                [
+                    ImportProblem(read.lines[key], "The code already exists.", code)
+                    for code, key in taken
+                ],
+                total,
+                f"{total} code(s) of the file already exist; nothing was written.",
+            )
+        written = await uow.pools.insert_staged(
+            campaign_id,
+            source=CodeSource.IMPORTED,
+            max_redemptions=terms.max_redemptions,
+            per_customer_limit=terms.per_customer_limit,
+            expires_at=terms.expires_at,
+        )
+        if written != len(read.codes):
+            # Another import or generation took some of these codes since the check.
+            raise _rejected(
+                [],
+                len(read.codes) - written,
+                "Some codes were created by another request meanwhile; nothing was written. "
+                "Send the file again to see which.",
+            )
+        await uow.commit()
+    return written
+
+
+# Codes per read while exporting: each page is its own short query, so a slow reader of the
+# stream holds no connection or transaction.
+EXPORT_PAGE = 5_000
+
+
+async def export_codes(
+    new_uow: Callable[[], UnitOfWork], campaign_id: UUID
+) -> AsyncIterator[list[CodeUse]]:
+    """The campaign's codes page by page, oldest first. Raises CampaignNotFound before the first
+    page, so that the caller can still answer with an error."""
+    async with new_uow() as uow:
+        if await uow.campaigns.get(campaign_id) is None:
+            raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+        page = await uow.pools.export_page(campaign_id, limit=EXPORT_PAGE, after=None)
+
+    async def pages(page: list[CodeUse]) -> AsyncIterator[list[CodeUse]]:
+        while page:
+            yield page
+            if len(page) < EXPORT_PAGE:
+                return
+            last = page[-1]
+            async with new_uow() as uow:
+                page = await uow.pools.export_page(
+                    campaign_id, limit=EXPORT_PAGE, after=(last.created_at, last.id)
+                )
+
+    return pages(page)

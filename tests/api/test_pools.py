@@ -1,6 +1,9 @@
 """Code pools through the API: generation jobs, refused specs, claims."""
 
+import csv
+import io
 import re
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -258,3 +261,138 @@ class TestClaims:
             f"/v1/campaigns/{campaign.id}/claims", json={"customer_id": "ann"}, headers=checkout
         )
         assert response.status_code == 403
+
+
+def csv_body(text: str) -> dict[str, Any]:
+    return {"content": text.encode(), "headers": {"Content-Type": "text/csv"}}
+
+
+class TestImport:
+    async def test_a_clean_file_is_imported_whole(
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+    ) -> None:
+        campaign = await factory.campaign()
+        body = csv_body("note,Code\nfirst,Spring-7KQ2\n\nsecond,SPRING-M4XR\n")
+        response = await client.post(
+            f"/v1/campaigns/{campaign.id}/code-imports?max_redemptions=2",
+            content=body["content"],
+            headers={**admin, **body["headers"]},
+        )
+        assert (response.status_code, response.json()) == (201, {"imported": 2})
+        codes = await all_codes(client, admin, campaign.id)
+        assert sorted((c["code"], c["source"], c["max_redemptions"]) for c in codes) == [
+            ("SPRING-M4XR", "imported", 2),
+            ("Spring-7KQ2", "imported", 2),
+        ]
+        support = bearer(await factory.api_key(Scope.SUPPORT))
+        claim = await client.post(
+            f"/v1/campaigns/{campaign.id}/claims", json={"customer_id": "ann"}, headers=support
+        )
+        assert claim.status_code == 201
+
+    async def test_any_bad_row_refuses_the_whole_file_by_line(
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+    ) -> None:
+        campaign = await factory.campaign()
+        await factory.code(await factory.campaign(), "TAKEN-1")
+        text = "code,note\nGOOD-1,a\n-bad,b\ngood-1,c\nonly-one-field\n"
+        response = await client.post(
+            f"/v1/campaigns/{campaign.id}/code-imports",
+            content=text.encode(),
+            headers={**admin, "Content-Type": "text/csv; charset=utf-8"},
+        )
+        assert response.status_code == 422
+        problem = response.json()
+        assert (problem["code"], problem["problem_count"]) == ("import_rejected", 3)
+        assert [(p["line"], p["code"]) for p in problem["problems"]] == [
+            (3, "-bad"),
+            (4, "good-1"),
+            (5, None),
+        ]
+        assert "Repeats the code on line 2" in problem["problems"][1]["reason"]
+
+        existing = await client.post(
+            f"/v1/campaigns/{campaign.id}/code-imports",
+            content=b"code\nNEW-1\ntaken-1\n",
+            headers={**admin, "Content-Type": "text/csv"},
+        )
+        assert existing.status_code == 422
+        assert existing.json()["problems"] == [
+            {"line": 3, "code": "taken-1", "reason": "The code already exists."}
+        ]
+        assert await all_codes(client, admin, campaign.id) == []
+
+    async def test_only_csv_is_accepted(
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+    ) -> None:
+        campaign = await factory.campaign()
+        url = f"/v1/campaigns/{campaign.id}/code-imports"
+        as_json = await client.post(url, json={"code": "X"}, headers=admin)
+        assert (as_json.status_code, as_json.json()["code"]) == (415, "unsupported_media_type")
+        latin1 = await client.post(
+            url,
+            content="code\nCAFÉ\n".encode("latin-1"),
+            headers={**admin, "Content-Type": "text/csv"},
+        )
+        assert (latin1.status_code, latin1.json()["code"]) == (422, "validation_error")
+        headless = await client.post(
+            url, content=b"A1\nB2\n", headers={**admin, "Content-Type": "text/csv"}
+        )
+        assert (
+            headless.json()["problems"][0]["reason"] == "The first row must name a 'code' column."
+        )
+
+
+class TestExport:
+    async def test_every_code_with_its_state(
+        self,
+        client: AsyncClient,
+        admin: dict[str, str],
+        factory: Factory,
+        monkeypatch: Any,
+    ) -> None:
+        monkeypatch.setattr(pools, "EXPORT_PAGE", 2)  # several pages
+        campaign = await factory.campaign()
+        await client.post(
+            f"/v1/campaigns/{campaign.id}/code-imports",
+            content=b"code\nP-1\nP-2\nP-3\nP-4\nP-5\n",
+            headers={**admin, "Content-Type": "text/csv"},
+        )
+        await factory.code(campaign, "GONE", expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+        claim = await client.post(
+            f"/v1/campaigns/{campaign.id}/claims", json={"customer_id": "ann"}, headers=admin
+        )
+        checkout = bearer(await factory.api_key(Scope.CHECKOUT))
+        redeemed = await client.post(
+            "/v1/redeem",
+            json={
+                "codes": [claim.json()["code"]],
+                "customer": {"id": "ann"},
+                "cart": cart(("shirt", 1, 2000)),
+            },
+            headers={**checkout, "Idempotency-Key": "export-1"},
+        )
+        assert redeemed.status_code == 201, redeemed.text
+
+        response = await client.get(f"/v1/campaigns/{campaign.id}/codes/export", headers=admin)
+
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert len(rows) == 6
+        by_code = {row["code"]: row for row in rows}
+        taken = by_code.pop(claim.json()["code"])
+        assert (taken["status"], taken["customer_id"]) == ("redeemed", "ann")
+        assert taken["redeemed_at"]
+        assert taken["assigned_at"]
+        assert by_code.pop("GONE")["status"] == "expired"
+        assert {row["status"] for row in by_code.values()} == {"available"}
+        assert {row["redeemed_at"] for row in by_code.values()} == {""}
+
+    async def test_unknown_campaign_is_a_problem_not_an_empty_file(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        response = await client.get(
+            "/v1/campaigns/00000000-0000-0000-0000-000000000000/codes/export", headers=admin
+        )
+        assert (response.status_code, response.json()["code"]) == (404, "campaign_not_found")

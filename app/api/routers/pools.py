@@ -1,13 +1,22 @@
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from app.api.deps import AdminKey, DatabaseDep, NowDep, SupportKey, UowDep
 from app.api.problems import problem_responses
 from app.api.schemas.campaigns import Code
-from app.api.schemas.pools import ClaimCreate, CodeGenerationCreate, CodeJob
+from app.api.schemas.common import MAX_LIMIT, Timestamp
+from app.api.schemas.pools import ClaimCreate, CodeGenerationCreate, CodeImported, CodeJob
 from app.db.uow import UnitOfWork
+from app.domain.pools import CodeUse
 from app.services import pools as service
+from app.services.errors import InvalidParameter, UnsupportedMediaType
 
 router = APIRouter(tags=["pools"])
 
@@ -80,3 +89,107 @@ async def claim_code(
     if not assigned_now:
         response.status_code = status.HTTP_200_OK
     return Code.of(code)
+
+
+_CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "code\nSPRING-7KQ2\nSPRING-M4XR\n",
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/v1/campaigns/{campaign_id}/code-imports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CodeImported,
+    summary="Import existing codes into the campaign's pool from CSV, all or nothing",
+    description=(
+        "The body is UTF-8 CSV whose header row names a `code` column (other columns are "
+        "ignored), up to the request body limit. A malformed row, a code repeated in the file "
+        "or a code that already exists refuses the whole file with `import_rejected`, listing "
+        "up to 100 problems by line; nothing is written. Imported codes are pool codes: "
+        "claimable, single use unless `max_redemptions` says otherwise."
+    ),
+    responses=problem_responses(401, 403, 404, 413, 415, 422),
+    openapi_extra=_CSV_BODY,
+)
+async def import_codes(
+    campaign_id: UUID,
+    request: Request,
+    uow: UowDep,
+    _: AdminKey,
+    max_redemptions: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Uses per code")] = 1,
+    per_customer_limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+    expires_at: Annotated[Timestamp | None, Query()] = None,
+) -> CodeImported:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "text/csv":
+        raise UnsupportedMediaType("Send the codes as 'Content-Type: text/csv'.")
+    try:
+        text = (await request.body()).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidParameter("The CSV file is not UTF-8.", fields=["body"]) from exc
+    terms = service.ImportTerms(max_redemptions, per_customer_limit, expires_at)
+    return CodeImported(imported=await service.import_codes(uow, campaign_id, text, terms))
+
+
+_EXPORT_COLUMNS = ("code", "status", "customer_id", "assigned_at", "redeemed_at", "expires_at")
+
+
+def _iso(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def _csv_rows(page: list[CodeUse], now: datetime) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(
+        (
+            use.code,
+            use.state(now).value,
+            use.customer_id or "",
+            _iso(use.assigned_at),
+            _iso(use.last_redeemed_at),
+            _iso(use.expires_at),
+        )
+        for use in page
+    )
+    return buffer.getvalue().encode()
+
+
+@router.get(
+    "/v1/campaigns/{campaign_id}/codes/export",
+    summary="Stream the campaign's codes as CSV",
+    description=(
+        "Columns: " + ", ".join(f"`{c}`" for c in _EXPORT_COLUMNS) + ". `status` is "
+        "`available`, `assigned` (claimed by `customer_id`), `redeemed` (no use left) or "
+        "`expired`; `redeemed_at` is the last use that was not rolled back. Streamed in pages "
+        "of 5,000 codes, oldest first."
+    ),
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"},
+        **problem_responses(401, 403, 404, 422),
+    },
+)
+async def export_codes(
+    campaign_id: UUID, database: DatabaseDep, _: AdminKey, now: NowDep
+) -> StreamingResponse:
+    pages = await service.export_codes(lambda: UnitOfWork(database.sessions), campaign_id)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield (",".join(_EXPORT_COLUMNS) + "\n").encode()
+        async for page in pages:
+            yield _csv_rows(page, now)
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="codes-{campaign_id}.csv"'},
+    )

@@ -68,7 +68,8 @@ PositiveAmount = Annotated[
 BasisPoints = Annotated[
     int, Field(ge=1, le=10_000, description="Hundredths of a percent: 1500 = 15 %"), _JSON_INTEGER
 ]
-Limit = Annotated[int, Field(ge=1, le=1_000_000_000), _JSON_INTEGER]
+MAX_LIMIT = 1_000_000_000
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), _JSON_INTEGER]
 Quantity = Annotated[int, Field(ge=1, le=10_000), _JSON_INTEGER]
 Name = Annotated[
     str,

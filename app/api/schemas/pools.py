@@ -97,3 +97,7 @@ class CodeJob(BaseModel):
 
 class ClaimCreate(RequestModel):
     customer_id: CustomerId
+
+
+class CodeImported(BaseModel):
+    imported: int = Field(description="Codes added to the pool")

@@ -15,7 +15,7 @@ from app.db.repositories.base import Repository, translating_integrity_errors
 from app.db.repositories.codes import CODE_COLUMNS
 from app.domain.campaigns import Code, CodeSource
 from app.domain.counters import split_limit
-from app.domain.pools import CodeJob, JobKind, JobStatus
+from app.domain.pools import CodeJob, CodeUse, JobKind, JobStatus
 
 # The pool's written codes, then their counter rows, in one statement. A code already taken
 # (by this batch or any other) is skipped by ON CONFLICT and drawn again by the caller.
@@ -23,7 +23,7 @@ _INSERT_STAGED = """
 WITH inserted AS (
     INSERT INTO codes (campaign_id, code, normalised_code, max_redemptions, per_customer_limit,
                        expires_at, source)
-    SELECT $1, staged.code, lower(staged.code), $2, $3, $4, $5
+    SELECT $1, staged.code, staged.normalised, $2, $3, $4, $5
     FROM pool_staging AS staged
     ON CONFLICT (normalised_code) DO NOTHING
     RETURNING id
@@ -33,7 +33,35 @@ SELECT inserted.id, share.slot, share.capacity
 FROM inserted CROSS JOIN unnest($6::smallint[], $7::integer[]) AS share(slot, capacity)
 """
 
-_CREATE_STAGING = text("CREATE TEMPORARY TABLE pool_staging (code text) ON COMMIT DROP")
+_CREATE_STAGING = text(
+    "CREATE TEMPORARY TABLE pool_staging (code text, normalised text) ON COMMIT DROP"
+)
+_TAKEN = text(
+    """
+SELECT staged.code, staged.normalised, count(*) OVER () AS total
+FROM pool_staging AS staged JOIN codes ON codes.normalised_code = staged.normalised
+ORDER BY staged.code
+LIMIT :limit
+"""
+)
+# Keyset pages over ix_codes_campaign_id_created_at_id; uses summed over the counter rows, the
+# last use from the redemptions that still stand.
+_EXPORT_PAGE = text(
+    """
+SELECT c.id, c.code, c.max_redemptions, c.customer_id, c.assigned_at, c.expires_at,
+       c.created_at,
+       (SELECT coalesce(sum(used), 0) FROM code_counters WHERE code_id = c.id) AS used,
+       (SELECT max(r.created_at) FROM redemption_items AS i
+        JOIN redemptions AS r ON r.id = i.redemption_id
+        WHERE i.code_id = c.id AND r.status = 'succeeded') AS last_redeemed_at
+FROM codes AS c
+WHERE c.campaign_id = :campaign_id
+  AND (CAST(:after_at AS timestamptz) IS NULL
+       OR (c.created_at, c.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))
+ORDER BY c.created_at, c.id
+LIMIT :limit
+"""
+)
 _DROP_STAGING = text("DROP TABLE pool_staging")
 
 # One unclaimed, unused, unexpired pool code of the campaign, locked; codes other claims hold
@@ -92,25 +120,34 @@ class PoolRepository(Repository):
         raw = await connection.get_raw_connection()
         return cast(DriverConnection, raw.driver_connection)
 
-    async def insert_codes(
+    async def stage(self, codes: Sequence[tuple[str, str]]) -> None:
+        """COPY (display, normalised) codes into this transaction's staging table, for
+        taken_codes and insert_staged; the table is dropped at commit or rollback."""
+        # Through the session first, so that its transaction has begun: the driver's own
+        # calls do not start one, and the table must live until the INSERT.
+        await self.session.execute(_CREATE_STAGING)
+        driver = await self._driver()
+        await driver.copy_records_to_table("pool_staging", records=codes)
+
+    async def taken_codes(self, limit: int) -> tuple[int, list[tuple[str, str]]]:
+        """How many staged codes match an existing code, and up to limit of them as
+        (display, normalised)."""
+        rows = (await self.session.execute(_TAKEN, {"limit": limit})).all()
+        return (rows[0].total if rows else 0), [(row.code, row.normalised) for row in rows]
+
+    async def insert_staged(
         self,
         campaign_id: UUID,
-        codes: Sequence[str],
         *,
         source: CodeSource,
         max_redemptions: int | None,
         per_customer_limit: int | None,
         expires_at: datetime | None,
     ) -> int:
-        """Write the codes (display form; matched in lower case) that are not taken yet, each
-        with its counter rows, and say how many were written. COPY into a temporary table
-        dropped at commit, then one INSERT ... SELECT: no per-row round trips."""
-        # Through the session first, so that its transaction has begun: the driver's own
-        # calls do not start one, and the table must live until the INSERT below.
-        await self.session.execute(_CREATE_STAGING)
-        driver = await self._driver()
-        await driver.copy_records_to_table("pool_staging", records=[(c,) for c in codes])
+        """Write the staged codes that are not taken yet, each with its counter rows, in one
+        INSERT ... SELECT, drop the staging table, and say how many codes were written."""
         shares = split_limit(max_redemptions)
+        driver = await self._driver()
         status = await driver.execute(
             _INSERT_STAGED,
             campaign_id,
@@ -121,8 +158,36 @@ class PoolRepository(Repository):
             list(range(len(shares))),
             list(shares),
         )
+        # Dropped here too: under a savepoint (the tests' transactions) commit does not end
+        # the transaction, and the next batch creates the table again.
         await self.session.execute(_DROP_STAGING)
         return int(status.rsplit(" ", 1)[1]) // len(shares)
+
+    async def export_page(
+        self, campaign_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None
+    ) -> list[CodeUse]:
+        """A page of the campaign's codes in creation order, with their use and last use."""
+        params = {
+            "campaign_id": campaign_id,
+            "limit": limit,
+            "after_at": after[0] if after else None,
+            "after_id": after[1] if after else None,
+        }
+        rows = (await self.session.execute(_EXPORT_PAGE, params)).all()
+        return [
+            CodeUse(
+                id=row.id,
+                code=row.code,
+                max_redemptions=row.max_redemptions,
+                used=row.used,
+                customer_id=row.customer_id,
+                assigned_at=row.assigned_at,
+                expires_at=row.expires_at,
+                last_redeemed_at=row.last_redeemed_at,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
 
     async def claim(self, campaign_id: UUID, customer_id: str, now: datetime) -> Code | None:
         """Hand one free pool code of the campaign to the customer; None when none is left.
