@@ -13,7 +13,15 @@ from fastapi.routing import APIRoute
 from app.api.deps import reject_unknown_query_parameters
 from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
-from app.api.routers import api_keys, campaigns, health, pools, redemptions, validations
+from app.api.routers import (
+    api_keys,
+    campaigns,
+    health,
+    pools,
+    redemptions,
+    support,
+    validations,
+)
 from app.db.engine import Database, create_engine
 from app.db.uow import UnitOfWork
 from app.services.api_keys import ensure_bootstrap_admin_key
@@ -75,6 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.migration_head = migration_head()
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.api.max_body_bytes)
-    for module in (health, api_keys, campaigns, pools, validations, redemptions):
+    for module in (health, api_keys, campaigns, pools, support, validations, redemptions):
         app.include_router(module.router)
     return app

@@ -38,7 +38,7 @@ async def run(url: str, counts: list[int]) -> None:
     def new_uow() -> UnitOfWork:
         return UnitOfWork(sessions)
 
-    key = await api_keys.create_api_key(new_uow(), "bench", [Scope.ADMIN])
+    key = await api_keys.create_api_key(new_uow(), "bench", [Scope.ADMIN], actor=None)
     say(f"machine: {platform.machine()}, {os.cpu_count()} cores; batch {BATCH_SIZE:,} codes")
     say(f"{'codes':>10} {'seconds':>8} {'codes/s':>9} {'peak RSS MB':>12}")
     for count in counts:
@@ -46,7 +46,7 @@ async def run(url: str, counts: list[int]) -> None:
             effects=(PercentOff(basis_points=1000),), target=Target(), conditions=Conditions()
         )
         campaign = await campaigns.create_campaign(
-            new_uow(), CampaignTerms(name=f"pool {count}", rules=rules)
+            new_uow(), CampaignTerms(name=f"pool {count}", rules=rules), actor=None
         )
         terms = GenerationTerms(count=count)
         started = time.perf_counter()

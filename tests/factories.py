@@ -38,7 +38,7 @@ class Factory:
 
     async def api_key(self, *scopes: Scope, name: str = "test key") -> str:
         """A new key's secret."""
-        created = await api_keys.create_api_key(self.uow(), name, list(scopes))
+        created = await api_keys.create_api_key(self.uow(), name, list(scopes), actor=None)
         return created.secret
 
     async def campaign(
@@ -67,7 +67,7 @@ class Factory:
             ends_at=ends_at,
             per_customer_limit=per_customer_limit,
         )
-        return await campaigns.create_campaign(self.uow(), terms)
+        return await campaigns.create_campaign(self.uow(), terms, actor=None)
 
     async def code(
         self,
@@ -86,4 +86,4 @@ class Factory:
             customer_id=customer_id,
             expires_at=expires_at,
         )
-        return await campaigns.create_code(self.uow(), campaign.id, terms)
+        return await campaigns.create_code(self.uow(), campaign.id, terms, actor=None)

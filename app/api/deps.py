@@ -102,9 +102,11 @@ BearerToken = Annotated[str, Depends(bearer_token)]
 """The raw API key, for a route whose service checks it inside its own query."""
 
 
-def require_scope(scope: Scope) -> Callable[..., Awaitable[ApiKeyValue]]:
+def require_scope(*scopes: Scope) -> Callable[..., Awaitable[ApiKeyValue]]:
+    """The caller's key, which must hold one of scopes."""
+
     async def dependency(reads: ReadsDep, token: BearerToken) -> ApiKeyValue:
-        return await authenticate(reads, token, scope)
+        return await authenticate(reads, token, *scopes)
 
     return dependency
 
@@ -112,6 +114,7 @@ def require_scope(scope: Scope) -> Callable[..., Awaitable[ApiKeyValue]]:
 CheckoutKey = Annotated[ApiKeyValue, Depends(require_scope(Scope.CHECKOUT))]
 SupportKey = Annotated[ApiKeyValue, Depends(require_scope(Scope.SUPPORT))]
 AdminKey = Annotated[ApiKeyValue, Depends(require_scope(Scope.ADMIN))]
+CheckoutOrSupportKey = Annotated[ApiKeyValue, Depends(require_scope(Scope.CHECKOUT, Scope.SUPPORT))]
 
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"

@@ -21,7 +21,14 @@ from app.domain.benefits import (
     PercentOff,
     ShippingOff,
 )
-from app.domain.campaigns import Campaign, CampaignStatus, Code, CodeSource, Trigger
+from app.domain.campaigns import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    Code,
+    CodeSource,
+    Trigger,
+)
 from app.domain.conditions import MINUTES_PER_DAY, Conditions, Schedule, Target, clock_of, minute_of
 from app.domain.rules import Promotion, Rules, Stacking, Usage
 
@@ -201,6 +208,7 @@ def campaign_from_row(row: AnyRow) -> Campaign:
         name=row.name,
         status=CampaignStatus(row.status),
         trigger=Trigger(row.trigger),
+        kind=CampaignKind(row.kind),
         rules=rules_from_json(row.rules),
         stacking=_stacking(row),
         starts_at=row.starts_at,

@@ -2,12 +2,13 @@
 them; queries use the tables through the repositories only."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -76,6 +77,7 @@ class Campaign(Base):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused')", name="known_status"),
         CheckConstraint("trigger IN ('code', 'automatic')", name="known_trigger"),
+        CheckConstraint("kind IN ('standard', 'support')", name="known_kind"),
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_campaigns_created_at_id", "created_at", "id"),
@@ -91,6 +93,8 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
     trigger: Mapped[str] = mapped_column(String(16), server_default=text("'code'"))
+    # 'support': made for one apology code a support agent issued.
+    kind: Mapped[str] = mapped_column(String(16), server_default=text("'standard'"))
     # Effects, target and conditions (validated on the way in; see db/mappers.py).
     rules: Mapped[dict[str, Any]]
     priority: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -272,3 +276,61 @@ class CodeJob(Base):
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _created_at()
     finished_at: Mapped[datetime | None]
+
+
+class IssuingLimit(Base):
+    """What one API key may hand out as support codes: per code, and per UTC day in total."""
+
+    __tablename__ = "issuing_limits"
+    __table_args__ = (
+        CheckConstraint("max_code_amount > 0", name="max_code_amount_positive"),
+        CheckConstraint(
+            "max_code_basis_points BETWEEN 1 AND 10000", name="max_code_basis_points_range"
+        ),
+        CheckConstraint("daily_amount > 0", name="daily_amount_positive"),
+    )
+
+    api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    max_code_amount: Mapped[int] = mapped_column(BigInteger)
+    max_code_basis_points: Mapped[int] = mapped_column(Integer)
+    daily_amount: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class IssuedTotal(Base):
+    """The fixed amounts one key issued as support codes on one UTC day; raised by a guarded
+    upsert, so the day's total never passes the key's daily_amount."""
+
+    __tablename__ = "issued_totals"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditEvent(Base):
+    """Who (which key) did what, when and why: one row per admin or support write, in the
+    write's own transaction."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_at_id", "at", "id"),
+        Index("ix_audit_events_customer_id_at", "customer_id", "at"),
+        Index("ix_audit_events_api_key_id_at", "api_key_id", "at"),
+        Index("ix_audit_events_campaign_id_at", "campaign_id", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    # The moment of the write, not of its transaction's start: events of one transaction
+    # keep their order.
+    at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
+    # NULL for the service itself (the bootstrap admin key).
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[uuid.UUID | None]
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    subject_id: Mapped[uuid.UUID | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))

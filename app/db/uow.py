@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import ConnectionFactory
 from app.db.repositories.api_keys import ApiKeyRepository
+from app.db.repositories.audit import AuditRepository
 from app.db.repositories.campaigns import CampaignRepository
 from app.db.repositories.checkout_reads import CheckoutReads
 from app.db.repositories.codes import CodeRepository
@@ -16,16 +17,19 @@ from app.db.repositories.idempotency import IdempotencyRepository
 from app.db.repositories.pools import PoolRepository
 from app.db.repositories.redemptions import RedemptionRepository
 from app.db.repositories.schema import SchemaRepository
+from app.db.repositories.support import SupportRepository
 
 
 class UnitOfWork:
     api_keys: ApiKeyRepository
+    audit: AuditRepository
     campaigns: CampaignRepository
     codes: CodeRepository
     idempotency: IdempotencyRepository
     pools: PoolRepository
     redemptions: RedemptionRepository
     schema: SchemaRepository
+    support: SupportRepository
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
@@ -40,12 +44,14 @@ class UnitOfWork:
         session = self._sessionmaker()
         self._session = session
         self.api_keys = ApiKeyRepository.from_session(session)
+        self.audit = AuditRepository.from_session(session)
         self.campaigns = CampaignRepository.from_session(session)
         self.codes = CodeRepository.from_session(session)
         self.idempotency = IdempotencyRepository.from_session(session)
         self.pools = PoolRepository.from_session(session)
         self.redemptions = RedemptionRepository.from_session(session)
         self.schema = SchemaRepository.from_session(session)
+        self.support = SupportRepository.from_session(session)
         return self
 
     async def __aexit__(

@@ -21,6 +21,13 @@ class Trigger(StrEnum):
     AUTOMATIC = "automatic"
 
 
+class CampaignKind(StrEnum):
+    """'support': made by a support agent for one apology code."""
+
+    STANDARD = "standard"
+    SUPPORT = "support"
+
+
 class CodeSource(StrEnum):
     """Where a code came from: created by name, or one of a pool's generated or imported
     codes, which a claim hands to one customer."""
@@ -36,6 +43,7 @@ class Campaign:
     name: str
     status: CampaignStatus
     trigger: Trigger
+    kind: CampaignKind
     rules: Rules
     stacking: Stacking
     starts_at: datetime | None

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from app.db.uow import ReadUnitOfWork, UnitOfWork
 from app.domain.api_keys import ApiKey, Scope
+from app.domain.audit import Action, AuditEntry
 from app.services.errors import ApiKeyNotFound, Forbidden, Unauthorized
 
 KEY_PREFIX = "tsk_"
@@ -30,24 +31,27 @@ def new_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def check_access(record: ApiKey | None, scope: Scope) -> ApiKey:
-    """The key, if it is active and holds scope (admin holds every scope)."""
+def check_access(record: ApiKey | None, *scopes: Scope) -> ApiKey:
+    """The key, if it is active and holds one of scopes (admin holds every scope)."""
     if record is None:
         raise Unauthorized("The API key is unknown or revoked.")
-    if not record.holds(scope):
-        raise Forbidden(f"This operation needs the '{scope}' scope.")
+    if not any(record.holds(scope) for scope in scopes):
+        needed = "' or '".join(scopes)
+        raise Forbidden(f"This operation needs the '{needed}' scope.")
     return record
 
 
-async def authenticate(reads: ReadUnitOfWork, raw_key: str, scope: Scope) -> ApiKey:
-    """The active key behind a bearer token, if it holds scope. One indexed read: a revoked
-    key stops working on the next request."""
+async def authenticate(reads: ReadUnitOfWork, raw_key: str, *scopes: Scope) -> ApiKey:
+    """The active key behind a bearer token, if it holds one of scopes. One indexed read: a
+    revoked key stops working on the next request."""
     async with reads:
         record = await reads.checkout.authenticate(hash_key(raw_key))
-    return check_access(record, scope)
+    return check_access(record, *scopes)
 
 
-async def create_api_key(uow: UnitOfWork, name: str, scopes: list[Scope]) -> CreatedApiKey:
+async def create_api_key(
+    uow: UnitOfWork, name: str, scopes: list[Scope], *, actor: UUID | None
+) -> CreatedApiKey:
     """Create a key; its secret is returned here and never again."""
     secret = new_secret()
     async with uow:
@@ -56,6 +60,14 @@ async def create_api_key(uow: UnitOfWork, name: str, scopes: list[Scope]) -> Cre
             key_prefix=secret[:12],
             key_hash=hash_key(secret),
             scopes=sorted({s.value for s in scopes}),
+        )
+        await uow.audit.record(
+            AuditEntry(
+                Action.API_KEY_CREATED,
+                actor,
+                subject_id=record.id,
+                details={"name": name, "scopes": list(record.scopes)},
+            )
         )
         await uow.commit()
     return CreatedApiKey(record=record, secret=secret)
@@ -66,12 +78,13 @@ async def list_api_keys(uow: UnitOfWork) -> list[ApiKey]:
         return await uow.api_keys.list_all()
 
 
-async def revoke_api_key(uow: UnitOfWork, key_id: UUID) -> ApiKey:
+async def revoke_api_key(uow: UnitOfWork, key_id: UUID, *, actor: UUID | None) -> ApiKey:
     """Revoke a key; it stops working on the next request. Revoking twice is harmless."""
     async with uow:
         record = await uow.api_keys.revoke(key_id)
         if record is None:
             raise ApiKeyNotFound(f"No API key has id {key_id}.")
+        await uow.audit.record(AuditEntry(Action.API_KEY_REVOKED, actor, subject_id=key_id))
         await uow.commit()
     return record
 
@@ -83,11 +96,20 @@ async def ensure_bootstrap_admin_key(uow: UnitOfWork, raw_key: str) -> bool:
         await uow.api_keys.lock_bootstrap()
         if await uow.api_keys.has_active_admin():
             return False
-        await uow.api_keys.insert(
+        record = await uow.api_keys.insert(
             name="bootstrap admin",
             key_prefix=raw_key[:12],
             key_hash=hash_key(raw_key),
             scopes=[Scope.ADMIN.value],
+        )
+        # No key acted: the service installed it from its configuration.
+        await uow.audit.record(
+            AuditEntry(
+                Action.API_KEY_CREATED,
+                None,
+                subject_id=record.id,
+                details={"name": record.name, "scopes": list(record.scopes), "bootstrap": True},
+            )
         )
         await uow.commit()
     return True

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
+from app.domain.audit import Action, AuditEntry
 from app.domain.campaigns import Campaign, CampaignStatus, Code, Trigger
 from app.domain.codes import display, is_well_formed, normalise
 from app.domain.rules import Rules, Stacking
@@ -42,7 +43,7 @@ def _check_terms(terms: CampaignTerms) -> None:
         raise InvalidCampaign("'ends_at' must be after 'starts_at'.", fields=["ends_at"])
 
 
-async def create_campaign(uow: UnitOfWork, terms: CampaignTerms) -> Campaign:
+async def create_campaign(uow: UnitOfWork, terms: CampaignTerms, *, actor: UUID | None) -> Campaign:
     """Store a new, active campaign whose terms are consistent."""
     _check_terms(terms)
     async with uow:
@@ -55,6 +56,14 @@ async def create_campaign(uow: UnitOfWork, terms: CampaignTerms) -> Campaign:
             ends_at=terms.ends_at,
             per_customer_limit=terms.per_customer_limit,
             metadata=terms.metadata,
+        )
+        await uow.audit.record(
+            AuditEntry(
+                Action.CAMPAIGN_CREATED,
+                actor,
+                campaign_id=campaign.id,
+                details={"name": terms.name},
+            )
         )
         await uow.commit()
     return campaign
@@ -91,7 +100,7 @@ _CHANGEABLE = frozenset(
 
 
 async def update_campaign(
-    uow: UnitOfWork, campaign_id: UUID, changes: Mapping[str, Any]
+    uow: UnitOfWork, campaign_id: UUID, changes: Mapping[str, Any], *, actor: UUID | None
 ) -> Campaign:
     """Change some terms (effects, target and conditions each replaced whole); the campaign as
     it would be afterwards must be consistent."""
@@ -123,12 +132,20 @@ async def update_campaign(
         _check_terms(merged)
         updated = await uow.campaigns.update(campaign_id, columns) if columns else current
         assert updated is not None
+        await uow.audit.record(
+            AuditEntry(
+                Action.CAMPAIGN_UPDATED,
+                actor,
+                campaign_id=campaign_id,
+                details={"changed": sorted(changes)},
+            )
+        )
         await uow.commit()
     return updated
 
 
 async def set_campaign_status(
-    uow: UnitOfWork, campaign_id: UUID, status: CampaignStatus
+    uow: UnitOfWork, campaign_id: UUID, status: CampaignStatus, *, actor: UUID | None
 ) -> Campaign:
     """Pause or resume. A redeem that starts after this returns sees the new status; one already
     past its consuming statement may still complete."""
@@ -136,11 +153,17 @@ async def set_campaign_status(
         campaign = await uow.campaigns.set_status(campaign_id, status)
         if campaign is None:
             raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+        action = (
+            Action.CAMPAIGN_PAUSED if status is CampaignStatus.PAUSED else Action.CAMPAIGN_RESUMED
+        )
+        await uow.audit.record(AuditEntry(action, actor, campaign_id=campaign_id))
         await uow.commit()
     return campaign
 
 
-async def create_code(uow: UnitOfWork, campaign_id: UUID, terms: CodeTerms) -> Code:
+async def create_code(
+    uow: UnitOfWork, campaign_id: UUID, terms: CodeTerms, *, actor: UUID | None
+) -> Code:
     """Add a named code to a campaign. Codes are unique after normalisation across campaigns."""
     normalised = normalise(terms.code)
     if not is_well_formed(normalised):
@@ -168,6 +191,16 @@ async def create_code(uow: UnitOfWork, campaign_id: UUID, terms: CodeTerms) -> C
             )
         except DuplicateKeyError as exc:
             raise CodeAlreadyExists(f"The code '{display(terms.code)}' already exists.") from exc
+        await uow.audit.record(
+            AuditEntry(
+                Action.CODE_CREATED,
+                actor,
+                campaign_id=campaign_id,
+                customer_id=code.customer_id,
+                subject_id=code.id,
+                details={"code": code.code},
+            )
+        )
         await uow.commit()
     return code
 

@@ -29,6 +29,9 @@ class ErrorCode(StrEnum):
     POOL_EXHAUSTED = "pool_exhausted"
     JOB_NOT_FOUND = "job_not_found"
     IMPORT_REJECTED = "import_rejected"
+    ISSUING_LIMIT_EXCEEDED = "issuing_limit_exceeded"
+    ISSUING_LIMITS_NOT_FOUND = "issuing_limits_not_found"
+    INVALID_SUPPORT_CODE = "invalid_support_code"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -156,3 +159,21 @@ class UnsupportedMediaType(AppError):
     code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
     status = 415
     title = "Unsupported media type"
+
+
+class IssuingLimitExceeded(AppError):
+    code = ErrorCode.ISSUING_LIMIT_EXCEEDED
+    status = 422
+    title = "The code is more than this API key may issue"
+
+
+class IssuingLimitsNotFound(AppError):
+    code = ErrorCode.ISSUING_LIMITS_NOT_FOUND
+    status = 404
+    title = "The API key has no issuing limits"
+
+
+class InvalidSupportCode(AppError):
+    code = ErrorCode.INVALID_SUPPORT_CODE
+    status = 422
+    title = "The support code takes nothing off, or too much at once"

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
+from app.domain.audit import Action, AuditEntry
 from app.domain.campaigns import Code, CodeSource, Trigger
 from app.domain.codegen import DEFAULT_CHARSET, CodeSpec, CodeSpecError, generate, parse_spec
 from app.domain.pools import CodeJob, CodeUse, ImportProblem, JobKind, JobStatus, read_code_csv
@@ -98,6 +99,15 @@ async def start_generation(
             requested=terms.count,
             spec=terms.as_json(),
         )
+        await uow.audit.record(
+            AuditEntry(
+                Action.CODES_GENERATION_STARTED,
+                api_key_id,
+                campaign_id=campaign_id,
+                subject_id=job.id,
+                details={"count": terms.count},
+            )
+        )
         await uow.commit()
     return job
 
@@ -153,7 +163,7 @@ async def get_job(uow: UnitOfWork, job_id: UUID) -> CodeJob:
 
 
 async def claim_code(
-    uow: UnitOfWork, campaign_id: UUID, customer_id: str, now: datetime
+    uow: UnitOfWork, campaign_id: UUID, customer_id: str, now: datetime, *, actor: UUID | None
 ) -> tuple[Code, bool]:
     """The campaign's pool code for this customer, and whether this call assigned it: the
     first claim takes a free code (never one another claim holds), later claims get the same
@@ -174,6 +184,16 @@ async def claim_code(
             raise PoolExhausted(
                 f"Campaign {campaign_id} has no unclaimed, unused and unexpired pool code left."
             )
+        await uow.audit.record(
+            AuditEntry(
+                Action.CODE_CLAIMED,
+                actor,
+                campaign_id=campaign_id,
+                customer_id=customer_id,
+                subject_id=code.id,
+                details={"code": code.code},
+            )
+        )
         await uow.commit()
     return code, True
 
@@ -200,7 +220,7 @@ def _rejected(problems: list[ImportProblem], total: int, detail: str) -> ImportR
 
 
 async def import_codes(
-    uow: UnitOfWork, campaign_id: UUID, csv_text: str, terms: ImportTerms
+    uow: UnitOfWork, campaign_id: UUID, csv_text: str, terms: ImportTerms, *, actor: UUID | None
 ) -> int:
     """Add a CSV file's codes to the campaign's pool, all or none: a malformed row, a code
     twice in the file or a code that already exists anywhere refuses the whole file, listing
@@ -240,6 +260,11 @@ async def import_codes(
                 "Some codes were created by another request meanwhile; nothing was written. "
                 "Send the file again to see which.",
             )
+        await uow.audit.record(
+            AuditEntry(
+                Action.CODES_IMPORTED, actor, campaign_id=campaign_id, details={"count": written}
+            )
+        )
         await uow.commit()
     return written
 

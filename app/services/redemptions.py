@@ -15,7 +15,8 @@ from app.db.uow import UnitOfWork
 from app.domain.engine import Evaluation, message_for
 from app.domain.reasons import Reason
 from app.domain.rules import Promotion
-from app.services.errors import IdempotencyKeyReused, RedemptionNotFound, RedemptionRefused
+from app.services.errors import RedemptionNotFound, RedemptionRefused
+from app.services.idempotency import IdempotencyClaim, claim_or_replay
 from app.services.validations import CheckoutRequest, evaluate_request, evaluation_body
 
 # How often a redeem re-evaluates after losing a race for a limit before it gives up.
@@ -28,13 +29,6 @@ _CREATED_STATUS = 201
 class RedeemOutcome:
     body: dict[str, Any]
     replayed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyClaim:
-    api_key_id: UUID
-    key: str
-    request_hash: bytes
 
 
 def redemption_body(record: RedemptionRecord) -> dict[str, Any]:
@@ -122,14 +116,8 @@ async def redeem(
     idempotency key. No limit is ever exceeded: each is taken by a conditional UPDATE or a
     guarded upsert, and nothing is recorded unless all of them were taken."""
     async with uow:
-        if not await uow.idempotency.claim(claim.api_key_id, claim.key, claim.request_hash):
-            stored = await uow.idempotency.load(claim.api_key_id, claim.key)
-            if stored.request_hash != claim.request_hash:
-                raise IdempotencyKeyReused(
-                    "This Idempotency-Key was sent before with a different request; "
-                    "use a new key for a new request."
-                )
-            assert stored.body is not None, "a committed key always has its response"
+        stored = await claim_or_replay(uow, claim)
+        if stored is not None:
             if stored.status == _REFUSED_STATUS:
                 raise _refusal(stored.body)
             return RedeemOutcome(body=stored.body, replayed=True)

@@ -29,8 +29,8 @@ def _schema(record: ApiKeyValue) -> ApiKey:
     summary="Create an API key (the secret is shown only in this response)",
     responses=problem_responses(400, 401, 403, 413, 422),
 )
-async def create_api_key(body: ApiKeyCreate, uow: UowDep, _: AdminKey) -> ApiKeyCreated:
-    created = await service.create_api_key(uow, body.name, body.scopes)
+async def create_api_key(body: ApiKeyCreate, uow: UowDep, key: AdminKey) -> ApiKeyCreated:
+    created = await service.create_api_key(uow, body.name, body.scopes, actor=key.id)
     return ApiKeyCreated(**_schema(created.record).model_dump(), key=created.secret)
 
 
@@ -50,5 +50,5 @@ async def list_api_keys(uow: UowDep, _: AdminKey) -> ApiKeyList:
     summary="Revoke an API key; it stops working at once",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def revoke_api_key(key_id: UUID, uow: UowDep, _: AdminKey) -> ApiKey:
-    return _schema(await service.revoke_api_key(uow, key_id))
+async def revoke_api_key(key_id: UUID, uow: UowDep, key: AdminKey) -> ApiKey:
+    return _schema(await service.revoke_api_key(uow, key_id, actor=key.id))

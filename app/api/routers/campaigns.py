@@ -34,7 +34,7 @@ _WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
     summary="Create a campaign (active at once, within its start and end times)",
     responses=_WRITE_PROBLEMS,
 )
-async def create_campaign(body: CampaignCreate, uow: UowDep, _: AdminKey) -> Campaign:
+async def create_campaign(body: CampaignCreate, uow: UowDep, key: AdminKey) -> Campaign:
     terms = CampaignTerms(
         name=body.name,
         rules=rules_to_domain(body.effects, body.target, body.conditions),
@@ -45,7 +45,7 @@ async def create_campaign(body: CampaignCreate, uow: UowDep, _: AdminKey) -> Cam
         per_customer_limit=body.per_customer_limit,
         metadata=body.metadata,
     )
-    return Campaign.of(await service.create_campaign(uow, terms))
+    return Campaign.of(await service.create_campaign(uow, terms, actor=key.id))
 
 
 @router.get(
@@ -82,7 +82,7 @@ async def get_campaign(campaign_id: UUID, uow: UowDep, _: AdminKey) -> Campaign:
     responses=_WRITE_PROBLEMS,
 )
 async def update_campaign(
-    campaign_id: UUID, body: CampaignUpdate, uow: UowDep, _: AdminKey
+    campaign_id: UUID, body: CampaignUpdate, uow: UowDep, key: AdminKey
 ) -> Campaign:
     changes: dict[str, object] = {}
     for name in body.model_fields_set:
@@ -99,7 +99,7 @@ async def update_campaign(
             changes["metadata"] = value if value is not None else {}
         else:
             changes[name] = value
-    return Campaign.of(await service.update_campaign(uow, campaign_id, changes))
+    return Campaign.of(await service.update_campaign(uow, campaign_id, changes, actor=key.id))
 
 
 @router.post(
@@ -108,8 +108,9 @@ async def update_campaign(
     summary="Pause: the campaign's codes are refused from now on (kill switch)",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def pause_campaign(campaign_id: UUID, uow: UowDep, _: AdminKey) -> Campaign:
-    return Campaign.of(await service.set_campaign_status(uow, campaign_id, CampaignStatus.PAUSED))
+async def pause_campaign(campaign_id: UUID, uow: UowDep, key: AdminKey) -> Campaign:
+    paused = CampaignStatus.PAUSED
+    return Campaign.of(await service.set_campaign_status(uow, campaign_id, paused, actor=key.id))
 
 
 @router.post(
@@ -118,8 +119,9 @@ async def pause_campaign(campaign_id: UUID, uow: UowDep, _: AdminKey) -> Campaig
     summary="Resume a paused campaign",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def resume_campaign(campaign_id: UUID, uow: UowDep, _: AdminKey) -> Campaign:
-    return Campaign.of(await service.set_campaign_status(uow, campaign_id, CampaignStatus.ACTIVE))
+async def resume_campaign(campaign_id: UUID, uow: UowDep, key: AdminKey) -> Campaign:
+    active = CampaignStatus.ACTIVE
+    return Campaign.of(await service.set_campaign_status(uow, campaign_id, active, actor=key.id))
 
 
 @router.post(
@@ -129,7 +131,7 @@ async def resume_campaign(campaign_id: UUID, uow: UowDep, _: AdminKey) -> Campai
     summary="Create a named code (e.g. SUMMER10) in a campaign",
     responses=_WRITE_PROBLEMS,
 )
-async def create_code(campaign_id: UUID, body: CodeCreate, uow: UowDep, _: AdminKey) -> Code:
+async def create_code(campaign_id: UUID, body: CodeCreate, uow: UowDep, key: AdminKey) -> Code:
     terms = CodeTerms(
         code=body.code,
         max_redemptions=body.max_redemptions,
@@ -137,7 +139,7 @@ async def create_code(campaign_id: UUID, body: CodeCreate, uow: UowDep, _: Admin
         customer_id=body.customer_id,
         expires_at=body.expires_at,
     )
-    return Code.of(await service.create_code(uow, campaign_id, terms))
+    return Code.of(await service.create_code(uow, campaign_id, terms, actor=key.id))
 
 
 @router.get(

@@ -82,10 +82,12 @@ async def claim_code(
     body: ClaimCreate,
     response: Response,
     uow: UowDep,
-    _: SupportKey,
+    key: SupportKey,
     now: NowDep,
 ) -> Code:
-    code, assigned_now = await service.claim_code(uow, campaign_id, body.customer_id, now)
+    code, assigned_now = await service.claim_code(
+        uow, campaign_id, body.customer_id, now, actor=key.id
+    )
     if not assigned_now:
         response.status_code = status.HTTP_200_OK
     return Code.of(code)
@@ -123,7 +125,7 @@ async def import_codes(
     campaign_id: UUID,
     request: Request,
     uow: UowDep,
-    _: AdminKey,
+    key: AdminKey,
     max_redemptions: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Uses per code")] = 1,
     per_customer_limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
     expires_at: Annotated[Timestamp | None, Query()] = None,
@@ -136,7 +138,8 @@ async def import_codes(
     except UnicodeDecodeError as exc:
         raise InvalidParameter("The CSV file is not UTF-8.", fields=["body"]) from exc
     terms = service.ImportTerms(max_redemptions, per_customer_limit, expires_at)
-    return CodeImported(imported=await service.import_codes(uow, campaign_id, text, terms))
+    imported = await service.import_codes(uow, campaign_id, text, terms, actor=key.id)
+    return CodeImported(imported=imported)
 
 
 _EXPORT_COLUMNS = ("code", "status", "customer_id", "assigned_at", "redeemed_at", "expires_at")

@@ -14,7 +14,7 @@ from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Redemption, RedemptionCreate
 from app.services import redemptions as service
-from app.services.redemptions import IdempotencyClaim
+from app.services.idempotency import IdempotencyClaim
 
 router = APIRouter(tags=["checkout"])
 

@@ -23,7 +23,7 @@ from app.api.schemas.rules import (
     effect_of,
 )
 from app.domain.campaigns import Campaign as CampaignValue
-from app.domain.campaigns import CampaignStatus, CodeSource, Trigger
+from app.domain.campaigns import CampaignKind, CampaignStatus, CodeSource, Trigger
 from app.domain.campaigns import Code as CodeValue
 from app.domain.rules import Stacking
 
@@ -88,6 +88,7 @@ class Campaign(BaseModel):
     name: str
     status: CampaignStatus
     trigger: Trigger
+    kind: CampaignKind = Field(description="'support': made for one apology code")
     effects: list[EffectSpec]
     target: TargetSpec
     conditions: ConditionsSpec
@@ -107,6 +108,7 @@ class Campaign(BaseModel):
             name=campaign.name,
             status=campaign.status,
             trigger=campaign.trigger,
+            kind=campaign.kind,
             effects=[effect_of(effect) for effect in campaign.rules.effects],
             target=TargetSpec.of(campaign.rules.target),
             conditions=ConditionsSpec.of(campaign.rules.conditions),

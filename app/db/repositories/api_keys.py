@@ -36,6 +36,10 @@ class ApiKeyRepository(Repository):
         rows = await self.session.execute(select(*_COLUMNS).order_by(ApiKey.created_at, ApiKey.id))
         return [_record(row) for row in rows]
 
+    async def exists(self, key_id: UUID) -> bool:
+        stmt = select(select(ApiKey.id).where(ApiKey.id == key_id).exists())
+        return bool((await self.session.execute(stmt)).scalar_one())
+
     async def revoke(self, key_id: UUID) -> ApiKeyValue | None:
         """Revoke once; revoking again returns the key unchanged."""
         row = (

@@ -8,7 +8,7 @@ from sqlalchemy import func, insert, select, tuple_, update
 from app.db.mappers import campaign_from_row, rules_to_json
 from app.db.models import Campaign as CampaignRow
 from app.db.repositories.base import Repository, translating_integrity_errors
-from app.domain.campaigns import Campaign, CampaignStatus, Trigger
+from app.domain.campaigns import Campaign, CampaignKind, CampaignStatus, Trigger
 from app.domain.rules import Rules, Stacking
 
 _COLUMNS = (
@@ -16,6 +16,7 @@ _COLUMNS = (
     CampaignRow.name,
     CampaignRow.status,
     CampaignRow.trigger,
+    CampaignRow.kind,
     CampaignRow.rules,
     CampaignRow.priority,
     CampaignRow.is_exclusive,
@@ -41,12 +42,14 @@ class CampaignRepository(Repository):
         ends_at: datetime | None,
         per_customer_limit: int | None,
         metadata: Mapping[str, object],
+        kind: CampaignKind = CampaignKind.STANDARD,
     ) -> Campaign:
         stmt = (
             insert(CampaignRow)
             .values(
                 name=name,
                 trigger=trigger.value,
+                kind=kind.value,
                 rules=rules_to_json(rules),
                 priority=stacking.priority,
                 is_exclusive=stacking.is_exclusive,

@@ -1,0 +1,42 @@
+"""The audit trail: who (which API key) did what, when and why."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+
+class Action(StrEnum):
+    API_KEY_CREATED = "api_key.created"
+    API_KEY_REVOKED = "api_key.revoked"
+    ISSUING_LIMITS_SET = "api_key.issuing_limits_set"
+    CAMPAIGN_CREATED = "campaign.created"
+    CAMPAIGN_UPDATED = "campaign.updated"
+    CAMPAIGN_PAUSED = "campaign.paused"
+    CAMPAIGN_RESUMED = "campaign.resumed"
+    CODE_CREATED = "code.created"
+    CODES_GENERATION_STARTED = "codes.generation_started"
+    CODES_IMPORTED = "codes.imported"
+    CODE_CLAIMED = "code.claimed"
+    SUPPORT_CODE_ISSUED = "support_code.issued"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """What a write records; the database adds its id and time."""
+
+    action: Action
+    api_key_id: UUID | None
+    campaign_id: UUID | None = None
+    customer_id: str | None = None
+    subject_id: UUID | None = None
+    reason: str | None = None
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: UUID
+    at: datetime
+    entry: AuditEntry
