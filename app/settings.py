@@ -26,6 +26,16 @@ class LimitSettings(BaseModel, frozen=True):
     max_discounts_per_order: int = Field(default=5, ge=1, le=50)
 
 
+class GuessSettings(BaseModel, frozen=True):
+    """Failed code guesses (unknown codes, codes bound to someone else) allowed per fixed
+    window; past them, requests with codes get 429 until the window ends. A checkout key is
+    shared by every shopper, so its allowance is much larger than a customer's."""
+
+    per_customer: int = Field(default=10, ge=1)
+    per_key: int = Field(default=1_000, ge=1)
+    window_seconds: int = Field(default=600, ge=1, le=86_400)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TESSERA_", env_nested_delimiter="__", frozen=True, extra="ignore"
@@ -39,6 +49,7 @@ class Settings(BaseSettings):
     db: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
     limits: LimitSettings = LimitSettings()
+    guesses: GuessSettings = GuessSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -88,6 +88,7 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Validation error",
+    429: "Too many failed code guesses; retry after Retry-After seconds",
     503: "Database unavailable; retry later",
 }
 
@@ -114,6 +115,7 @@ async def _app_error(request: Request, exc: Exception) -> Response:
         code=exc.code,
         title=exc.title,
         detail=exc.detail,
+        headers=exc.headers,
         **exc.extensions,
     )
 

@@ -334,3 +334,17 @@ class AuditEvent(Base):
     subject_id: Mapped[uuid.UUID | None]
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+
+
+class GuessFailure(Base):
+    """Failed code guesses of one subject ('key:<id>' or 'customer:<id>') in its current fixed
+    window; blocked_until is set when they reach the threshold."""
+
+    __tablename__ = "guess_failures"
+    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+
+    subject: Mapped[str] = mapped_column(String(220), primary_key=True)
+    window_start: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime | None]

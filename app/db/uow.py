@@ -13,6 +13,7 @@ from app.db.repositories.audit import AuditRepository
 from app.db.repositories.campaigns import CampaignRepository
 from app.db.repositories.checkout_reads import CheckoutReads
 from app.db.repositories.codes import CodeRepository
+from app.db.repositories.guesses import GuessRepository
 from app.db.repositories.idempotency import IdempotencyRepository
 from app.db.repositories.pools import PoolRepository
 from app.db.repositories.redemptions import RedemptionRepository
@@ -25,6 +26,7 @@ class UnitOfWork:
     audit: AuditRepository
     campaigns: CampaignRepository
     codes: CodeRepository
+    guesses: GuessRepository
     idempotency: IdempotencyRepository
     pools: PoolRepository
     redemptions: RedemptionRepository
@@ -47,6 +49,7 @@ class UnitOfWork:
         self.audit = AuditRepository.from_session(session)
         self.campaigns = CampaignRepository.from_session(session)
         self.codes = CodeRepository.from_session(session)
+        self.guesses = GuessRepository.from_session(session)
         self.idempotency = IdempotencyRepository.from_session(session)
         self.pools = PoolRepository.from_session(session)
         self.redemptions = RedemptionRepository.from_session(session)

@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     ISSUING_LIMIT_EXCEEDED = "issuing_limit_exceeded"
     ISSUING_LIMITS_NOT_FOUND = "issuing_limits_not_found"
     INVALID_SUPPORT_CODE = "invalid_support_code"
+    TOO_MANY_FAILED_GUESSES = "too_many_failed_guesses"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -45,6 +46,7 @@ class AppError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions
+        self.headers: dict[str, str] | None = None
 
 
 class Unauthorized(AppError):
@@ -177,3 +179,13 @@ class InvalidSupportCode(AppError):
     code = ErrorCode.INVALID_SUPPORT_CODE
     status = 422
     title = "The support code takes nothing off, or too much at once"
+
+
+class TooManyFailedGuesses(AppError):
+    code = ErrorCode.TOO_MANY_FAILED_GUESSES
+    status = 429
+    title = "Too many unknown codes were tried; wait before trying codes again"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}

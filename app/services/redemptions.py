@@ -6,18 +6,25 @@ under the key too, so a retry gets the same answer.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import UnitOfWork
 from app.domain.engine import Evaluation, message_for
+from app.domain.guesses import failed_guesses, subjects
 from app.domain.reasons import Reason
 from app.domain.rules import Promotion
 from app.services.errors import RedemptionNotFound, RedemptionRefused
 from app.services.idempotency import IdempotencyClaim, claim_or_replay
-from app.services.validations import CheckoutRequest, evaluate_request, evaluation_body
+from app.services.validations import (
+    CheckoutRequest,
+    evaluate_request,
+    evaluation_body,
+    refuse_if_blocked,
+)
+from app.settings import GuessSettings
 
 # How often a redeem re-evaluates after losing a race for a limit before it gives up.
 _CONSUME_ATTEMPTS = 3
@@ -111,6 +118,7 @@ async def redeem(
     claim: IdempotencyClaim,
     now: datetime,
     max_discounts: int,
+    guesses: GuessSettings,
 ) -> RedeemOutcome:
     """Consume every code in the request for this order, all or nothing, exactly once per
     idempotency key. No limit is ever exceeded: each is taken by a conditional UPDATE or a
@@ -122,10 +130,24 @@ async def redeem(
                 raise _refusal(stored.body)
             return RedeemOutcome(body=stored.body, replayed=True)
 
+        counted = subjects(
+            claim.api_key_id,
+            request.customer_id,
+            per_key=guesses.per_key,
+            per_customer=guesses.per_customer,
+        )
+        if request.codes:
+            blocked_until = await uow.guesses.blocked_until([s for s, _ in counted], now)
+            refuse_if_blocked(blocked_until, now)
+
         for _ in range(_CONSUME_ATTEMPTS):
             evaluation = await evaluate_request(uow, request, now, max_discounts)
             body = evaluation_body(evaluation, request.customer_id)
             if not body["valid"]:
+                failures = failed_guesses(evaluation)
+                if failures:
+                    window = timedelta(seconds=guesses.window_seconds)
+                    await uow.guesses.record(counted, failures, now, window)
                 break
             applied = [application.promotion for application in evaluation.applied]
             if await _consume(uow, applied, request.customer_id):

@@ -1,8 +1,9 @@
 """Validate: what codes and automatic promotions would do to a cart, with a reason for every
 verdict. Never writes."""
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.db.uow import ReadUnitOfWork, UnitOfWork
@@ -11,9 +12,12 @@ from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
 from app.domain.engine import Evaluation, Refusal, evaluate
+from app.domain.guesses import failed_guesses, subjects
 from app.domain.reasons import Shortfall
 from app.domain.rules import Promotion
 from app.services.api_keys import check_access, hash_key
+from app.services.errors import TooManyFailedGuesses
+from app.settings import GuessSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +83,45 @@ async def validate_codes(
     request: CheckoutRequest,
     now: datetime,
     max_discounts: int,
+    guesses: GuessSettings,
 ) -> dict[str, Any]:
     """The verdict on every code and automatic promotion and the resulting totals, as the
-    response body, for a caller holding the checkout scope. Read-only, and one round trip:
-    the key is checked by the same statement that loads the promotions."""
+    response body, for a caller holding the checkout scope. One round trip: the key and
+    whether it or the customer is blocked from trying codes are read by the same statement
+    that loads the promotions. Only failed guesses write (one more statement)."""
     async with reads:
-        key, by_code, automatic = await reads.checkout.load_candidates(
+        found = await reads.checkout.load_candidates(
             hash_key(raw_key), _lookup_keys(request), request.customer_id, now
         )
-    check_access(key, Scope.CHECKOUT)
-    evaluation = request.evaluate_with(by_code, automatic, now, max_discounts)
+    key = check_access(found.key, Scope.CHECKOUT)
+    if request.codes:
+        refuse_if_blocked(found.blocked_until, now)
+    evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
+    failures = failed_guesses(evaluation)
+    if failures:
+        counted = subjects(
+            key.id,
+            request.customer_id,
+            per_key=guesses.per_key,
+            per_customer=guesses.per_customer,
+        )
+        async with reads:
+            await reads.checkout.record_failed_guesses(
+                counted, failures, now, timedelta(seconds=guesses.window_seconds)
+            )
     return evaluation_body(evaluation, request.customer_id)
+
+
+def refuse_if_blocked(blocked_until: datetime | None, now: datetime) -> None:
+    """429 while the key or the customer has used up its failed guesses for the window. It
+    does not depend on the codes sent, so it says nothing about whether any of them exist."""
+    if blocked_until is not None and blocked_until > now:
+        wait = math.ceil((blocked_until - now).total_seconds())
+        raise TooManyFailedGuesses(
+            f"Too many unknown codes were tried with this key or for this customer; try codes "
+            f"again in {wait} s.",
+            retry_after=wait,
+        )
 
 
 def _shortfall(shortfall: Shortfall | None) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
-"""Support codes and the audit trail: per-key issuing limits and daily issued totals, campaigns
-marked as made for one apology code, and one audit event per admin or support write.
+"""Support codes, the audit trail and failed-guess limits: per-key issuing limits and daily
+issued totals, campaigns marked as made for one apology code, one audit event per admin or
+support write, and failed code guesses counted per key and per customer.
 
 Revision ID: 3b8f5e0c2a17
 Revises: 7d3e2b61c9a4
@@ -104,8 +105,20 @@ def upgrade() -> None:
         op.f("ck_campaigns_known_kind"), "campaigns", "kind IN ('standard', 'support')"
     )
 
+    op.create_table(
+        "guess_failures",
+        sa.Column("subject", sa.String(length=220), nullable=False),
+        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("threshold", sa.Integer(), nullable=False),
+        sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("failures >= 0", name=op.f("ck_guess_failures_failures_not_negative")),
+        sa.PrimaryKeyConstraint("subject", name=op.f("pk_guess_failures")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("guess_failures")
     op.drop_constraint(op.f("ck_campaigns_known_kind"), "campaigns", type_="check")
     op.drop_column("campaigns", "kind")
     op.drop_table("issuing_limits")

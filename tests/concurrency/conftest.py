@@ -14,7 +14,7 @@ from tests.factories import Factory
 
 TABLES = (
     "api_keys, campaigns, codes, code_counters, customer_usages, redemptions, redemption_items,"
-    " idempotency_keys, code_jobs, audit_events, issuing_limits, issued_totals"
+    " idempotency_keys, code_jobs, audit_events, issuing_limits, issued_totals, guess_failures"
 )
 
 

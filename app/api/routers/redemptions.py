@@ -30,7 +30,7 @@ router = APIRouter(tags=["checkout"])
         "(with `Idempotent-Replayed: true`); the same key with another body is a 409. A refusal "
         "is a 409 `redemption_refused` listing each code's reason."
     ),
-    responses=problem_responses(400, 401, 403, 409, 413, 422, 503),
+    responses=problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
 )
 async def redeem(
     request: Request,
@@ -54,6 +54,7 @@ async def redeem(
         claim,
         now,
         settings.limits.max_discounts_per_order,
+        settings.guesses,
     )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return OrjsonResponse(outcome.body, status_code=201, headers=headers)

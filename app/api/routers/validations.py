@@ -16,9 +16,12 @@ router = APIRouter(tags=["checkout"])
     description=(
         "Read-only: never changes a counter. The requested codes and the live automatic "
         "promotions apply by priority, each to what the ones before it left; `applied` and "
-        "`skipped` say what happened and why. A refused code is a verdict (200), not an error."
+        "`skipped` say what happened and why. A refused code is a verdict (200), not an error. "
+        "Unknown codes and codes bound to another customer count as failed guesses, per key "
+        "and per customer; past the allowance, requests with codes get 429 "
+        "`too_many_failed_guesses` (with Retry-After) until the window ends."
     ),
-    responses=problem_responses(400, 401, 403, 413, 422, 503),
+    responses=problem_responses(400, 401, 403, 413, 422, 429, 503),
 )
 async def validate(
     body: ValidationRequest,
@@ -29,4 +32,5 @@ async def validate(
 ) -> OrjsonResponse:
     request = body.to_checkout_request()
     max_discounts = settings.limits.max_discounts_per_order
-    return OrjsonResponse(await validate_codes(reads, token, request, now, max_discounts))
+    verdict = await validate_codes(reads, token, request, now, max_discounts, settings.guesses)
+    return OrjsonResponse(verdict)

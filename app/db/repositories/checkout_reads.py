@@ -8,11 +8,12 @@ keeps it prepared per connection. Measured on validate: ~200 µs per lookup this
 """
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam, select, true
+from sqlalchemy import DateTime, String, Text, bindparam, cast, func, literal, select, true
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import Select
@@ -20,7 +21,9 @@ from sqlalchemy.sql.selectable import Select
 from app.db.errors import UNAVAILABLE_SQLSTATES, DatabaseUnavailableError
 from app.db.mappers import Fields, promotion_from_row
 from app.db.models import ApiKey as ApiKeyRow
+from app.db.models import GuessFailure
 from app.db.repositories.codes import candidates_statement
+from app.db.repositories.guesses import RECORD_FAILURES
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.rules import Promotion
 
@@ -51,11 +54,29 @@ _ACTIVE_KEY = (
 )
 _AUTHENTICATE = _Rendered(select(_ACTIVE_KEY))
 
+# Until when the key or the request's customer may not try codes (NULL: they may).
+_BLOCKED_UNTIL = (
+    select(func.max(GuessFailure.blocked_until))
+    .where(
+        GuessFailure.subject.in_(
+            [
+                literal("key:") + cast(_ACTIVE_KEY.c.key_id, Text),
+                literal("customer:") + bindparam("customer_id", type_=String),
+            ]
+        ),
+        GuessFailure.blocked_until > bindparam("now", type_=DateTime(timezone=True)),
+    )
+    .scalar_subquery()
+    .label("blocked_until")
+)
+
 # One row per candidate, each carrying the key; a key with no candidates gives one row of nulls
 # beside it, and an unknown or revoked key gives no row at all.
 _CANDIDATES = candidates_statement().subquery("candidate")
 _KEY_AND_CANDIDATES = _Rendered(
-    select(_ACTIVE_KEY, _CANDIDATES).select_from(_ACTIVE_KEY.outerjoin(_CANDIDATES, true()))
+    select(_ACTIVE_KEY, _BLOCKED_UNTIL, _CANDIDATES).select_from(
+        _ACTIVE_KEY.outerjoin(_CANDIDATES, true())
+    )
 )
 
 
@@ -75,13 +96,16 @@ class CheckoutReads:
         self.connection = connection
 
     async def _fetch(self, statement: _Rendered, values: Mapping[str, Any]) -> list[Any]:
-        """Rows of statement, run by the driver. SQLAlchemy does not see these errors, so a
-        lost connection is invalidated here (never handed to the next request) and transient
+        return await self._run(statement.sql, statement.arguments(values))
+
+    async def _run(self, sql: str, arguments: Sequence[Any]) -> list[Any]:
+        """Rows of sql, run by the driver. SQLAlchemy does not see these errors, so a lost
+        connection is invalidated here (never handed to the next request) and transient
         refusals become DatabaseUnavailableError like any other unavailability."""
         raw = await self.connection.get_raw_connection()
         driver: asyncpg.Connection = raw.driver_connection
         try:
-            rows: list[Any] = await driver.fetch(statement.sql, *statement.arguments(values))
+            rows: list[Any] = await driver.fetch(sql, *arguments)
         except (
             asyncpg.InterfaceError,
             asyncpg.PostgresConnectionError,
@@ -107,9 +131,10 @@ class CheckoutReads:
         normalised_codes: Sequence[str],
         customer_id: str | None,
         now: datetime,
-    ) -> tuple[ApiKey | None, dict[str, Promotion], list[Promotion]]:
+    ) -> "Candidates":
         """The active key with this digest (None when unknown or revoked, and then nothing
-        else), the requested codes by normalised text and the live automatic promotions."""
+        else), until when the key or customer may not try codes, the requested codes by
+        normalised text and the live automatic promotions."""
         values = {
             "key_hash": key_hash,
             "codes": list(normalised_codes),
@@ -117,11 +142,13 @@ class CheckoutReads:
             "now": now,
         }
         key: ApiKey | None = None
+        blocked_until: datetime | None = None
         by_code: dict[str, Promotion] = {}
         automatic: list[Promotion] = []
         for row in await self._fetch(_KEY_AND_CANDIDATES, values):
             if key is None:
                 key = _api_key(row)
+                blocked_until = row["blocked_until"]
             if row["campaign_id"] is None:
                 continue
             promotion = promotion_from_row(row)
@@ -129,4 +156,20 @@ class CheckoutReads:
                 automatic.append(promotion)
             else:
                 by_code[row["normalised_code"]] = promotion
-        return key, by_code, automatic
+        return Candidates(key, blocked_until, by_code, automatic)
+
+    async def record_failed_guesses(
+        self, subjects: Sequence[tuple[str, int]], failures: int, now: datetime, window: timedelta
+    ) -> None:
+        """Count failures against each (subject, threshold); one statement."""
+        names = [name for name, _ in subjects]
+        thresholds = [threshold for _, threshold in subjects]
+        await self._run(RECORD_FAILURES, [names, thresholds, now, failures, window])
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    key: ApiKey | None
+    blocked_until: datetime | None
+    by_code: dict[str, Promotion]
+    automatic: list[Promotion]

@@ -1,0 +1,53 @@
+"""Failed code guesses, counted per subject in fixed windows (domain/guesses.py)."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import cast
+
+from asyncpg import Connection as DriverConnection
+from sqlalchemy import func, select
+
+from app.db.models import GuessFailure
+from app.db.repositories.base import Repository
+
+# Add failed guesses to each subject's count for its current fixed window (a window that has
+# passed starts again at now), and block the subject to the window's end once the count
+# reaches its threshold. The upsert takes each subject's row lock, so counts add up exactly.
+RECORD_FAILURES = """
+INSERT INTO guess_failures AS g (subject, window_start, failures, threshold, blocked_until)
+SELECT s.subject, $3::timestamptz, $4::integer, s.threshold,
+       CASE WHEN $4::integer >= s.threshold THEN $3::timestamptz + $5::interval END
+FROM unnest($1::text[], $2::integer[]) AS s(subject, threshold)
+ON CONFLICT (subject) DO UPDATE SET
+    window_start = CASE WHEN g.window_start + $5::interval <= $3::timestamptz
+                        THEN $3::timestamptz ELSE g.window_start END,
+    failures = CASE WHEN g.window_start + $5::interval <= $3::timestamptz
+                    THEN $4::integer ELSE g.failures + $4::integer END,
+    threshold = excluded.threshold,
+    blocked_until = CASE
+        WHEN g.window_start + $5::interval <= $3::timestamptz THEN excluded.blocked_until
+        WHEN g.failures + $4::integer >= excluded.threshold THEN g.window_start + $5::interval
+        ELSE g.blocked_until
+    END
+"""
+
+
+class GuessRepository(Repository):
+    """The same counters inside a redeem's transaction."""
+
+    async def blocked_until(self, subjects: Sequence[str], now: datetime) -> datetime | None:
+        stmt = select(func.max(GuessFailure.blocked_until)).where(
+            GuessFailure.subject.in_(list(subjects)), GuessFailure.blocked_until > now
+        )
+        until: datetime | None = (await self.session.execute(stmt)).scalar_one()
+        return until
+
+    async def record(
+        self, subjects: Sequence[tuple[str, int]], failures: int, now: datetime, window: timedelta
+    ) -> None:
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        driver = cast(DriverConnection, raw.driver_connection)
+        names = [name for name, _ in subjects]
+        thresholds = [threshold for _, threshold in subjects]
+        await driver.execute(RECORD_FAILURES, names, thresholds, now, failures, window)
