@@ -42,7 +42,7 @@ class Base(DeclarativeBase):
     }
 
 
-CODE_SOURCES = "('named', 'generated', 'imported')"
+CODE_SOURCES = "('named', 'generated', 'imported', 'support')"
 POOL_SOURCES = "('generated', 'imported')"
 
 
@@ -142,7 +142,8 @@ class Code(Base):
     per_customer_limit: Mapped[int | None] = mapped_column(Integer)
     customer_id: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime | None]
-    # 'named' (created one by one), 'generated' or 'imported' (pool codes, claimable).
+    # 'named' (created one by one), 'generated' or 'imported' (pool codes, claimable), or
+    # 'support' (an apology code).
     source: Mapped[str] = mapped_column(String(16), server_default=text("'named'"))
     # When a claim handed the code to customer_id.
     assigned_at: Mapped[datetime | None]

@@ -29,12 +29,13 @@ class CampaignKind(StrEnum):
 
 
 class CodeSource(StrEnum):
-    """Where a code came from: created by name, or one of a pool's generated or imported
-    codes, which a claim hands to one customer."""
+    """Where a code came from: created by name, one of a pool's generated or imported codes
+    (which a claim hands to one customer), or issued by a support agent."""
 
     NAMED = "named"
     GENERATED = "generated"
     IMPORTED = "imported"
+    SUPPORT = "support"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from app.db.uow import UnitOfWork
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.audit import Action, AuditEntry
 from app.domain.benefits import AmountOff, Effect, PercentOff, ShippingOff
-from app.domain.campaigns import Campaign, CampaignKind, Code, Trigger
+from app.domain.campaigns import Campaign, CampaignKind, Code, CodeSource, Trigger
 from app.domain.codegen import generate, parse_spec
 from app.domain.conditions import Conditions, Target
 from app.domain.rules import Rules, Stacking
@@ -160,6 +160,7 @@ async def issue_code(
                     per_customer_limit=None,
                     customer_id=terms.customer_id,
                     expires_at=expires_at,
+                    source=CodeSource.SUPPORT,
                 )
                 break
             except DuplicateKeyError:

@@ -1,5 +1,6 @@
-"""Code pools: where each code came from (named, generated, imported), which pool code a claim
-handed to which customer (one per customer and campaign), and the bulk jobs that fill pools.
+"""Code pools: where each code came from (named, generated, imported, support), which pool
+code a claim handed to which customer (one per customer and campaign), and the bulk jobs that
+fill pools.
 
 Revision ID: 7d3e2b61c9a4
 Revises: 5c1f0a9d7e42
@@ -75,7 +76,9 @@ def upgrade() -> None:
     )
     op.add_column("codes", sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=True))
     op.create_check_constraint(
-        op.f("ck_codes_known_source"), "codes", "source IN ('named', 'generated', 'imported')"
+        op.f("ck_codes_known_source"),
+        "codes",
+        "source IN ('named', 'generated', 'imported', 'support')",
     )
     op.create_index(
         "ix_codes_claimable",

@@ -221,6 +221,7 @@ class TestAvailableCodes:
         assert listed.status_code == 200
         assert [c["code"] for c in listed.json()["data"]] == [issued["code"]]
         assert listed.json()["data"][0]["campaign_name"] == "Apology for ann@example.com"
+        assert listed.json()["data"][0]["source"] == "support"
 
         await client.post(
             "/v1/redeem",

@@ -15,7 +15,7 @@ from app.api.deps import (
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
-from app.api.schemas.common import Timestamp
+from app.api.schemas.common import NOT_BLANK, Timestamp
 from app.api.schemas.support import (
     AuditEvent,
     AuditEventList,
@@ -84,7 +84,7 @@ async def issue_support_code(
     return OrjsonResponse(issued.body, status_code=201, headers=headers)
 
 
-CustomerPath = Annotated[str, Path(min_length=1, max_length=200)]
+CustomerPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLANK)]
 
 
 @router.get(
@@ -144,7 +144,9 @@ async def get_issuing_limits(key_id: UUID, uow: UowDep, _: AdminKey) -> IssuingL
 async def list_audit_events(
     uow: UowDep,
     _: AdminKey,
-    customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    customer_id: Annotated[
+        str | None, Query(min_length=1, max_length=200, pattern=NOT_BLANK)
+    ] = None,
     api_key_id: UUID | None = None,
     campaign_id: UUID | None = None,
     since: Annotated[Timestamp | None, Query(description="At or after")] = None,

@@ -151,7 +151,8 @@ class Code(BaseModel):
     customer_id: str | None
     expires_at: datetime | None
     source: CodeSource = Field(
-        description="'named' (created by name), or a pool code: 'generated' or 'imported'"
+        description="'named' (created by name), a pool code ('generated' or 'imported'), or "
+        "'support' (an apology code)"
     )
     assigned_at: datetime | None = Field(
         description="When a claim handed this pool code to customer_id"

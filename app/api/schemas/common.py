@@ -85,6 +85,15 @@ CodeText = Annotated[
     StringConstraints(min_length=1, max_length=100, pattern=PRINTABLE),
     Field(description="A coupon code as typed; matched case-insensitively after trimming"),
 ]
+# Spaces around it are trimmed later; no other whitespace, control or invisible characters
+# (listed, so that Python's and the spec's ECMA regular expressions agree).
+Email = Annotated[
+    str,
+    StringConstraints(
+        min_length=3, max_length=200, pattern=rf"^ *[^@\s{_HIDDEN}]+@[^@\s{_HIDDEN}]+ *$"
+    ),
+    Field(examples=["ann@example.com"]),
+]
 Sku = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),

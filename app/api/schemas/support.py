@@ -10,6 +10,7 @@ from app.api.schemas.common import (
     BasisPoints,
     CurrencyCode,
     CustomerId,
+    Email,
     PositiveAmount,
     RequestModel,
     Sku,
@@ -20,11 +21,6 @@ from app.domain.audit import AuditEvent as AuditEventValue
 from app.domain.campaigns import Code as CodeValue
 from app.domain.support import IssuingLimits as IssuingLimitsValue
 
-Email = Annotated[
-    str,
-    StringConstraints(min_length=3, max_length=200, pattern=r"^\s*[^@\s]+@[^@\s]+\s*$"),
-    Field(examples=["ann@example.com"]),
-]
 Reason = Annotated[
     str,
     StringConstraints(min_length=3, max_length=500, pattern=NOT_BLANK),

@@ -35,7 +35,7 @@ from app.db.models import Campaign as CampaignRow
 from app.db.models import Code as CodeRow
 from app.db.models import CodeCounter, CustomerUsage
 from app.db.repositories.base import Repository, translating_integrity_errors
-from app.domain.campaigns import CampaignStatus, Code, Trigger
+from app.domain.campaigns import CampaignStatus, Code, CodeSource, Trigger
 from app.domain.counters import split_limit
 from app.domain.rules import Promotion
 
@@ -146,10 +146,12 @@ class CodeRepository(Repository):
         per_customer_limit: int | None,
         customer_id: str | None,
         expires_at: datetime | None,
+        source: CodeSource = CodeSource.NAMED,
     ) -> Code:
         stmt = (
             insert(CodeRow)
             .values(
+                source=source.value,
                 campaign_id=campaign_id,
                 code=code,
                 normalised_code=normalised_code,
