@@ -9,6 +9,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import reject_unknown_query_parameters
 from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
@@ -25,6 +26,7 @@ from app.api.routers import (
 from app.db.engine import Database, create_engine
 from app.db.uow import UnitOfWork
 from app.services.api_keys import ensure_bootstrap_admin_key
+from app.services.pools import fail_stalled_jobs
 from app.settings import Settings, get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -63,6 +65,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
             if created:
                 logger.info("installed the bootstrap admin key from TESSERA_BOOTSTRAP_ADMIN_KEY")
+        try:
+            stalled = await fail_stalled_jobs(UnitOfWork(database.sessions))
+        except SQLAlchemyError:
+            # Not migrated yet, or the database is away: /readyz says so; serve anyway.
+            logger.exception("could not look for code jobs left running")
+        else:
+            if stalled:
+                logger.warning("ended %d code job(s) left running by a stopped worker", stalled)
         yield
     finally:
         await engine.dispose()

@@ -3,7 +3,7 @@
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -152,6 +152,18 @@ async def run_generation(
     async with new_uow() as uow:
         await uow.pools.finish_job(job.id, status, error)
         await uow.commit()
+
+
+# A running job whose count has not moved for this long lost its worker.
+STALLED_AFTER = timedelta(minutes=5)
+
+
+async def fail_stalled_jobs(uow: UnitOfWork) -> int:
+    """Run at start-up: jobs left running by a worker that stopped are ended as failed."""
+    async with uow:
+        count = await uow.pools.fail_stalled_jobs(STALLED_AFTER)
+        await uow.commit()
+    return count
 
 
 async def get_job(uow: UnitOfWork, job_id: UUID) -> CodeJob:

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from httpx import AsyncClient
+from sqlalchemy import text
 
 from app.domain.api_keys import Scope
 from app.domain.campaigns import Trigger
@@ -198,6 +199,31 @@ class TestGeneration:
             codes = await uow.codes.list_page(campaign.id, limit=1000, after=None)
         assert len(codes) == 250
         assert {c.max_redemptions for c in codes} == {3}
+
+    async def test_jobs_left_running_by_a_stopped_worker_are_ended(self, factory: Factory) -> None:
+        campaign = await factory.campaign()
+        await factory.api_key(Scope.ADMIN, name="generator")
+        async with factory.uow() as uow:
+            [key] = [k for k in await uow.api_keys.list_all() if k.name == "generator"]
+        terms = GenerationTerms(count=10)
+        stale = await pools.start_generation(factory.uow(), campaign.id, key.id, terms)
+        fresh = await pools.start_generation(factory.uow(), campaign.id, key.id, terms)
+        async with factory.uow() as uow:
+            await uow.session.execute(
+                text(
+                    "UPDATE code_jobs SET updated_at = now() - interval '6 minutes' WHERE id = :id"
+                ),
+                {"id": stale.id},
+            )
+            await uow.commit()
+
+        assert await pools.fail_stalled_jobs(factory.uow()) == 1
+
+        ended = await pools.get_job(factory.uow(), stale.id)
+        assert ended.status is JobStatus.FAILED
+        assert ended.error is not None
+        assert ended.error.startswith("Interrupted")
+        assert (await pools.get_job(factory.uow(), fresh.id)).status is JobStatus.RUNNING
 
 
 class TestClaims:
