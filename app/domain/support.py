@@ -17,10 +17,11 @@ class IssuingLimits:
 
 
 def customer_key(customer_id: str | None, email: str | None) -> str:
-    """The customer id a support code is bound to: the id as given (trimmed), or else the
-    e-mail address trimmed and lower-cased, which the checkout must then send as the id."""
-    if customer_id is not None and customer_id.strip():
-        return customer_id.strip()
+    """The customer id a support code is bound to: the id exactly as given (like every customer
+    id the checkout sends), or else the e-mail address trimmed and lower-cased, which the
+    checkout must then send as the id."""
+    if customer_id is not None:
+        return customer_id
     if email is not None and email.strip():
         return email.strip().lower()
     raise ValueError("a support code needs a customer id or an e-mail address")

@@ -161,6 +161,18 @@ async def set_campaign_status(
     return campaign
 
 
+async def code_campaign(uow: UnitOfWork, campaign_id: UUID) -> Campaign:
+    """The campaign, inside the caller's unit of work, if it exists and takes codes."""
+    campaign = await uow.campaigns.get(campaign_id)
+    if campaign is None:
+        raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+    if campaign.trigger is Trigger.AUTOMATIC:
+        raise InvalidCampaign(
+            "This campaign is automatic: it applies without codes.", fields=["trigger"]
+        )
+    return campaign
+
+
 async def create_code(
     uow: UnitOfWork, campaign_id: UUID, terms: CodeTerms, *, actor: UUID | None
 ) -> Code:
@@ -172,13 +184,7 @@ async def create_code(
             fields=["code"],
         )
     async with uow:
-        campaign = await uow.campaigns.get(campaign_id)
-        if campaign is None:
-            raise CampaignNotFound(f"No campaign has id {campaign_id}.")
-        if campaign.trigger is Trigger.AUTOMATIC:
-            raise InvalidCampaign(
-                "This campaign is automatic: it applies without codes.", fields=["trigger"]
-            )
+        await code_campaign(uow, campaign_id)
         try:
             code = await uow.codes.insert(
                 campaign_id=campaign_id,

@@ -10,14 +10,14 @@ from uuid import UUID
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
-from app.domain.campaigns import Code, CodeSource, Trigger
+from app.domain.campaigns import Code, CodeSource
 from app.domain.codegen import DEFAULT_CHARSET, CodeSpec, CodeSpecError, generate, parse_spec
 from app.domain.pools import CodeJob, CodeUse, ImportProblem, JobKind, JobStatus, read_code_csv
+from app.services.campaigns import code_campaign
 from app.services.errors import (
     CampaignNotFound,
     CodeSpaceTooSmall,
     ImportRejected,
-    InvalidCampaign,
     InvalidCodeSpec,
     JobNotFound,
     PoolExhausted,
@@ -75,23 +75,13 @@ class GenerationTerms:
         return terms
 
 
-async def _code_campaign(uow: UnitOfWork, campaign_id: UUID) -> None:
-    campaign = await uow.campaigns.get(campaign_id)
-    if campaign is None:
-        raise CampaignNotFound(f"No campaign has id {campaign_id}.")
-    if campaign.trigger is Trigger.AUTOMATIC:
-        raise InvalidCampaign(
-            "This campaign is automatic: it applies without codes.", fields=["trigger"]
-        )
-
-
 async def start_generation(
     uow: UnitOfWork, campaign_id: UUID, api_key_id: UUID, terms: GenerationTerms
 ) -> CodeJob:
     """Check the request and record the job; run_generation then does the work."""
     terms.code_spec()
     async with uow:
-        await _code_campaign(uow, campaign_id)
+        await code_campaign(uow, campaign_id)
         job = await uow.pools.create_job(
             campaign_id=campaign_id,
             api_key_id=api_key_id,
@@ -181,7 +171,7 @@ async def claim_code(
     first claim takes a free code (never one another claim holds), later claims get the same
     code back."""
     async with uow:
-        await _code_campaign(uow, campaign_id)
+        await code_campaign(uow, campaign_id)
         held = await uow.pools.held_by(campaign_id, customer_id)
         if held is not None:
             return held, False
@@ -245,7 +235,7 @@ async def import_codes(
             f"{len(read.problems)} row(s) of the file cannot be imported; nothing was written.",
         )
     async with uow:
-        await _code_campaign(uow, campaign_id)
+        await code_campaign(uow, campaign_id)
         await uow.pools.stage(read.codes)
         total, taken = await uow.pools.taken_codes(_PROBLEMS_SHOWN)
         if total:

@@ -13,7 +13,7 @@ from uuid import UUID
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import UnitOfWork
 from app.domain.engine import Evaluation, message_for
-from app.domain.guesses import failed_guesses, subjects
+from app.domain.guesses import failed_guesses
 from app.domain.reasons import Reason
 from app.domain.rules import Promotion
 from app.services.errors import RedemptionNotFound, RedemptionRefused
@@ -22,6 +22,7 @@ from app.services.validations import (
     CheckoutRequest,
     evaluate_request,
     evaluation_body,
+    guess_subjects,
     refuse_if_blocked,
 )
 from app.settings import GuessSettings
@@ -130,12 +131,7 @@ async def redeem(
                 raise _refusal(stored.body)
             return RedeemOutcome(body=stored.body, replayed=True)
 
-        counted = subjects(
-            claim.api_key_id,
-            request.customer_id,
-            per_key=guesses.per_key,
-            per_customer=guesses.per_customer,
-        )
+        counted = guess_subjects(claim.api_key_id, request.customer_id, guesses)
         if request.codes:
             blocked_until = await uow.guesses.blocked_until([s for s, _ in counted], now)
             refuse_if_blocked(blocked_until, now)

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from app.db.uow import ReadUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
@@ -99,17 +100,21 @@ async def validate_codes(
     evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
     failures = failed_guesses(evaluation)
     if failures:
-        counted = subjects(
-            key.id,
-            request.customer_id,
-            per_key=guesses.per_key,
-            per_customer=guesses.per_customer,
-        )
         async with reads:
             await reads.checkout.record_failed_guesses(
-                counted, failures, now, timedelta(seconds=guesses.window_seconds)
+                guess_subjects(key.id, request.customer_id, guesses),
+                failures,
+                now,
+                timedelta(seconds=guesses.window_seconds),
             )
     return evaluation_body(evaluation, request.customer_id)
+
+
+def guess_subjects(
+    key_id: UUID, customer_id: str | None, guesses: GuessSettings
+) -> list[tuple[str, int]]:
+    """The counters a failed guess adds to, with the configured thresholds."""
+    return subjects(key_id, customer_id, per_key=guesses.per_key, per_customer=guesses.per_customer)
 
 
 def refuse_if_blocked(blocked_until: datetime | None, now: datetime) -> None:

@@ -112,6 +112,18 @@ class TestIssue:
         result = validated.json()
         assert (result["discount_amount"], result["shipping_discount_amount"]) == (400, 495)
 
+    async def test_a_customer_id_is_kept_exactly_as_sent(
+        self, client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+    ) -> None:
+        _, headers = await agent(client, admin)
+        issued = await issue(client, headers, customer={"id": " Cus_9"}, percent_off=500)
+        assert issued.json()["customer_id"] == " Cus_9"
+        listed = await client.get("/v1/customers/%20Cus_9/codes", headers=checkout)
+        assert [c["code"] for c in listed.json()["data"]] == [issued.json()["code"]]
+        assert (await client.get("/v1/customers/Cus_9/codes", headers=checkout)).json() == {
+            "data": []
+        }
+
     async def test_a_retry_returns_the_same_code(
         self, client: AsyncClient, admin: dict[str, str]
     ) -> None:

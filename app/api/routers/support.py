@@ -102,7 +102,7 @@ CustomerPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLA
 async def list_customer_codes(
     customer_id: CustomerPath, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
 ) -> AvailableCodeList:
-    found = await service.available_codes(uow, customer_id.strip(), now)
+    found = await service.available_codes(uow, customer_id, now)
     return AvailableCodeList(data=[AvailableCode.with_campaign(c, name) for c, name in found])
 
 
