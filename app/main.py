@@ -16,8 +16,10 @@ from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.routers import (
     api_keys,
+    balances,
     campaigns,
     health,
+    loyalty,
     pools,
     redemptions,
     support,
@@ -93,6 +95,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.migration_head = migration_head()
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.api.max_body_bytes)
-    for module in (health, api_keys, campaigns, pools, support, validations, redemptions):
+    for module in (
+        health,
+        api_keys,
+        campaigns,
+        pools,
+        support,
+        loyalty,
+        balances,
+        validations,
+        redemptions,
+    ):
         app.include_router(module.router)
     return app

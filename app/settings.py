@@ -36,6 +36,11 @@ class GuessSettings(BaseModel, frozen=True):
     window_seconds: int = Field(default=600, ge=1, le=86_400)
 
 
+class WalletSettings(BaseModel, frozen=True):
+    # Cashback credited at redeem becomes spendable after the return window.
+    pending_days: int = Field(default=14, ge=0, le=365)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TESSERA_", env_nested_delimiter="__", frozen=True, extra="ignore"
@@ -50,6 +55,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     limits: LimitSettings = LimitSettings()
     guesses: GuessSettings = GuessSettings()
+    wallets: WalletSettings = WalletSettings()
 
     @field_validator("database_url")
     @classmethod

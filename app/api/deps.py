@@ -4,6 +4,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import orjson
 from fastapi import Depends, Header, Request
@@ -18,6 +19,7 @@ from app.domain.api_keys import ApiKey as ApiKeyValue
 from app.domain.api_keys import Scope
 from app.services.api_keys import authenticate
 from app.services.errors import Unauthorized
+from app.services.idempotency import IdempotencyClaim
 from app.settings import Settings
 
 # Keyed by path and methods: routes are unhashable, and every app built here has the same ones.
@@ -145,6 +147,15 @@ def request_fingerprint(request: Request, payload: dict[str, Any]) -> bytes:
         {"path": request.url.path, "body": payload}, option=orjson.OPT_SORT_KEYS
     )
     return hashlib.sha256(canonical).digest()
+
+
+def idempotency_claim(
+    request: Request, key_id: UUID, idempotency_key: str, payload: dict[str, Any]
+) -> IdempotencyClaim:
+    """The claim a write makes on its Idempotency-Key, fingerprinting route and body."""
+    return IdempotencyClaim(
+        api_key_id=key_id, key=idempotency_key, request_hash=request_fingerprint(request, payload)
+    )
 
 
 async def request_time() -> datetime:

@@ -42,7 +42,7 @@ class Base(DeclarativeBase):
     }
 
 
-CODE_SOURCES = "('named', 'generated', 'imported', 'support')"
+CODE_SOURCES = "('named', 'generated', 'imported', 'support', 'reward')"
 POOL_SOURCES = "('generated', 'imported')"
 
 
@@ -77,7 +77,7 @@ class Campaign(Base):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused')", name="known_status"),
         CheckConstraint("trigger IN ('code', 'automatic')", name="known_trigger"),
-        CheckConstraint("kind IN ('standard', 'support')", name="known_kind"),
+        CheckConstraint("kind IN ('standard', 'support', 'reward')", name="known_kind"),
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_campaigns_created_at_id", "created_at", "id"),
@@ -93,7 +93,8 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
     trigger: Mapped[str] = mapped_column(String(16), server_default=text("'code'"))
-    # 'support': made for one apology code a support agent issued.
+    # 'support': made for one apology code a support agent issued; 'reward': the codes a
+    # loyalty reward hands out.
     kind: Mapped[str] = mapped_column(String(16), server_default=text("'standard'"))
     # Effects, target and conditions (validated on the way in; see db/mappers.py).
     rules: Mapped[dict[str, Any]]
@@ -349,3 +350,189 @@ class GuessFailure(Base):
     failures: Mapped[int] = mapped_column(Integer)
     threshold: Mapped[int] = mapped_column(Integer)
     blocked_until: Mapped[datetime | None]
+
+
+class LoyaltyProgram(Base):
+    __tablename__ = "loyalty_programs"
+    __table_args__ = (
+        CheckConstraint("earn_points >= 0 AND earn_per_amount > 0", name="earn_rate"),
+        CheckConstraint("tier_basis IN ('lifetime', 'rolling_12_months')", name="known_tier_basis"),
+        CheckConstraint("expiry_days > 0", name="expiry_days_positive"),
+        CheckConstraint("pending_days >= 0", name="pending_days_not_negative"),
+        CheckConstraint("status IN ('active', 'archived')", name="known_status"),
+        Index("ix_loyalty_programs_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    earn_points: Mapped[int] = mapped_column(Integer)
+    earn_per_amount: Mapped[int] = mapped_column(BigInteger)
+    tier_basis: Mapped[str] = mapped_column(String(32))
+    # [{"key", "label", "threshold", "multiplier_percent"}], thresholds rising from 0.
+    tiers: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    expiry_days: Mapped[int | None] = mapped_column(Integer)
+    pending_days: Mapped[int] = mapped_column(Integer)
+    allow_negative_balance: Mapped[bool] = mapped_column(server_default=text("false"))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class LoyaltyReward(Base):
+    """Points turned into a code: each redemption makes a single-use code of the reward's own
+    campaign (kind 'reward') bound to the member."""
+
+    __tablename__ = "loyalty_rewards"
+    __table_args__ = (
+        CheckConstraint("points_cost > 0", name="points_cost_positive"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("min_subtotal > 0", name="min_subtotal_positive"),
+        CheckConstraint("valid_days > 0", name="valid_days_positive"),
+        CheckConstraint("status IN ('active', 'archived')", name="known_status"),
+        Index("ix_loyalty_rewards_program_id", "program_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("loyalty_programs.id"))
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    points_cost: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    min_subtotal: Mapped[int | None] = mapped_column(BigInteger)
+    valid_days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class BalanceAccount(Base):
+    """A balance kept as lots (domain/ledger.py): a member's points in one program, a gift card
+    or a customer's cashback wallet. Every write to an account locks its row first, so writes
+    to one balance happen one after another; `debt` is what a reversal could not take back from
+    a program that allows negative balances, paid off by the next credits."""
+
+    __tablename__ = "balance_accounts"
+    __table_args__ = (
+        CheckConstraint("kind IN ('points', 'gift_card', 'wallet')", name="known_kind"),
+        CheckConstraint(
+            "kind <> 'points' OR (program_id IS NOT NULL AND customer_id IS NOT NULL"
+            " AND code IS NULL AND currency IS NULL)",
+            name="points_shape",
+        ),
+        CheckConstraint(
+            "kind = 'points' OR (program_id IS NULL AND code IS NOT NULL"
+            " AND normalised_code IS NOT NULL AND currency IS NOT NULL)",
+            name="balance_code_shape",
+        ),
+        CheckConstraint("kind <> 'wallet' OR customer_id IS NOT NULL", name="wallet_customer"),
+        CheckConstraint("debt >= 0", name="debt_not_negative"),
+        Index(
+            "uq_balance_accounts_member",
+            "program_id",
+            "customer_id",
+            unique=True,
+            postgresql_where=text("kind = 'points'"),
+        ),
+        Index(
+            "uq_balance_accounts_wallet",
+            "customer_id",
+            "currency",
+            unique=True,
+            postgresql_where=text("kind = 'wallet'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    kind: Mapped[str] = mapped_column(String(16))
+    program_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("loyalty_programs.id"))
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    code: Mapped[str | None] = mapped_column(String(64))
+    normalised_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    debt: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created_at()
+
+
+class LedgerEntry(Base):
+    """Append-only: one row per change to a balance, signed (credits positive)."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('earn', 'spend', 'expire', 'adjust', 'reverse', 'issue', 'top_up',"
+            " 'payment', 'refund', 'cashback')",
+            name="known_kind",
+        ),
+        Index("ix_ledger_entries_account_id_created_at_id", "account_id", "created_at", "id"),
+        Index("ix_ledger_entries_redemption_id", "redemption_id"),
+        # An order earns once per program.
+        Index(
+            "uq_ledger_entries_earned_order",
+            "account_id",
+            "order_id",
+            unique=True,
+            postgresql_where=text("kind = 'earn'"),
+        ),
+        Index("ix_ledger_entries_order_id", "order_id", postgresql_where=text("kind = 'earn'")),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("balance_accounts.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[str | None] = mapped_column(String(200))
+    redemption_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("redemptions.id"))
+    reward_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("loyalty_rewards.id"))
+    code_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("codes.id"))
+    # NULL when the checkout's own flow wrote it without a key to name (never, today) or the
+    # service did (expiry).
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_keys.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    # The moment of the write: entries of one transaction keep their order.
+    created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
+
+
+class LedgerLot(Base):
+    """One credit and what is left of it."""
+
+    __tablename__ = "ledger_lots"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # The last line of defence: a lot can never be overdrawn or refilled past its amount.
+        CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_within_amount"),
+        Index("ix_ledger_lots_account_id", "account_id"),
+        Index("ix_ledger_lots_entry_id", "entry_id"),
+        Index(
+            "ix_ledger_lots_expiring",
+            "expires_at",
+            postgresql_where=text("remaining > 0 AND expires_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("balance_accounts.id"))
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger_entries.id"))
+    # 'earn' lots count towards tiers (until reversed).
+    source: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    available_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    reversed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class LedgerAllocation(Base):
+    """How much one debit entry took from one lot, so a refund can put back exactly that."""
+
+    __tablename__ = "ledger_allocations"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_ledger_allocations_lot_id", "lot_id"),
+    )
+
+    entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger_entries.id"), primary_key=True)
+    lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger_lots.id"), primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)

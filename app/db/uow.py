@@ -15,6 +15,8 @@ from app.db.repositories.checkout_reads import CheckoutReads
 from app.db.repositories.codes import CodeRepository
 from app.db.repositories.guesses import GuessRepository
 from app.db.repositories.idempotency import IdempotencyRepository
+from app.db.repositories.ledger import LedgerRepository
+from app.db.repositories.loyalty import LoyaltyRepository
 from app.db.repositories.pools import PoolRepository
 from app.db.repositories.redemptions import RedemptionRepository
 from app.db.repositories.schema import SchemaRepository
@@ -28,6 +30,8 @@ class UnitOfWork:
     codes: CodeRepository
     guesses: GuessRepository
     idempotency: IdempotencyRepository
+    ledger: LedgerRepository
+    loyalty: LoyaltyRepository
     pools: PoolRepository
     redemptions: RedemptionRepository
     schema: SchemaRepository
@@ -51,6 +55,8 @@ class UnitOfWork:
         self.codes = CodeRepository.from_session(session)
         self.guesses = GuessRepository.from_session(session)
         self.idempotency = IdempotencyRepository.from_session(session)
+        self.ledger = LedgerRepository.from_session(session)
+        self.loyalty = LoyaltyRepository.from_session(session)
         self.pools = PoolRepository.from_session(session)
         self.redemptions = RedemptionRepository.from_session(session)
         self.schema = SchemaRepository.from_session(session)

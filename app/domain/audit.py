@@ -20,6 +20,12 @@ class Action(StrEnum):
     CODES_IMPORTED = "codes.imported"
     CODE_CLAIMED = "code.claimed"
     SUPPORT_CODE_ISSUED = "support_code.issued"
+    LOYALTY_PROGRAM_CREATED = "loyalty_program.created"
+    LOYALTY_PROGRAM_UPDATED = "loyalty_program.updated"
+    LOYALTY_REWARD_CREATED = "loyalty_reward.created"
+    POINTS_ADJUSTED = "loyalty.points_adjusted"
+    GIFT_CARD_ISSUED = "gift_card.issued"
+    GIFT_CARD_TOPPED_UP = "gift_card.topped_up"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,20 +22,24 @@ class Trigger(StrEnum):
 
 
 class CampaignKind(StrEnum):
-    """'support': made by a support agent for one apology code."""
+    """'support': made by a support agent for one apology code; 'reward': holds the codes a
+    loyalty reward hands out for points."""
 
     STANDARD = "standard"
     SUPPORT = "support"
+    REWARD = "reward"
 
 
 class CodeSource(StrEnum):
     """Where a code came from: created by name, one of a pool's generated or imported codes
-    (which a claim hands to one customer), or issued by a support agent."""
+    (which a claim hands to one customer), issued by a support agent, or bought with loyalty
+    points."""
 
     NAMED = "named"
     GENERATED = "generated"
     IMPORTED = "imported"
     SUPPORT = "support"
+    REWARD = "reward"
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,7 @@ _MESSAGES: dict[Reason, str] = {
     Reason.NOTHING_TO_DISCOUNT: "There is nothing left in the order for this offer to discount.",
     Reason.NOT_COMBINABLE: "This offer cannot be combined with the other offers applied.",
     Reason.MAX_DISCOUNTS_REACHED: "The order already has the most discounts allowed.",
+    Reason.NO_BALANCE: "Nothing is left to spend on this gift card.",
 }
 
 

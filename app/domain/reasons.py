@@ -26,6 +26,8 @@ class Reason(StrEnum):
     NOTHING_TO_DISCOUNT = "nothing_to_discount"
     NOT_COMBINABLE = "not_combinable"
     MAX_DISCOUNTS_REACHED = "max_discounts_reached"
+    # Balance codes (gift cards, wallets) only.
+    NO_BALANCE = "no_balance"
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,16 @@ class ErrorCode(StrEnum):
     ISSUING_LIMITS_NOT_FOUND = "issuing_limits_not_found"
     INVALID_SUPPORT_CODE = "invalid_support_code"
     TOO_MANY_FAILED_GUESSES = "too_many_failed_guesses"
+    PROGRAM_NOT_FOUND = "program_not_found"
+    INVALID_PROGRAM = "invalid_program"
+    PROGRAM_ARCHIVED = "program_archived"
+    REWARD_NOT_FOUND = "reward_not_found"
+    REWARD_ARCHIVED = "reward_archived"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    ORDER_ALREADY_EARNED = "order_already_earned"
+    INSUFFICIENT_POINTS = "insufficient_points"
+    BALANCE_CODE_NOT_FOUND = "balance_code_not_found"
+    INVALID_GIFT_CARD = "invalid_gift_card"
     SERVICE_UNAVAILABLE = "service_unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -189,3 +199,63 @@ class TooManyFailedGuesses(AppError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, retry_after=retry_after)
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class ProgramNotFound(AppError):
+    code = ErrorCode.PROGRAM_NOT_FOUND
+    status = 404
+    title = "Loyalty program not found"
+
+
+class InvalidProgram(AppError):
+    code = ErrorCode.INVALID_PROGRAM
+    status = 422
+    title = "The loyalty program's terms are inconsistent"
+
+
+class ProgramArchived(AppError):
+    code = ErrorCode.PROGRAM_ARCHIVED
+    status = 409
+    title = "The loyalty program is archived and earns nothing more"
+
+
+class RewardNotFound(AppError):
+    code = ErrorCode.REWARD_NOT_FOUND
+    status = 404
+    title = "Reward not found"
+
+
+class RewardArchived(AppError):
+    code = ErrorCode.REWARD_ARCHIVED
+    status = 409
+    title = "The reward can no longer be bought"
+
+
+class CurrencyMismatch(AppError):
+    code = ErrorCode.CURRENCY_MISMATCH
+    status = 422
+    title = "The amount is in another currency than the balance"
+
+
+class OrderAlreadyEarned(AppError):
+    code = ErrorCode.ORDER_ALREADY_EARNED
+    status = 409
+    title = "The order already earned points, for a different amount"
+
+
+class InsufficientPoints(AppError):
+    code = ErrorCode.INSUFFICIENT_POINTS
+    status = 409
+    title = "The member does not have that many points available"
+
+
+class BalanceCodeNotFound(AppError):
+    code = ErrorCode.BALANCE_CODE_NOT_FOUND
+    status = 404
+    title = "Gift card or wallet not found"
+
+
+class InvalidGiftCard(AppError):
+    code = ErrorCode.INVALID_GIFT_CARD
+    status = 422
+    title = "The gift card cannot be issued or topped up like this"

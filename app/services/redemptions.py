@@ -8,7 +8,7 @@ under the key too, so a retry gets the same answer.
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import UnitOfWork
@@ -16,6 +16,7 @@ from app.domain.engine import Evaluation, message_for
 from app.domain.guesses import failed_guesses
 from app.domain.reasons import Reason
 from app.domain.rules import Promotion
+from app.services import balances, loyalty
 from app.services.errors import RedemptionNotFound, RedemptionRefused
 from app.services.idempotency import IdempotencyClaim, claim_or_replay
 from app.services.validations import (
@@ -46,6 +47,12 @@ def redemption_body(record: RedemptionRecord) -> dict[str, Any]:
         "order_id": record.order_id,
         "created_at": _timestamp(record.created_at),
         "rolled_back_at": _timestamp(record.rolled_back_at) if record.rolled_back_at else None,
+        # Redemptions stored before balance codes existed paid nothing with them.
+        "balance_codes": [],
+        "payments": [],
+        "paid_amount": 0,
+        "amount_due": record.result["total_amount"],
+        "cashback_credit": None,
         **record.result,
     }
 
@@ -56,9 +63,12 @@ def _timestamp(moment: datetime) -> str:
 
 
 def _refusal(body: dict[str, Any]) -> RedemptionRefused:
-    refused = [code for code in body["codes"] if not code["valid"]]
+    balance_codes = body.get("balance_codes", [])
+    refused = [code for code in [*body["codes"], *balance_codes] if not code["valid"]]
     reasons = ", ".join(f"{code['code']}: {code['reason']}" for code in refused)
-    return RedemptionRefused(f"Not redeemed ({reasons}).", codes=body["codes"])
+    return RedemptionRefused(
+        f"Not redeemed ({reasons}).", codes=body["codes"], balance_codes=balance_codes
+    )
 
 
 async def _consume(uow: UnitOfWork, applied: list[Promotion], customer_id: str | None) -> bool:
@@ -120,10 +130,15 @@ async def redeem(
     now: datetime,
     max_discounts: int,
     guesses: GuessSettings,
+    *,
+    balance_codes: tuple[str, ...] = (),
+    cashback_pending: timedelta = timedelta(0),
 ) -> RedeemOutcome:
     """Consume every code in the request for this order, all or nothing, exactly once per
     idempotency key. No limit is ever exceeded: each is taken by a conditional UPDATE or a
-    guarded upsert, and nothing is recorded unless all of them were taken."""
+    guarded upsert, and nothing is recorded unless all of them were taken. Balance codes then
+    pay towards the total after discounts (their accounts locked, so a balance is never spent
+    twice), and cashback is credited to the customer's wallet."""
     async with uow:
         stored = await claim_or_replay(uow, claim)
         if stored is not None:
@@ -132,7 +147,7 @@ async def redeem(
             return RedeemOutcome(body=stored.body, replayed=True)
 
         counted = guess_subjects(claim.api_key_id, request.customer_id, guesses)
-        if request.codes:
+        if request.codes or balance_codes:
             blocked_until = await uow.guesses.blocked_until([s for s, _ in counted], now)
             refuse_if_blocked(blocked_until, now)
 
@@ -147,7 +162,40 @@ async def redeem(
                 break
             applied = [application.promotion for application in evaluation.applied]
             if await _consume(uow, applied, request.customer_id):
+                plan = await balances.plan_payments(
+                    uow,
+                    balance_codes,
+                    customer_id=request.customer_id,
+                    currency=request.cart.currency,
+                    due=evaluation.total_amount,
+                    now=now,
+                )
+                body = {**body, "balance_codes": list(plan.verdicts)}
+                if not plan.is_valid:
+                    if plan.unknown:
+                        window = timedelta(seconds=guesses.window_seconds)
+                        await uow.guesses.record(counted, plan.unknown, now, window)
+                    body["valid"] = False
+                    break
+                redemption_id = uuid4()
+                wallet = None
+                credit = None
+                if evaluation.cashback_amount > 0 and request.customer_id is not None:
+                    wallet = await balances.wallet_of(
+                        uow, request.customer_id, request.cart.currency
+                    )
+                    credit = balances.cashback_credit(
+                        wallet, evaluation.cashback_amount, now + cashback_pending
+                    )
+                result = {
+                    **body,
+                    "payments": [payment.body() for payment in plan.payments],
+                    "paid_amount": plan.paid,
+                    "amount_due": evaluation.total_amount - plan.paid,
+                    "cashback_credit": credit,
+                }
                 record = await uow.redemptions.insert(
+                    redemption_id=redemption_id,
                     api_key_id=claim.api_key_id,
                     customer_id=request.customer_id,
                     order_id=order_id,
@@ -157,9 +205,19 @@ async def redeem(
                     shipping_amount=evaluation.shipping_amount,
                     shipping_discount_amount=evaluation.shipping_discount_amount,
                     cashback_amount=evaluation.cashback_amount,
-                    result=body,
+                    result=result,
                     items=_items(evaluation, request.customer_id),
                 )
+                await balances.record_payments(uow, plan, redemption_id)
+                if wallet is not None:
+                    await balances.credit_cashback(
+                        uow,
+                        wallet,
+                        evaluation.cashback_amount,
+                        redemption_id=redemption_id,
+                        available_at=now + cashback_pending,
+                        now=now,
+                    )
                 response = redemption_body(record)
                 await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, response)
                 await uow.commit()
@@ -189,9 +247,12 @@ async def get_redemption(uow: UnitOfWork, redemption_id: UUID) -> dict[str, Any]
     return redemption_body(record)
 
 
-async def rollback_redemption(uow: UnitOfWork, redemption_id: UUID) -> dict[str, Any]:
-    """Give back exactly the uses the redemption took, once. Rolling back again returns the
-    rolled-back redemption and changes nothing."""
+async def rollback_redemption(
+    uow: UnitOfWork, redemption_id: UUID, now: datetime, api_key_id: UUID | None = None
+) -> dict[str, Any]:
+    """Give back exactly what the redemption took, once: code and customer uses, what balance
+    codes paid (into the lots it came from), the cashback it credited, and the points its order
+    earned. Rolling back again returns the rolled-back redemption and changes nothing."""
     async with uow:
         record = await uow.redemptions.mark_rolled_back(redemption_id)
         if record is None:
@@ -218,5 +279,10 @@ async def rollback_redemption(uow: UnitOfWork, redemption_id: UUID) -> dict[str,
             )
             for subject, subject_id in usages:
                 await uow.redemptions.release_customer_use(subject, subject_id, record.customer_id)
+        await balances.reverse_redemption_balances(uow, redemption_id, now)
+        if record.order_id is not None:
+            await loyalty.reverse_order_points(
+                uow, record.order_id, now, redemption_id=redemption_id, api_key_id=api_key_id
+            )
         await uow.commit()
     return redemption_body(record)

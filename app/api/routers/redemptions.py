@@ -1,3 +1,4 @@
+from datetime import timedelta
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -28,7 +29,10 @@ router = APIRouter(tags=["checkout"])
         "Re-validates and consumes every limit in one transaction. Requires an "
         "`Idempotency-Key`: a retry with the same key and body returns the first answer "
         "(with `Idempotent-Replayed: true`); the same key with another body is a 409. A refusal "
-        "is a 409 `redemption_refused` listing each code's reason."
+        "is a 409 `redemption_refused` listing each code's reason. `balance_codes` (gift cards, "
+        "wallets) then pay towards the total after discounts, each up to its balance, in the "
+        "order sent; `amount_due` is what is left to charge. Cashback goes to the customer's "
+        "wallet, pending through the return window."
     ),
     responses=problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
 )
@@ -55,6 +59,8 @@ async def redeem(
         now,
         settings.limits.max_discounts_per_order,
         settings.guesses,
+        balance_codes=tuple(body.balance_codes),
+        cashback_pending=timedelta(days=settings.wallets.pending_days),
     )
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return OrjsonResponse(outcome.body, status_code=201, headers=headers)
@@ -74,8 +80,14 @@ async def get_redemption(redemption_id: UUID, uow: UowDep, _: CheckoutKey) -> Or
     "/v1/redemptions/{redemption_id}/rollback",
     response_model=Redemption,
     summary="Give back exactly what a redemption consumed (payment failed, order cancelled)",
-    description="Idempotent: rolling back again returns the rolled-back redemption unchanged.",
+    description=(
+        "Code and customer uses, what gift cards and wallets paid (back into the lots it came "
+        "from), the cashback it credited and the loyalty points its `order_id` earned. "
+        "Idempotent: rolling back again returns the rolled-back redemption unchanged."
+    ),
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-async def rollback_redemption(redemption_id: UUID, uow: UowDep, _: CheckoutKey) -> OrjsonResponse:
-    return OrjsonResponse(await service.rollback_redemption(uow, redemption_id))
+async def rollback_redemption(
+    redemption_id: UUID, uow: UowDep, key: CheckoutKey, now: NowDep
+) -> OrjsonResponse:
+    return OrjsonResponse(await service.rollback_redemption(uow, redemption_id, now, key.id))

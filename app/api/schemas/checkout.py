@@ -25,6 +25,7 @@ from app.services.validations import CheckoutRequest
 
 MAX_LINES = 500
 MAX_CODES = 10
+MAX_BALANCE_CODES = 5
 
 
 class CartLine(RequestModel):
@@ -88,7 +89,14 @@ class ValidationRequest(RequestModel):
 
 
 class RedemptionCreate(ValidationRequest):
-    order_id: ExternalId | None = None
+    order_id: ExternalId | None = Field(
+        default=None, description="Rolling the redemption back also reverses its loyalty points"
+    )
+    balance_codes: list[CodeText] = Field(
+        default_factory=list,
+        max_length=MAX_BALANCE_CODES,
+        description="Gift cards and wallets paying towards the total after discounts, in order",
+    )
 
 
 class Shortfall(BaseModel):
@@ -172,9 +180,40 @@ class Validation(BaseModel):
     lines: list[LineResult]
 
 
+class BalanceCodeResult(BaseModel):
+    code: str
+    valid: bool
+    reason: Reason | None = Field(
+        description="not_found, duplicate_code, customer_mismatch, currency_mismatch, expired "
+        "or no_balance; null when valid"
+    )
+    message: str
+    amount: int = Field(description="What it pays")
+
+
+class Payment(BaseModel):
+    code: str
+    kind: Literal["gift_card", "wallet"]
+    amount: int = Field(description="Taken from the balance for this order")
+    remaining_amount: int = Field(description="What the balance holds after it")
+
+
+class CashbackCredit(BaseModel):
+    wallet_code: str
+    amount: int
+    available_at: datetime = Field(description="Spendable from then (after the return window)")
+
+
 class Redemption(Validation):
     id: UUID
     status: Literal["succeeded", "rolled_back"]
     order_id: str | None
+    balance_codes: list[BalanceCodeResult]
+    payments: list[Payment]
+    paid_amount: int = Field(description="What balance codes paid")
+    amount_due: int = Field(description="`total_amount` minus `paid_amount`: left to charge")
+    cashback_credit: CashbackCredit | None = Field(
+        description="Credited to the customer's wallet; null without cashback or customer"
+    )
     created_at: datetime
     rolled_back_at: datetime | None

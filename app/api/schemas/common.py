@@ -54,23 +54,23 @@ def _json_integer(value: object) -> object:
     return value
 
 
-_JSON_INTEGER = BeforeValidator(_json_integer)
+JSON_INTEGER = BeforeValidator(_json_integer)
 Amount = Annotated[
     int,
     Field(ge=0, le=MAX_AMOUNT, description="Money in minor units of the currency (cents for EUR)"),
-    _JSON_INTEGER,
+    JSON_INTEGER,
 ]
 PositiveAmount = Annotated[
     int,
     Field(gt=0, le=MAX_AMOUNT, description="Money in minor units of the currency (cents for EUR)"),
-    _JSON_INTEGER,
+    JSON_INTEGER,
 ]
 BasisPoints = Annotated[
-    int, Field(ge=1, le=10_000, description="Hundredths of a percent: 1500 = 15 %"), _JSON_INTEGER
+    int, Field(ge=1, le=10_000, description="Hundredths of a percent: 1500 = 15 %"), JSON_INTEGER
 ]
 MAX_LIMIT = 1_000_000_000
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), _JSON_INTEGER]
-Quantity = Annotated[int, Field(ge=1, le=10_000), _JSON_INTEGER]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), JSON_INTEGER]
+Quantity = Annotated[int, Field(ge=1, le=10_000), JSON_INTEGER]
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),

@@ -92,11 +92,14 @@ class RedemptionRepository(Repository):
         cashback_amount: int,
         result: dict[str, Any],
         items: Sequence[RedemptionItemRecord],
+        redemption_id: UUID | None = None,
     ) -> RedemptionRecord:
+        """Record a redemption (under redemption_id when the caller needs the id before)."""
         row = (
             await self.session.execute(
                 insert(Redemption)
                 .values(
+                    **({"id": redemption_id} if redemption_id is not None else {}),
                     api_key_id=api_key_id,
                     customer_id=customer_id,
                     order_id=order_id,

@@ -1,0 +1,105 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
+
+from app.api.deps import (
+    AdminKey,
+    CheckoutOrSupportKey,
+    IdempotencyKeyDep,
+    NowDep,
+    UowDep,
+    idempotency_claim,
+)
+from app.api.problems import problem_responses
+from app.api.responses import OrjsonResponse
+from app.api.schemas.common import NOT_BLANK, PRINTABLE
+from app.api.schemas.loyalty import BalanceCode, BalanceCodeList, GiftCardCreate, TopUpCreate
+from app.services import balances as service
+
+router = APIRouter(tags=["gift cards and wallets"])
+
+CodePath = Annotated[str, Path(min_length=1, max_length=100, pattern=PRINTABLE)]
+CustomerPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLANK)]
+
+
+@router.post(
+    "/v1/gift-cards",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BalanceCode,
+    summary="Issue a gift card",
+    description=(
+        "A balance code worth `amount`; send it in `balance_codes` at /v1/redeem to pay. The "
+        "code is drawn (16 characters, no look-alikes) unless given. Requires an "
+        "`Idempotency-Key`: a retry returns the same card."
+    ),
+    responses=problem_responses(400, 401, 403, 409, 413, 422),
+)
+async def issue_gift_card(
+    request: Request,
+    body: GiftCardCreate,
+    uow: UowDep,
+    key: AdminKey,
+    idempotency_key: IdempotencyKeyDep,
+    now: NowDep,
+) -> OrjsonResponse:
+    terms = service.GiftCardTerms(
+        currency=body.currency,
+        amount=body.amount,
+        code=body.code,
+        customer_id=body.customer_id,
+        expires_at=body.expires_at,
+    )
+    claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
+    written = await service.issue_gift_card(uow, terms, claim, now)
+    headers = {"Idempotent-Replayed": "true"} if written.replayed else None
+    return OrjsonResponse(written.body, status_code=201, headers=headers)
+
+
+@router.get(
+    "/v1/gift-cards/{code}",
+    response_model=BalanceCode,
+    summary="A gift card's balance",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def gift_card_balance(
+    code: CodePath, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
+) -> OrjsonResponse:
+    return OrjsonResponse(await service.gift_card_balance(uow, code, now))
+
+
+@router.post(
+    "/v1/gift-cards/{code}/top-ups",
+    response_model=BalanceCode,
+    summary="Add value to a gift card",
+    description="Requires an `Idempotency-Key`: a retry adds nothing more.",
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+)
+async def top_up(
+    request: Request,
+    code: CodePath,
+    body: TopUpCreate,
+    uow: UowDep,
+    key: AdminKey,
+    idempotency_key: IdempotencyKeyDep,
+    now: NowDep,
+) -> OrjsonResponse:
+    claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
+    written = await service.top_up(uow, code, body.amount, body.currency, claim, now)
+    headers = {"Idempotent-Replayed": "true"} if written.replayed else None
+    return OrjsonResponse(written.body, headers=headers)
+
+
+@router.get(
+    "/v1/customers/{customer_id}/wallets",
+    response_model=BalanceCodeList,
+    summary="A customer's cashback wallets (one per currency)",
+    description=(
+        "Cashback credited at redeem waits in `pending_amount` through the return window; the "
+        "wallet's `code` pays at /v1/redeem (`balance_codes`), for this customer only."
+    ),
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def customer_wallets(
+    customer_id: CustomerPath, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
+) -> OrjsonResponse:
+    return OrjsonResponse({"data": await service.customer_wallets(uow, customer_id, now)})

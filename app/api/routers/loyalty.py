@@ -1,0 +1,313 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Request, status
+
+from app.api.deps import (
+    AdminKey,
+    CheckoutKey,
+    CheckoutOrSupportKey,
+    IdempotencyKeyDep,
+    NowDep,
+    SupportKey,
+    UowDep,
+    idempotency_claim,
+)
+from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.api.problems import problem_responses
+from app.api.responses import OrjsonResponse
+from app.api.schemas.common import NOT_BLANK
+from app.api.schemas.loyalty import (
+    Adjustment,
+    AdjustmentCreate,
+    EarnCreate,
+    Earned,
+    ExpiryRun,
+    LedgerEntry,
+    LedgerEntryList,
+    MemberBalance,
+    Program,
+    ProgramCreate,
+    ProgramList,
+    ProgramUpdate,
+    Reward,
+    RewardCreate,
+    RewardList,
+    RewardRedemption,
+    RewardRedemptionCreate,
+)
+from app.services import loyalty as service
+
+router = APIRouter(tags=["loyalty"])
+
+CustomerPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLANK)]
+OrderPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLANK)]
+_MEMBER = "/v1/loyalty/programs/{program_id}/members/{customer_id}"
+
+
+def _replayed(replayed: bool) -> dict[str, str] | None:
+    return {"Idempotent-Replayed": "true"} if replayed else None
+
+
+@router.post(
+    "/v1/loyalty/programs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Program,
+    summary="Create a loyalty program",
+    description=(
+        "Earn rate, tiers (by lifetime points or the last 12 months) with multipliers, expiry "
+        "and the pending period. A tier ladder must start at 0 and rise "
+        "(`invalid_program` otherwise)."
+    ),
+    responses=problem_responses(400, 401, 403, 413, 422),
+)
+async def create_program(body: ProgramCreate, uow: UowDep, key: AdminKey, now: NowDep) -> Program:
+    return Program.of(await service.create_program(uow, key.id, body.to_domain(now)))
+
+
+@router.get(
+    "/v1/loyalty/programs",
+    response_model=ProgramList,
+    summary="List loyalty programs, oldest first",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_programs(
+    uow: UowDep, _: AdminKey, limit: LimitQuery = 50, cursor: CursorQuery = None
+) -> ProgramList:
+    programs = await service.list_programs(uow, limit, decode_cursor(cursor))
+    last = programs[-1] if len(programs) == limit else None
+    return ProgramList(
+        data=[Program.of(p) for p in programs],
+        next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+    )
+
+
+@router.get(
+    "/v1/loyalty/programs/{program_id}",
+    response_model=Program,
+    summary="Get a loyalty program",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_program(program_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -> Program:
+    return Program.of(await service.get_program(uow, program_id))
+
+
+@router.patch(
+    "/v1/loyalty/programs/{program_id}",
+    response_model=Program,
+    summary="Change a program's terms, or archive it",
+    description=(
+        "New terms apply to what is earned from now on; points already earned keep their "
+        "availability and expiry. Archived programs earn nothing more."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 413, 422),
+)
+async def update_program(
+    program_id: UUID, body: ProgramUpdate, uow: UowDep, key: AdminKey
+) -> Program:
+    return Program.of(await service.update_program(uow, key.id, program_id, body.changes()))
+
+
+@router.post(
+    "/v1/loyalty/programs/{program_id}/rewards",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Reward,
+    summary="Offer a reward: points for a code worth an amount off",
+    responses=problem_responses(400, 401, 403, 404, 413, 422),
+)
+async def create_reward(program_id: UUID, body: RewardCreate, uow: UowDep, key: AdminKey) -> Reward:
+    reward = await service.create_reward(
+        uow,
+        key.id,
+        program_id,
+        name=body.name,
+        points_cost=body.points_cost,
+        amount=body.amount_off,
+        min_subtotal=body.min_subtotal,
+        valid_days=body.valid_days,
+    )
+    return Reward.of(reward)
+
+
+@router.get(
+    "/v1/loyalty/programs/{program_id}/rewards",
+    response_model=RewardList,
+    summary="The program's rewards, cheapest first",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_rewards(program_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -> RewardList:
+    return RewardList(data=[Reward.of(r) for r in await service.list_rewards(uow, program_id)])
+
+
+@router.get(
+    _MEMBER,
+    response_model=MemberBalance,
+    summary="A member's points, tier and distance to the next tier",
+    description="A customer who never earned has an empty balance in the first tier.",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def member_balance(
+    program_id: UUID,
+    customer_id: CustomerPath,
+    uow: UowDep,
+    _: CheckoutOrSupportKey,
+    now: NowDep,
+) -> OrjsonResponse:
+    return OrjsonResponse(await service.member_balance(uow, program_id, customer_id, now))
+
+
+@router.get(
+    f"{_MEMBER}/entries",
+    response_model=LedgerEntryList,
+    summary="A member's ledger, newest first",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def member_history(
+    program_id: UUID,
+    customer_id: CustomerPath,
+    uow: UowDep,
+    _: CheckoutOrSupportKey,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> LedgerEntryList:
+    entries = await service.member_history(
+        uow, program_id, customer_id, limit, decode_cursor(cursor)
+    )
+    last = entries[-1] if len(entries) == limit else None
+    return LedgerEntryList(
+        data=[LedgerEntry.of(e) for e in entries],
+        next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+    )
+
+
+@router.post(
+    "/v1/loyalty/programs/{program_id}/earnings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Earned,
+    summary="Points for a paid order (once per order)",
+    description=(
+        "The program's rate times the member's tier multiplier, rounded down, pending for the "
+        "program's `pending_days`. The same `order_id` again returns the first answer (200, "
+        "`Idempotent-Replayed: true`); with another amount it is a 409 `order_already_earned`. "
+        "Rolling back the order's redemption (or POSTing its reversal) takes the points back."
+    ),
+    responses={
+        200: {"model": Earned, "description": "The order had earned already: the first answer"},
+        **problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+    },
+)
+async def earn(
+    program_id: UUID, body: EarnCreate, uow: UowDep, key: CheckoutKey, now: NowDep
+) -> OrjsonResponse:
+    written = await service.earn(
+        uow,
+        program_id,
+        customer_id=body.customer_id,
+        order_id=body.order_id,
+        amount=body.amount,
+        currency=body.currency,
+        api_key_id=key.id,
+        now=now,
+    )
+    return OrjsonResponse(
+        written.body,
+        status_code=200 if written.replayed else 201,
+        headers=_replayed(written.replayed),
+    )
+
+
+@router.post(
+    "/v1/loyalty/programs/{program_id}/orders/{order_id}/reversal",
+    response_model=LedgerEntryList,
+    summary="Take back the points an order earned (a return)",
+    description=(
+        "For an order returned without a redemption to roll back. Taken from the order's own "
+        "points first, then other pending, then available ones; what is missing becomes debt "
+        "if the program allows a negative balance and is forgiven otherwise (see `details`). "
+        "Once: again, it returns an empty list."
+    ),
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def reverse_order(
+    program_id: UUID, order_id: OrderPath, uow: UowDep, key: CheckoutKey, now: NowDep
+) -> LedgerEntryList:
+    entries = await service.reverse_order(uow, program_id, order_id, key.id, now)
+    return LedgerEntryList(data=[LedgerEntry.of(e) for e in entries], next_cursor=None)
+
+
+@router.post(
+    f"{_MEMBER}/reward-redemptions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RewardRedemption,
+    summary="Spend points on a reward: a single-use code bound to the member",
+    description=(
+        "Atomic: the points (soonest to expire first) and the code in one transaction under "
+        "the member's lock, so a balance is never spent twice. 409 `insufficient_points` when "
+        "the available points do not cover it. Requires an `Idempotency-Key`."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
+async def redeem_reward(
+    request: Request,
+    program_id: UUID,
+    customer_id: CustomerPath,
+    body: RewardRedemptionCreate,
+    uow: UowDep,
+    key: CheckoutOrSupportKey,
+    idempotency_key: IdempotencyKeyDep,
+    now: NowDep,
+) -> OrjsonResponse:
+    claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
+    written = await service.redeem_reward(uow, program_id, customer_id, body.reward_id, claim, now)
+    return OrjsonResponse(written.body, status_code=201, headers=_replayed(written.replayed))
+
+
+@router.post(
+    f"{_MEMBER}/adjustments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Adjustment,
+    summary="Support: add or remove points, with a reason (audited)",
+    description=(
+        "Added points are available at once and expire like earned ones; they do not count "
+        "towards tiers. Removing more than is available is a 409 `insufficient_points` unless "
+        "the program allows a negative balance. Requires an `Idempotency-Key`."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
+async def adjust(
+    request: Request,
+    program_id: UUID,
+    customer_id: CustomerPath,
+    body: AdjustmentCreate,
+    uow: UowDep,
+    key: SupportKey,
+    idempotency_key: IdempotencyKeyDep,
+    now: NowDep,
+) -> OrjsonResponse:
+    claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
+    written = await service.adjust(
+        uow,
+        program_id,
+        customer_id,
+        points=body.points,
+        reason=body.reason.strip(),
+        claim=claim,
+        now=now,
+    )
+    return OrjsonResponse(written.body, status_code=201, headers=_replayed(written.replayed))
+
+
+@router.post(
+    "/v1/expiry-runs",
+    response_model=ExpiryRun,
+    summary="Expire what is past its expiry (points, gift-card lots): for a scheduler",
+    description=(
+        "Writes an `expire` entry per balance for the lots past their expiry. Safe to run "
+        "twice or at once: a second run finds nothing left. Balances never count expired "
+        "lots, so running it late changes the ledger, not what can be spent."
+    ),
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def run_expiry(uow: UowDep, _: AdminKey, now: NowDep) -> ExpiryRun:
+    run = await service.expire(uow, now)
+    return ExpiryRun(accounts=run.accounts, lots=run.lots, amount=run.amount)

@@ -1,0 +1,538 @@
+"""Balances as lots (domain/ledger.py): accounts, lots, append-only entries and the allocations
+that say which lots each debit took.
+
+Concurrency: every change to an account's lots happens after `lock()` took the account's row
+(several accounts: in id order, the order every writer uses), so the lots a use case read are
+the lots it changes. Taking from a lot is still a conditional UPDATE and the CHECK on
+`remaining` is the last line: a bug can fail a request, never overdraw a balance.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import bindparam, insert, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from app.db.models import BalanceAccount as AccountRow
+from app.db.models import LedgerAllocation, LedgerLot
+from app.db.models import LedgerEntry as EntryRow
+from app.db.repositories.base import Repository, translating_integrity_errors
+from app.domain.ledger import AccountKind, EntryKind, Lot, Take
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: UUID
+    kind: AccountKind
+    program_id: UUID | None
+    customer_id: str | None
+    currency: str | None
+    code: str | None
+    debt: int
+    expires_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: UUID
+    account_id: UUID
+    kind: EntryKind
+    amount: int
+    order_id: str | None
+    redemption_id: UUID | None
+    reward_id: UUID | None
+    code_id: UUID | None
+    api_key_id: UUID | None
+    reason: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to append; the database gives it its id and time."""
+
+    kind: EntryKind
+    amount: int
+    order_id: str | None = None
+    redemption_id: UUID | None = None
+    reward_id: UUID | None = None
+    code_id: UUID | None = None
+    api_key_id: UUID | None = None
+    reason: str | None = None
+    details: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """An account's lots summed at one moment."""
+
+    available: int
+    pending: int
+    expiring: int
+    lifetime_earned: int
+    earned_last_12_months: int
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    account_id: UUID
+    amount: int
+    takes: tuple[Take, ...]
+
+
+_ACCOUNT_COLUMNS = (
+    AccountRow.id,
+    AccountRow.kind,
+    AccountRow.program_id,
+    AccountRow.customer_id,
+    AccountRow.currency,
+    AccountRow.code,
+    AccountRow.debt,
+    AccountRow.expires_at,
+    AccountRow.created_at,
+)
+_ENTRY_COLUMNS = (
+    EntryRow.id,
+    EntryRow.account_id,
+    EntryRow.kind,
+    EntryRow.amount,
+    EntryRow.order_id,
+    EntryRow.redemption_id,
+    EntryRow.reward_id,
+    EntryRow.code_id,
+    EntryRow.api_key_id,
+    EntryRow.reason,
+    EntryRow.details,
+    EntryRow.created_at,
+)
+_LOT_COLUMNS = (
+    LedgerLot.id,
+    LedgerLot.remaining,
+    LedgerLot.available_at,
+    LedgerLot.expires_at,
+    LedgerLot.created_at,
+)
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        id=row.id,
+        kind=AccountKind(row.kind),
+        program_id=row.program_id,
+        customer_id=row.customer_id,
+        currency=row.currency,
+        code=row.code,
+        debt=row.debt,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(
+        id=row.id,
+        account_id=row.account_id,
+        kind=EntryKind(row.kind),
+        amount=row.amount,
+        order_id=row.order_id,
+        redemption_id=row.redemption_id,
+        reward_id=row.reward_id,
+        code_id=row.code_id,
+        api_key_id=row.api_key_id,
+        reason=row.reason,
+        details=row.details,
+        created_at=row.created_at,
+    )
+
+
+def _lot(row: Any) -> Lot:
+    return Lot(
+        id=row.id,
+        remaining=row.remaining,
+        available_at=row.available_at,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+    )
+
+
+# Sums over every lot of one account at :now. 'Expiring' is what will be lost within the
+# window unless spent (pending lots included: they expire too).
+_SUMMARY = text(
+    """
+SELECT
+  CAST(coalesce(sum(remaining) FILTER (WHERE live AND available_at <= :now), 0) AS bigint)
+    AS available,
+  CAST(coalesce(sum(remaining) FILTER (WHERE live AND available_at > :now), 0) AS bigint)
+    AS pending,
+  CAST(coalesce(sum(remaining) FILTER (WHERE live AND expires_at <= :soon), 0) AS bigint)
+    AS expiring,
+  CAST(coalesce(sum(amount) FILTER (WHERE earned), 0) AS bigint) AS lifetime_earned,
+  CAST(coalesce(sum(amount) FILTER (
+    WHERE earned AND created_at > :now - interval '12 months'), 0) AS bigint)
+    AS earned_last_12_months
+FROM (
+  SELECT remaining, amount, available_at, expires_at, created_at,
+         remaining > 0 AND (expires_at IS NULL OR expires_at > :now) AS live,
+         source = 'earn' AND reversed_at IS NULL AS earned
+  FROM ledger_lots WHERE account_id = :account_id
+) AS lot
+"""
+).bindparams(
+    bindparam("now", type_=AccountRow.created_at.type),
+    bindparam("soon", type_=AccountRow.created_at.type),
+)
+
+_TAKE = text(
+    """
+UPDATE ledger_lots AS lot SET remaining = lot.remaining - t.amount
+FROM unnest(CAST(:ids AS uuid[]), CAST(:amounts AS bigint[])) AS t(id, amount)
+WHERE lot.id = t.id AND lot.remaining >= t.amount
+RETURNING lot.id
+"""
+)
+
+_GIVE_BACK = text(
+    """
+UPDATE ledger_lots AS lot SET remaining = lot.remaining + t.amount
+FROM unnest(CAST(:ids AS uuid[]), CAST(:amounts AS bigint[])) AS t(id, amount)
+WHERE lot.id = t.id
+RETURNING lot.id
+"""
+)
+
+# Accounts with lots past their expiry, locked in id order (a batch at a time).
+_LOCK_EXPIRING = text(
+    """
+SELECT id FROM balance_accounts
+WHERE id IN (
+  SELECT DISTINCT account_id FROM ledger_lots
+  WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= :now
+  ORDER BY account_id LIMIT :batch
+)
+ORDER BY id
+FOR UPDATE
+"""
+).bindparams(bindparam("now", type_=AccountRow.created_at.type))
+
+
+class LedgerRepository(Repository):
+    # -- accounts
+
+    async def member(self, program_id: UUID, customer_id: str) -> Account | None:
+        stmt = select(*_ACCOUNT_COLUMNS).where(
+            AccountRow.kind == AccountKind.POINTS.value,
+            AccountRow.program_id == program_id,
+            AccountRow.customer_id == customer_id,
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else _account(row)
+
+    async def ensure_member(self, program_id: UUID, customer_id: str) -> UUID:
+        """The member's points account, made on first use (racing makers get the same one)."""
+        await self.session.execute(
+            pg_insert(AccountRow)
+            .values(kind=AccountKind.POINTS.value, program_id=program_id, customer_id=customer_id)
+            .on_conflict_do_nothing(
+                index_elements=[AccountRow.program_id, AccountRow.customer_id],
+                index_where=text("kind = 'points'"),
+            )
+        )
+        account = await self.member(program_id, customer_id)
+        assert account is not None, "just made"
+        return account.id
+
+    async def wallet(self, customer_id: str, currency: str) -> Account | None:
+        stmt = select(*_ACCOUNT_COLUMNS).where(
+            AccountRow.kind == AccountKind.WALLET.value,
+            AccountRow.customer_id == customer_id,
+            AccountRow.currency == currency,
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else _account(row)
+
+    async def wallets(self, customer_id: str) -> list[Account]:
+        stmt = (
+            select(*_ACCOUNT_COLUMNS)
+            .where(
+                AccountRow.kind == AccountKind.WALLET.value,
+                AccountRow.customer_id == customer_id,
+            )
+            .order_by(AccountRow.currency)
+        )
+        return [_account(row) for row in await self.session.execute(stmt)]
+
+    async def insert_balance_code(
+        self,
+        *,
+        kind: AccountKind,
+        code: str,
+        normalised_code: str,
+        currency: str,
+        customer_id: str | None,
+        expires_at: datetime | None,
+    ) -> Account | None:
+        """A new gift card or wallet. DuplicateKeyError when the code is taken; None when the
+        customer already has a wallet in that currency."""
+        stmt = (
+            pg_insert(AccountRow)
+            .values(
+                kind=kind.value,
+                code=code,
+                normalised_code=normalised_code,
+                currency=currency,
+                customer_id=customer_id,
+                expires_at=expires_at,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[AccountRow.customer_id, AccountRow.currency],
+                index_where=text("kind = 'wallet'"),
+            )
+            .returning(*_ACCOUNT_COLUMNS)
+        )
+        async with translating_integrity_errors(self.session):
+            row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else _account(row)
+
+    async def by_code(self, normalised_codes: Sequence[str]) -> dict[str, Account]:
+        """Gift cards and wallets by normalised code."""
+        if not normalised_codes:
+            return {}
+        stmt = select(*_ACCOUNT_COLUMNS, AccountRow.normalised_code).where(
+            AccountRow.normalised_code.in_(list(normalised_codes))
+        )
+        return {row.normalised_code: _account(row) for row in await self.session.execute(stmt)}
+
+    async def lock(self, account_ids: Iterable[UUID]) -> dict[UUID, Account]:
+        """Lock the accounts' rows, in id order, until the transaction ends."""
+        ids = sorted(set(account_ids))
+        if not ids:
+            return {}
+        stmt = (
+            select(*_ACCOUNT_COLUMNS)
+            .where(AccountRow.id.in_(ids))
+            .order_by(AccountRow.id)
+            .with_for_update()
+        )
+        return {row.id: _account(row) for row in await self.session.execute(stmt)}
+
+    async def set_debt(self, account_id: UUID, debt: int) -> None:
+        await self.session.execute(
+            update(AccountRow).where(AccountRow.id == account_id).values(debt=debt)
+        )
+
+    # -- lots
+
+    async def open_lots(self, account_id: UUID) -> list[Lot]:
+        """The account's lots with something left (expired ones included: callers decide)."""
+        stmt = select(*_LOT_COLUMNS).where(
+            LedgerLot.account_id == account_id, LedgerLot.remaining > 0
+        )
+        return [_lot(row) for row in await self.session.execute(stmt)]
+
+    async def add_lot(
+        self,
+        *,
+        account_id: UUID,
+        entry_id: UUID,
+        source: EntryKind,
+        amount: int,
+        remaining: int,
+        available_at: datetime,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> UUID:
+        stmt = (
+            insert(LedgerLot)
+            .values(
+                account_id=account_id,
+                entry_id=entry_id,
+                source=source.value,
+                amount=amount,
+                remaining=remaining,
+                available_at=available_at,
+                expires_at=expires_at,
+                created_at=now,
+            )
+            .returning(LedgerLot.id)
+        )
+        lot_id: UUID = (await self.session.execute(stmt)).scalar_one()
+        return lot_id
+
+    async def take(self, takes: Sequence[Take]) -> None:
+        """Take each amount from its lot; every lot must still hold it (the account is
+        locked, so it does)."""
+        if not takes:
+            return
+        params = {"ids": [t.lot_id for t in takes], "amounts": [t.amount for t in takes]}
+        taken = (await self.session.execute(_TAKE, params)).all()
+        if len(taken) != len(takes):
+            raise RuntimeError("a lot changed under a locked account")
+
+    async def give_back(self, takes: Sequence[Take]) -> None:
+        """Put amounts back into the lots they were taken from."""
+        if not takes:
+            return
+        params = {"ids": [t.lot_id for t in takes], "amounts": [t.amount for t in takes]}
+        await self.session.execute(_GIVE_BACK, params)
+
+    async def mark_reversed(self, lot_ids: Sequence[UUID], now: datetime) -> None:
+        """The lots' credit was taken back: they no longer count towards tiers."""
+        if lot_ids:
+            await self.session.execute(
+                update(LedgerLot).where(LedgerLot.id.in_(list(lot_ids))).values(reversed_at=now)
+            )
+
+    async def lots_of_entries(self, entry_ids: Sequence[UUID]) -> dict[UUID, list[UUID]]:
+        """The lots each credit entry made, by entry id."""
+        found: dict[UUID, list[UUID]] = {entry_id: [] for entry_id in entry_ids}
+        if entry_ids:
+            stmt = select(LedgerLot.entry_id, LedgerLot.id).where(
+                LedgerLot.entry_id.in_(list(entry_ids))
+            )
+            for row in await self.session.execute(stmt):
+                found[row.entry_id].append(row.id)
+        return found
+
+    async def summary(self, account_id: UUID, now: datetime, soon: timedelta) -> Summary:
+        params = {"account_id": account_id, "now": now, "soon": now + soon}
+        row = (await self.session.execute(_SUMMARY, params)).one()
+        return Summary(
+            available=row.available,
+            pending=row.pending,
+            expiring=row.expiring,
+            lifetime_earned=row.lifetime_earned,
+            earned_last_12_months=row.earned_last_12_months,
+        )
+
+    # -- entries
+
+    async def append(self, account_id: UUID, entry: NewEntry) -> Entry:
+        stmt = (
+            insert(EntryRow)
+            .values(
+                account_id=account_id,
+                kind=entry.kind.value,
+                amount=entry.amount,
+                order_id=entry.order_id,
+                redemption_id=entry.redemption_id,
+                reward_id=entry.reward_id,
+                code_id=entry.code_id,
+                api_key_id=entry.api_key_id,
+                reason=entry.reason,
+                details=entry.details or {},
+            )
+            .returning(*_ENTRY_COLUMNS)
+        )
+        return _entry((await self.session.execute(stmt)).one())
+
+    async def allocate(self, entry_id: UUID, takes: Sequence[Take]) -> None:
+        """Record which lots a debit (or a reversal) took from."""
+        if takes:
+            await self.session.execute(
+                insert(LedgerAllocation),
+                [{"entry_id": entry_id, "lot_id": t.lot_id, "amount": t.amount} for t in takes],
+            )
+
+    async def allocations(self, entry_ids: Sequence[UUID]) -> dict[UUID, list[Take]]:
+        found: dict[UUID, list[Take]] = {entry_id: [] for entry_id in entry_ids}
+        if entry_ids:
+            stmt = (
+                select(LedgerAllocation.entry_id, LedgerAllocation.lot_id, LedgerAllocation.amount)
+                .where(LedgerAllocation.entry_id.in_(list(entry_ids)))
+                .order_by(LedgerAllocation.entry_id, LedgerAllocation.lot_id)
+            )
+            for row in await self.session.execute(stmt):
+                found[row.entry_id].append(Take(row.lot_id, row.amount))
+        return found
+
+    async def earned(self, account_id: UUID, order_id: str) -> Entry | None:
+        stmt = select(*_ENTRY_COLUMNS).where(
+            EntryRow.account_id == account_id,
+            EntryRow.kind == EntryKind.EARN.value,
+            EntryRow.order_id == order_id,
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else _entry(row)
+
+    async def earns_for_order(self, order_id: str, program_id: UUID | None) -> list[Entry]:
+        """The earn entries of an order (in one program, or in all)."""
+        stmt = select(*_ENTRY_COLUMNS).where(
+            EntryRow.kind == EntryKind.EARN.value, EntryRow.order_id == order_id
+        )
+        if program_id is not None:
+            stmt = stmt.join(AccountRow, AccountRow.id == EntryRow.account_id).where(
+                AccountRow.program_id == program_id
+            )
+        return [_entry(row) for row in await self.session.execute(stmt)]
+
+    async def reversals_of(self, account_id: UUID, entry_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of these credit entries were reversed already (details.reverses)."""
+        if not entry_ids:
+            return set()
+        stmt = select(EntryRow.details["reverses"].astext).where(
+            EntryRow.account_id == account_id,
+            EntryRow.kind == EntryKind.REVERSE.value,
+            EntryRow.details["reverses"].astext.in_([str(e) for e in entry_ids]),
+        )
+        return {UUID(value) for value in (await self.session.execute(stmt)).scalars()}
+
+    async def for_redemption(self, redemption_id: UUID) -> list[Entry]:
+        stmt = (
+            select(*_ENTRY_COLUMNS)
+            .where(EntryRow.redemption_id == redemption_id)
+            .order_by(EntryRow.created_at, EntryRow.id)
+        )
+        return [_entry(row) for row in await self.session.execute(stmt)]
+
+    async def history(
+        self, account_id: UUID, limit: int, before: tuple[datetime, UUID] | None
+    ) -> list[Entry]:
+        """Newest first."""
+        stmt = (
+            select(*_ENTRY_COLUMNS)
+            .where(EntryRow.account_id == account_id)
+            .order_by(EntryRow.created_at.desc(), EntryRow.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            stmt = stmt.where(tuple_(EntryRow.created_at, EntryRow.id) < tuple_(*before))
+        return [_entry(row) for row in await self.session.execute(stmt)]
+
+    # -- expiry
+
+    async def expire_batch(self, now: datetime, batch: int) -> list[Expired]:
+        """Empty the lots past their expiry in up to `batch` accounts (locked first, so a
+        concurrent run or spend waits, then finds nothing left to expire), writing one expire
+        entry per account with the lots it emptied. An empty list: nothing (more) to do."""
+        params = {"now": now, "batch": batch}
+        account_ids = list((await self.session.execute(_LOCK_EXPIRING, params)).scalars())
+        if not account_ids:
+            return []
+        stmt = (
+            select(LedgerLot.account_id, LedgerLot.id, LedgerLot.remaining)
+            .where(
+                LedgerLot.account_id.in_(account_ids),
+                LedgerLot.remaining > 0,
+                LedgerLot.expires_at <= now,
+            )
+            .order_by(LedgerLot.account_id, LedgerLot.id)
+        )
+        by_account: dict[UUID, list[Take]] = {}
+        for row in await self.session.execute(stmt):
+            by_account.setdefault(row.account_id, []).append(Take(row.id, row.remaining))
+        expired = [
+            Expired(account_id, sum(t.amount for t in takes), tuple(takes))
+            for account_id, takes in by_account.items()
+        ]
+        await self.take([take for item in expired for take in item.takes])
+        for item in expired:
+            entry = await self.append(
+                item.account_id, NewEntry(kind=EntryKind.EXPIRE, amount=-item.amount)
+            )
+            await self.allocate(entry.id, item.takes)
+        return expired

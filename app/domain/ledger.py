@@ -1,0 +1,151 @@
+"""Balances as lots: every credit (points earned, a gift card's value, a top-up, cashback) is a
+lot with its own `available_at` and `expires_at`, and every debit takes from lots. Points and
+money follow the same rules; amounts are integers (points, or minor units of one currency).
+
+Debits take the lots that expire soonest first (FEFO), so a customer never loses points that
+could have been spent; a lot without an expiry is taken last. Ties go to the oldest lot.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+
+class AccountKind(StrEnum):
+    """'points': one customer in one loyalty program. 'gift_card': a balance code anyone holding
+    it may pay with (or only its customer, when bound). 'wallet': a customer's cashback balance
+    in one currency, also paid with by its code."""
+
+    POINTS = "points"
+    GIFT_CARD = "gift_card"
+    WALLET = "wallet"
+
+
+class EntryKind(StrEnum):
+    """What a ledger entry records. Entries are never changed or deleted; a correction is a new
+    entry."""
+
+    EARN = "earn"
+    SPEND = "spend"
+    EXPIRE = "expire"
+    ADJUST = "adjust"
+    REVERSE = "reverse"
+    ISSUE = "issue"
+    TOP_UP = "top_up"
+    PAYMENT = "payment"
+    REFUND = "refund"
+    CASHBACK = "cashback"
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    id: UUID
+    remaining: int
+    available_at: datetime
+    expires_at: datetime | None
+    created_at: datetime
+
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def is_spendable(self, now: datetime) -> bool:
+        return self.remaining > 0 and self.available_at <= now and not self.is_expired(now)
+
+    def is_pending(self, now: datetime) -> bool:
+        return self.remaining > 0 and self.available_at > now and not self.is_expired(now)
+
+
+@dataclass(frozen=True, slots=True)
+class Take:
+    """So much taken from one lot."""
+
+    lot_id: UUID
+    amount: int
+
+
+def _fefo_key(lot: Lot) -> tuple[bool, datetime, datetime, UUID]:
+    # A lot that never expires sorts after every one that does.
+    return (lot.expires_at is None, lot.expires_at or lot.created_at, lot.created_at, lot.id)
+
+
+def spendable(lots: Iterable[Lot], now: datetime) -> list[Lot]:
+    """The lots a debit may take from now, in the order it takes them."""
+    return sorted((lot for lot in lots if lot.is_spendable(now)), key=_fefo_key)
+
+
+def available(lots: Iterable[Lot], now: datetime) -> int:
+    """What the lots hold that could be spent now."""
+    return sum(lot.remaining for lot in lots if lot.is_spendable(now))
+
+
+def take_up_to(ordered: Sequence[Lot], amount: int) -> tuple[Take, ...]:
+    """Take as much of amount as the lots hold, in their order."""
+    takes: list[Take] = []
+    left = amount
+    for lot in ordered:
+        if left <= 0:
+            break
+        taken = min(lot.remaining, left)
+        if taken > 0:
+            takes.append(Take(lot.id, taken))
+            left -= taken
+    return tuple(takes)
+
+
+def total(takes: Iterable[Take]) -> int:
+    return sum(take.amount for take in takes)
+
+
+def plan_debit(lots: Iterable[Lot], amount: int, now: datetime) -> tuple[Take, ...] | None:
+    """Exactly amount from the spendable lots, soonest to expire first; None when they do not
+    hold that much (nothing is taken then)."""
+    takes = take_up_to(spendable(lots, now), amount)
+    return takes if total(takes) == amount else None
+
+
+def plan_payment(lots: Iterable[Lot], due: int, now: datetime) -> tuple[Take, ...]:
+    """What a balance code pays towards due: all of it, or everything spendable if less."""
+    return take_up_to(spendable(lots, now), due)
+
+
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    """Taking back a credit (points of a returned order, cashback of a rolled-back one)."""
+
+    takes: tuple[Take, ...]
+    # What the lots no longer held, because it was spent or expired meanwhile.
+    shortfall: int
+
+
+def plan_reversal(
+    lots: Iterable[Lot], own_lot_ids: Iterable[UUID], amount: int, now: datetime
+) -> Reversal:
+    """Take amount back: first from the credit's own lots (whatever is left of them), then from
+    other pending lots, then from spendable ones soonest to expire first. Whatever is still
+    missing is the shortfall, for the caller to record as debt or to forgive."""
+    own = set(own_lot_ids)
+    pool = [lot for lot in lots if lot.remaining > 0 and not lot.is_expired(now)]
+    first = sorted((lot for lot in pool if lot.id in own), key=_fefo_key)
+    pending = sorted(
+        (lot for lot in pool if lot.id not in own and lot.is_pending(now)),
+        key=lambda lot: (lot.available_at, lot.created_at, lot.id),
+    )
+    rest = spendable((lot for lot in pool if lot.id not in own), now)
+    takes = take_up_to([*first, *pending, *rest], amount)
+    return Reversal(takes=takes, shortfall=amount - total(takes))
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """How a new credit lands on an account that may owe some of it: the debt is paid first and
+    the lot keeps the rest."""
+
+    lot_amount: int
+    debt_paid: int
+
+
+def credit_against_debt(amount: int, debt: int) -> Credit:
+    paid = min(amount, max(debt, 0))
+    return Credit(lot_amount=amount - paid, debt_paid=paid)

@@ -1,0 +1,433 @@
+"""Balance codes: gift cards (issued with a value, topped up) and customers' cashback wallets
+(credited at redeem, pending through the return window). At /redeem they pay towards the
+order's total after discounts, up to their balance; a rollback puts back exactly what each
+took, into the lots it was taken from, and takes back the cashback the order credited.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from app.db.errors import DuplicateKeyError
+from app.db.repositories.ledger import Account, NewEntry
+from app.db.uow import UnitOfWork
+from app.domain.audit import Action, AuditEntry
+from app.domain.codegen import generate, parse_spec
+from app.domain.codes import display, is_well_formed, normalise
+from app.domain.ledger import (
+    AccountKind,
+    EntryKind,
+    Take,
+    available,
+    plan_payment,
+    plan_reversal,
+    total,
+)
+from app.domain.reasons import Reason
+from app.services.errors import (
+    BalanceCodeNotFound,
+    CodeAlreadyExists,
+    CurrencyMismatch,
+    InvalidGiftCard,
+)
+from app.services.idempotency import IdempotencyClaim, claim_or_replay
+
+_CREATED_STATUS = 201
+_OK_STATUS = 200
+# Gift cards and wallets stand for money: longer than promotion codes.
+_BALANCE_CODE = parse_spec(length=16)
+_DRAWS = 3
+
+_MESSAGES = {
+    Reason.NOT_FOUND: "No gift card or wallet has this code.",
+    Reason.DUPLICATE_CODE: "The code was given more than once.",
+    Reason.EXPIRED: "The gift card has expired.",
+    Reason.CUSTOMER_MISMATCH: "The balance belongs to another customer.",
+    Reason.CURRENCY_MISMATCH: "The balance is in another currency than the order.",
+    Reason.NO_BALANCE: "Nothing is left to spend on it.",
+}
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+async def _draw_code(
+    uow: UnitOfWork,
+    kind: AccountKind,
+    currency: str,
+    customer_id: str | None,
+    expires_at: datetime | None,
+) -> Account | None:
+    """A new account with a drawn code; None when the customer already has that wallet."""
+    for attempt in range(_DRAWS):
+        [text] = generate(_BALANCE_CODE, 1)
+        try:
+            return await uow.ledger.insert_balance_code(
+                kind=kind,
+                code=text,
+                normalised_code=normalise(text),
+                currency=currency,
+                customer_id=customer_id,
+                expires_at=expires_at,
+            )
+        except DuplicateKeyError:
+            if attempt == _DRAWS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _credit(
+    uow: UnitOfWork,
+    account: Account,
+    entry: NewEntry,
+    available_at: datetime,
+    now: datetime,
+) -> None:
+    written = await uow.ledger.append(account.id, entry)
+    await uow.ledger.add_lot(
+        account_id=account.id,
+        entry_id=written.id,
+        source=entry.kind,
+        amount=entry.amount,
+        remaining=entry.amount,
+        available_at=available_at,
+        expires_at=account.expires_at,
+        now=now,
+    )
+
+
+async def balance_body(uow: UnitOfWork, account: Account, now: datetime) -> dict[str, Any]:
+    summary = await uow.ledger.summary(account.id, now, timedelta(0))
+    return {
+        "id": str(account.id),
+        "kind": account.kind.value,
+        "code": account.code,
+        "currency": account.currency,
+        "customer_id": account.customer_id,
+        "available_amount": summary.available,
+        "pending_amount": summary.pending,
+        "expires_at": _timestamp(account.expires_at),
+        "created_at": _timestamp(account.created_at),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class GiftCardTerms:
+    currency: str
+    amount: int
+    code: str | None = None
+    customer_id: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    body: dict[str, Any]
+    replayed: bool
+
+
+async def issue_gift_card(
+    uow: UnitOfWork, terms: GiftCardTerms, claim: IdempotencyClaim, now: datetime
+) -> Written:
+    """A gift card worth amount: its code (given, or drawn from 16 characters without
+    look-alikes), an issue entry and its lot. A retry with the same Idempotency-Key returns
+    the same card."""
+    if terms.code is not None and not is_well_formed(normalise(terms.code)):
+        raise InvalidGiftCard(
+            "A code is 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.",
+            fields=["code"],
+        )
+    if terms.expires_at is not None and terms.expires_at <= now:
+        raise InvalidGiftCard("'expires_at' is in the past.", fields=["expires_at"])
+    async with uow:
+        stored = await claim_or_replay(uow, claim)
+        if stored is not None:
+            return Written(stored.body, replayed=True)
+        if terms.code is None:
+            account = await _draw_code(
+                uow, AccountKind.GIFT_CARD, terms.currency, terms.customer_id, terms.expires_at
+            )
+        else:
+            try:
+                account = await uow.ledger.insert_balance_code(
+                    kind=AccountKind.GIFT_CARD,
+                    code=display(terms.code),
+                    normalised_code=normalise(terms.code),
+                    currency=terms.currency,
+                    customer_id=terms.customer_id,
+                    expires_at=terms.expires_at,
+                )
+            except DuplicateKeyError as exc:
+                raise CodeAlreadyExists(
+                    f"A gift card or wallet with code {terms.code!r} already exists."
+                ) from exc
+        assert account is not None, "a gift card never conflicts on the wallet index"
+        entry = NewEntry(kind=EntryKind.ISSUE, amount=terms.amount, api_key_id=claim.api_key_id)
+        await _credit(uow, account, entry, now, now)
+        await uow.audit.record(
+            AuditEntry(
+                action=Action.GIFT_CARD_ISSUED,
+                api_key_id=claim.api_key_id,
+                customer_id=terms.customer_id,
+                subject_id=account.id,
+                details={"amount": terms.amount, "currency": terms.currency},
+            )
+        )
+        body = await balance_body(uow, account, now)
+        await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
+        await uow.commit()
+    return Written(body, replayed=False)
+
+
+async def _gift_card(uow: UnitOfWork, code: str) -> Account:
+    key = normalise(code)
+    account = (await uow.ledger.by_code([key])).get(key) if is_well_formed(key) else None
+    if account is None or account.kind is not AccountKind.GIFT_CARD:
+        raise BalanceCodeNotFound(f"No gift card has code {code!r}.")
+    return account
+
+
+async def top_up(
+    uow: UnitOfWork,
+    code: str,
+    amount: int,
+    currency: str,
+    claim: IdempotencyClaim,
+    now: datetime,
+) -> Written:
+    """Add amount to a gift card (a new lot, with the card's expiry). Idempotent by key."""
+    async with uow:
+        stored = await claim_or_replay(uow, claim)
+        if stored is not None:
+            return Written(stored.body, replayed=True)
+        account = await _gift_card(uow, code)
+        if currency != account.currency:
+            raise CurrencyMismatch(
+                f"The gift card holds {account.currency}, not {currency}.", fields=["currency"]
+            )
+        if account.expires_at is not None and account.expires_at <= now:
+            raise InvalidGiftCard("The gift card has expired; it cannot be topped up.")
+        await uow.ledger.lock([account.id])
+        entry = NewEntry(kind=EntryKind.TOP_UP, amount=amount, api_key_id=claim.api_key_id)
+        await _credit(uow, account, entry, now, now)
+        await uow.audit.record(
+            AuditEntry(
+                action=Action.GIFT_CARD_TOPPED_UP,
+                api_key_id=claim.api_key_id,
+                customer_id=account.customer_id,
+                subject_id=account.id,
+                details={"amount": amount, "currency": currency},
+            )
+        )
+        body = await balance_body(uow, account, now)
+        await uow.idempotency.store(claim.api_key_id, claim.key, _OK_STATUS, body)
+        await uow.commit()
+    return Written(body, replayed=False)
+
+
+async def gift_card_balance(uow: UnitOfWork, code: str, now: datetime) -> dict[str, Any]:
+    async with uow:
+        return await balance_body(uow, await _gift_card(uow, code), now)
+
+
+async def customer_wallets(
+    uow: UnitOfWork, customer_id: str, now: datetime
+) -> list[dict[str, Any]]:
+    async with uow:
+        return [
+            await balance_body(uow, account, now)
+            for account in await uow.ledger.wallets(customer_id)
+        ]
+
+
+# -- at redeem and rollback
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPayment:
+    account: Account
+    code: str
+    takes: tuple[Take, ...]
+    left_after: int
+
+    @property
+    def amount(self) -> int:
+        return total(self.takes)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "kind": self.account.kind.value,
+            "amount": self.amount,
+            "remaining_amount": self.left_after,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentPlan:
+    payments: tuple[PlannedPayment, ...]
+    # One verdict per code sent, in order; any invalid one refuses the redemption.
+    verdicts: tuple[dict[str, Any], ...]
+    unknown: int
+
+    @property
+    def is_valid(self) -> bool:
+        return all(verdict["valid"] for verdict in self.verdicts)
+
+    @property
+    def paid(self) -> int:
+        return sum(payment.amount for payment in self.payments)
+
+
+def _verdict(code: str, reason: Reason | None, amount: int = 0) -> dict[str, Any]:
+    return {
+        "code": code,
+        "valid": reason is None,
+        "reason": None if reason is None else reason.value,
+        "message": "It pays towards the order." if reason is None else _MESSAGES[reason],
+        "amount": amount,
+    }
+
+
+def _refusal(
+    account: Account | None, currency: str, customer_id: str | None, now: datetime
+) -> Reason | None:
+    if account is None:
+        return Reason.NOT_FOUND
+    if account.customer_id is not None and account.customer_id != customer_id:
+        return Reason.CUSTOMER_MISMATCH
+    if account.currency != currency:
+        return Reason.CURRENCY_MISMATCH
+    if account.expires_at is not None and account.expires_at <= now:
+        return Reason.EXPIRED
+    return None
+
+
+async def plan_payments(
+    uow: UnitOfWork,
+    codes: Sequence[str],
+    *,
+    customer_id: str | None,
+    currency: str,
+    due: int,
+    now: datetime,
+) -> PaymentPlan:
+    """Inside the redeem's transaction: lock the codes' accounts (id order) and work out what
+    each pays, in the order sent, towards due. Nothing is taken yet (record_payments does)."""
+    keys = [normalise(code) for code in codes]
+    found = await uow.ledger.by_code([k for k in set(keys) if is_well_formed(k)])
+    locked = await uow.ledger.lock(account.id for account in found.values())
+    verdicts: list[dict[str, Any]] = []
+    payments: list[PlannedPayment] = []
+    seen: set[str] = set()
+    unknown = 0
+    left = due
+    for code, key in zip(codes, keys, strict=True):
+        account = locked.get(found[key].id) if key in found else None
+        if key in seen:
+            verdicts.append(_verdict(code, Reason.DUPLICATE_CODE))
+            continue
+        seen.add(key)
+        reason = _refusal(account, currency, customer_id, now)
+        if account is None:
+            unknown += 1
+        if reason is None and account is not None:
+            lots = await uow.ledger.open_lots(account.id)
+            holding = available(lots, now)
+            if holding == 0:
+                reason = Reason.NO_BALANCE
+            else:
+                takes = plan_payment(lots, left, now)
+                left -= total(takes)
+                payments.append(PlannedPayment(account, code, takes, holding - total(takes)))
+                verdicts.append(_verdict(code, None, total(takes)))
+                continue
+        verdicts.append(_verdict(code, reason))
+    return PaymentPlan(tuple(payments), tuple(verdicts), unknown)
+
+
+async def record_payments(uow: UnitOfWork, plan: PaymentPlan, redemption_id: UUID) -> None:
+    """Take what the plan says, with a payment entry per code naming the redemption."""
+    for payment in plan.payments:
+        if not payment.takes:
+            continue
+        await uow.ledger.take(payment.takes)
+        entry = await uow.ledger.append(
+            payment.account.id,
+            NewEntry(kind=EntryKind.PAYMENT, amount=-payment.amount, redemption_id=redemption_id),
+        )
+        await uow.ledger.allocate(entry.id, payment.takes)
+
+
+async def wallet_of(uow: UnitOfWork, customer_id: str, currency: str) -> Account:
+    """The customer's wallet in currency, made (with a drawn code) on first cashback."""
+    wallet = await uow.ledger.wallet(customer_id, currency)
+    if wallet is None:
+        wallet = await _draw_code(uow, AccountKind.WALLET, currency, customer_id, None)
+        if wallet is None:  # made by a concurrent redeem since the read
+            wallet = await uow.ledger.wallet(customer_id, currency)
+    assert wallet is not None, "the wallet exists now"
+    return wallet
+
+
+def cashback_credit(wallet: Account, amount: int, available_at: datetime) -> dict[str, Any]:
+    return {"wallet_code": wallet.code, "amount": amount, "available_at": _timestamp(available_at)}
+
+
+async def credit_cashback(
+    uow: UnitOfWork,
+    wallet: Account,
+    amount: int,
+    *,
+    redemption_id: UUID,
+    available_at: datetime,
+    now: datetime,
+) -> None:
+    """Credit the wallet, pending until available_at (the return window). Only appends (no
+    lock), so it never waits on a payment from the same wallet."""
+    entry = NewEntry(kind=EntryKind.CASHBACK, amount=amount, redemption_id=redemption_id)
+    await _credit(uow, wallet, entry, available_at, now)
+
+
+async def reverse_redemption_balances(uow: UnitOfWork, redemption_id: UUID, now: datetime) -> None:
+    """Inside the rollback's transaction: refund every payment into the lots it took from,
+    and take back the cashback it credited (from its own lot first; what was spent since is
+    forgiven, and the entry says so)."""
+    entries = await uow.ledger.for_redemption(redemption_id)
+    if not entries:
+        return
+    await uow.ledger.lock(e.account_id for e in entries)
+    payments = [e for e in entries if e.kind is EntryKind.PAYMENT]
+    allocations = await uow.ledger.allocations([e.id for e in payments])
+    for payment in payments:
+        takes = allocations[payment.id]
+        await uow.ledger.give_back(takes)
+        refund = await uow.ledger.append(
+            payment.account_id,
+            NewEntry(
+                kind=EntryKind.REFUND,
+                amount=-payment.amount,
+                redemption_id=redemption_id,
+                details={"refunds": str(payment.id)},
+            ),
+        )
+        await uow.ledger.allocate(refund.id, takes)
+    cashbacks = [e for e in entries if e.kind is EntryKind.CASHBACK]
+    own_lots = await uow.ledger.lots_of_entries([e.id for e in cashbacks])
+    for cashback in cashbacks:
+        lots = await uow.ledger.open_lots(cashback.account_id)
+        plan = plan_reversal(lots, own_lots[cashback.id], cashback.amount, now)
+        await uow.ledger.take(plan.takes)
+        entry = await uow.ledger.append(
+            cashback.account_id,
+            NewEntry(
+                kind=EntryKind.REVERSE,
+                amount=-total(plan.takes),
+                redemption_id=redemption_id,
+                details={"reverses": str(cashback.id), "forgiven": plan.shortfall},
+            ),
+        )
+        await uow.ledger.allocate(entry.id, plan.takes)

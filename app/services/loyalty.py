@@ -1,0 +1,667 @@
+"""Loyalty programs: members earn points on orders, spend them on rewards, and support adjusts
+balances; an order's points are taken back when it is rolled back or returned, and points
+expire. Every change is a ledger entry (db/repositories/ledger.py), made under the member's
+account lock, so a balance can never be spent twice.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from app.db.errors import DuplicateKeyError
+from app.db.repositories.ledger import Account, Entry, NewEntry, Summary
+from app.db.uow import UnitOfWork
+from app.domain.audit import Action, AuditEntry
+from app.domain.benefits import AmountOff
+from app.domain.campaigns import CampaignKind, Code, CodeSource, Trigger
+from app.domain.codegen import generate, parse_spec
+from app.domain.conditions import Conditions, Target
+from app.domain.ledger import (
+    EntryKind,
+    available,
+    credit_against_debt,
+    plan_debit,
+    plan_reversal,
+    spendable,
+    take_up_to,
+    total,
+)
+from app.domain.loyalty import (
+    Program,
+    ProgramStatus,
+    Reward,
+    TierBasis,
+    points_for,
+    standing,
+    tiers_problem,
+)
+from app.domain.rules import Rules, Stacking
+from app.services.errors import (
+    CurrencyMismatch,
+    InsufficientPoints,
+    InvalidProgram,
+    OrderAlreadyEarned,
+    ProgramArchived,
+    ProgramNotFound,
+    RewardArchived,
+    RewardNotFound,
+)
+from app.services.idempotency import IdempotencyClaim, claim_or_replay
+
+# "Points expiring soon" looks this far ahead.
+EXPIRING_WINDOW = timedelta(days=30)
+# Accounts whose expired lots one expiry transaction empties.
+EXPIRY_BATCH = 500
+_CREATED_STATUS = 201
+_REWARD_CODE = parse_spec(length=12)
+_DRAWS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A write's answer, and whether it is a replay of an earlier one."""
+
+    body: dict[str, Any]
+    replayed: bool
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+async def _program(uow: UnitOfWork, program_id: UUID) -> Program:
+    program = await uow.loyalty.program(program_id)
+    if program is None:
+        raise ProgramNotFound(f"No loyalty program has id {program_id}.")
+    return program
+
+
+# -- programs and rewards
+
+
+def _check_program(program: Program) -> None:
+    problem = tiers_problem(program.tiers)
+    if problem is not None:
+        raise InvalidProgram(problem, fields=["tiers"])
+
+
+async def create_program(uow: UnitOfWork, actor: UUID | None, program: Program) -> Program:
+    _check_program(program)
+    async with uow:
+        stored = await uow.loyalty.insert_program(program)
+        await uow.audit.record(
+            AuditEntry(
+                action=Action.LOYALTY_PROGRAM_CREATED,
+                api_key_id=actor,
+                subject_id=stored.id,
+                details={"name": stored.name, "currency": stored.currency},
+            )
+        )
+        await uow.commit()
+    return stored
+
+
+async def update_program(
+    uow: UnitOfWork, actor: UUID | None, program_id: UUID, changes: dict[str, Any]
+) -> Program:
+    """Change a program's terms; they apply to what is earned from now on (existing lots keep
+    their availability and expiry). The currency cannot change."""
+    async with uow:
+        current = await uow.loyalty.program(program_id, for_update=True)
+        if current is None:
+            raise ProgramNotFound(f"No loyalty program has id {program_id}.")
+        changed = replace(current, **changes)
+        _check_program(changed)
+        stored = await uow.loyalty.update_program(changed)
+        await uow.audit.record(
+            AuditEntry(
+                action=Action.LOYALTY_PROGRAM_UPDATED,
+                api_key_id=actor,
+                subject_id=program_id,
+                details={"changed": sorted(changes)},
+            )
+        )
+        await uow.commit()
+    return stored
+
+
+async def get_program(uow: UnitOfWork, program_id: UUID) -> Program:
+    async with uow:
+        return await _program(uow, program_id)
+
+
+async def list_programs(
+    uow: UnitOfWork, limit: int, after: tuple[datetime, UUID] | None
+) -> list[Program]:
+    async with uow:
+        return await uow.loyalty.programs(limit, after)
+
+
+async def create_reward(
+    uow: UnitOfWork,
+    actor: UUID | None,
+    program_id: UUID,
+    *,
+    name: str,
+    points_cost: int,
+    amount: int,
+    min_subtotal: int | None,
+    valid_days: int,
+) -> Reward:
+    """A reward and the campaign (kind 'reward') whose codes it hands out: amount off an order
+    of at least min_subtotal, in the program's currency."""
+    async with uow:
+        program = await _program(uow, program_id)
+        conditions = Conditions(
+            min_subtotal_amounts={program.currency: min_subtotal} if min_subtotal else {}
+        )
+        campaign = await uow.campaigns.insert(
+            name=f"Reward: {name}"[:200],
+            trigger=Trigger.CODE,
+            kind=CampaignKind.REWARD,
+            rules=Rules(
+                effects=(AmountOff(amounts={program.currency: amount}),),
+                target=Target(),
+                conditions=conditions,
+            ),
+            stacking=Stacking(),
+            starts_at=None,
+            ends_at=None,
+            per_customer_limit=None,
+            metadata={"loyalty_program_id": str(program_id)},
+        )
+        reward = await uow.loyalty.insert_reward(
+            program_id=program_id,
+            campaign_id=campaign.id,
+            name=name,
+            points_cost=points_cost,
+            amount=amount,
+            min_subtotal=min_subtotal,
+            valid_days=valid_days,
+        )
+        await uow.audit.record(
+            AuditEntry(
+                action=Action.LOYALTY_REWARD_CREATED,
+                api_key_id=actor,
+                campaign_id=campaign.id,
+                subject_id=reward.id,
+                details={"program_id": str(program_id), "points_cost": points_cost},
+            )
+        )
+        await uow.commit()
+    return reward
+
+
+async def list_rewards(uow: UnitOfWork, program_id: UUID) -> list[Reward]:
+    async with uow:
+        await _program(uow, program_id)
+        return await uow.loyalty.rewards(program_id)
+
+
+# -- balances
+
+
+def qualifying_points(program: Program, summary: Summary) -> int:
+    if program.tier_basis is TierBasis.ROLLING_12_MONTHS:
+        return summary.earned_last_12_months
+    return summary.lifetime_earned
+
+
+def _tier_body(tier: Any) -> dict[str, Any] | None:
+    if tier is None:
+        return None
+    return {
+        "key": tier.key,
+        "label": tier.label,
+        "threshold": tier.threshold,
+        "multiplier_percent": tier.multiplier_percent,
+    }
+
+
+def balance_body(
+    program: Program, customer_id: str, summary: Summary, debt: int, now: datetime
+) -> dict[str, Any]:
+    qualifying = qualifying_points(program, summary)
+    place = standing(program.tiers, qualifying)
+    return {
+        "program_id": str(program.id),
+        "customer_id": customer_id,
+        "available_points": summary.available - debt,
+        "pending_points": summary.pending,
+        "expiring_points": summary.expiring,
+        "expiring_before": _timestamp(now + EXPIRING_WINDOW),
+        "lifetime_points": summary.lifetime_earned,
+        "qualifying_points": qualifying,
+        "tier": _tier_body(place.tier),
+        "next_tier": _tier_body(place.next_tier),
+        "points_to_next_tier": place.points_to_next_tier,
+    }
+
+
+_EMPTY = Summary(available=0, pending=0, expiring=0, lifetime_earned=0, earned_last_12_months=0)
+
+
+async def _balance(
+    uow: UnitOfWork, program: Program, customer_id: str, account: Account | None, now: datetime
+) -> dict[str, Any]:
+    if account is None:
+        return balance_body(program, customer_id, _EMPTY, 0, now)
+    summary = await uow.ledger.summary(account.id, now, EXPIRING_WINDOW)
+    return balance_body(program, customer_id, summary, account.debt, now)
+
+
+async def member_balance(
+    uow: UnitOfWork, program_id: UUID, customer_id: str, now: datetime
+) -> dict[str, Any]:
+    """A member's points now (a customer who never earned has an empty balance, not a 404)."""
+    async with uow:
+        program = await _program(uow, program_id)
+        account = await uow.ledger.member(program_id, customer_id)
+        return await _balance(uow, program, customer_id, account, now)
+
+
+async def member_history(
+    uow: UnitOfWork,
+    program_id: UUID,
+    customer_id: str,
+    limit: int,
+    before: tuple[datetime, UUID] | None,
+) -> list[Entry]:
+    async with uow:
+        await _program(uow, program_id)
+        account = await uow.ledger.member(program_id, customer_id)
+        if account is None:
+            return []
+        return await uow.ledger.history(account.id, limit, before)
+
+
+# -- earning and reversing
+
+
+def _earn_body(entry: Entry, customer_id: str, balance: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "entry_id": str(entry.id),
+        "order_id": entry.order_id,
+        "customer_id": customer_id,
+        "points": entry.amount,
+        "amount": entry.details["amount"],
+        "multiplier_percent": entry.details["multiplier_percent"],
+        "available_at": entry.details["available_at"],
+        "expires_at": entry.details["expires_at"],
+        "created_at": _timestamp(entry.created_at),
+        "balance": balance,
+    }
+
+
+async def earn(
+    uow: UnitOfWork,
+    program_id: UUID,
+    *,
+    customer_id: str,
+    order_id: str,
+    amount: int,
+    currency: str,
+    api_key_id: UUID,
+    now: datetime,
+) -> Written:
+    """Points for an order paid amount: the program's rate times the member's tier multiplier
+    (tier as it stood before this order), pending until the return window passes. Once per
+    order and program: the same order again returns the first answer; with another amount it
+    is refused."""
+    async with uow:
+        program = await _program(uow, program_id)
+        if program.status is ProgramStatus.ARCHIVED:
+            raise ProgramArchived(f"Loyalty program {program_id} is archived.")
+        if currency != program.currency:
+            raise CurrencyMismatch(
+                f"The program earns on {program.currency} amounts, not {currency}.",
+                fields=["currency"],
+            )
+        account_id = await uow.ledger.ensure_member(program_id, customer_id)
+        account = (await uow.ledger.lock([account_id]))[account_id]
+        existing = await uow.ledger.earned(account_id, order_id)
+        if existing is not None:
+            if existing.details.get("amount") != amount:
+                raise OrderAlreadyEarned(
+                    f"Order {order_id} already earned points on an amount of "
+                    f"{existing.details.get('amount')}; it earns once.",
+                    entry_id=str(existing.id),
+                )
+            balance = await _balance(uow, program, customer_id, account, now)
+            return Written(_earn_body(existing, customer_id, balance), replayed=True)
+
+        before = await uow.ledger.summary(account_id, now, EXPIRING_WINDOW)
+        tier = standing(program.tiers, qualifying_points(program, before)).tier
+        multiplier = tier.multiplier_percent if tier else 100
+        points = points_for(amount, program.earn_rate, multiplier)
+        available_at = now + timedelta(days=program.pending_days)
+        expires_at = (
+            None if program.expiry_days is None else now + timedelta(days=program.expiry_days)
+        )
+        credit = credit_against_debt(points, account.debt)
+        entry = await uow.ledger.append(
+            account_id,
+            NewEntry(
+                kind=EntryKind.EARN,
+                amount=points,
+                order_id=order_id,
+                api_key_id=api_key_id,
+                details={
+                    "amount": amount,
+                    "currency": currency,
+                    "multiplier_percent": multiplier,
+                    "tier": tier.key if tier else None,
+                    "available_at": _timestamp(available_at),
+                    "expires_at": _timestamp(expires_at),
+                    "debt_paid": credit.debt_paid,
+                },
+            ),
+        )
+        if points > 0:
+            await uow.ledger.add_lot(
+                account_id=account_id,
+                entry_id=entry.id,
+                source=EntryKind.EARN,
+                amount=points,
+                remaining=credit.lot_amount,
+                available_at=available_at,
+                expires_at=expires_at,
+                now=now,
+            )
+        if credit.debt_paid:
+            await uow.ledger.set_debt(account_id, account.debt - credit.debt_paid)
+        balance = await _balance(
+            uow, program, customer_id, replace(account, debt=account.debt - credit.debt_paid), now
+        )
+        await uow.commit()
+    return Written(_earn_body(entry, customer_id, balance), replayed=False)
+
+
+async def reverse_order_points(
+    uow: UnitOfWork,
+    order_id: str,
+    now: datetime,
+    *,
+    program_id: UUID | None = None,
+    redemption_id: UUID | None = None,
+    api_key_id: UUID | None = None,
+) -> list[Entry]:
+    """Inside the caller's transaction: take back what the order earned, in every program (or
+    one), once. Taken first from the order's own lot (pending or not), then other pending
+    points, then available ones soonest to expire first; what is still missing becomes debt if
+    the program allows a negative balance, and is forgiven otherwise (the entry says which)."""
+    earns = await uow.ledger.earns_for_order(order_id, program_id)
+    if not earns:
+        return []
+    accounts = await uow.ledger.lock(e.account_id for e in earns)
+    own_lots = await uow.ledger.lots_of_entries([e.id for e in earns])
+    reversals: list[Entry] = []
+    for earned in sorted(earns, key=lambda e: e.account_id):
+        account = accounts[earned.account_id]
+        if await uow.ledger.reversals_of(account.id, [earned.id]):
+            continue
+        assert account.program_id is not None, "earn entries belong to points accounts"
+        program = await _program(uow, account.program_id)
+        plan = plan_reversal(
+            await uow.ledger.open_lots(account.id), own_lots[earned.id], earned.amount, now
+        )
+        await uow.ledger.take(plan.takes)
+        await uow.ledger.mark_reversed(own_lots[earned.id], now)
+        debt_added = plan.shortfall if program.allow_negative_balance else 0
+        if debt_added:
+            await uow.ledger.set_debt(account.id, account.debt + debt_added)
+        entry = await uow.ledger.append(
+            account.id,
+            NewEntry(
+                kind=EntryKind.REVERSE,
+                amount=-(total(plan.takes) + debt_added),
+                order_id=order_id,
+                redemption_id=redemption_id,
+                api_key_id=api_key_id,
+                details={
+                    "reverses": str(earned.id),
+                    "taken": total(plan.takes),
+                    "debt_added": debt_added,
+                    "forgiven": plan.shortfall - debt_added,
+                },
+            ),
+        )
+        await uow.ledger.allocate(entry.id, plan.takes)
+        reversals.append(entry)
+    return reversals
+
+
+async def reverse_order(
+    uow: UnitOfWork, program_id: UUID, order_id: str, api_key_id: UUID, now: datetime
+) -> list[Entry]:
+    """An order returned without a redemption to roll back: take its points back, once."""
+    async with uow:
+        await _program(uow, program_id)
+        entries = await reverse_order_points(
+            uow, order_id, now, program_id=program_id, api_key_id=api_key_id
+        )
+        await uow.commit()
+    return entries
+
+
+# -- spending and adjusting
+
+
+async def _locked_member(
+    uow: UnitOfWork, program: Program, customer_id: str, *, create: bool
+) -> Account | None:
+    if create:
+        account_id = await uow.ledger.ensure_member(program.id, customer_id)
+    else:
+        found = await uow.ledger.member(program.id, customer_id)
+        if found is None:
+            return None
+        account_id = found.id
+    return (await uow.ledger.lock([account_id]))[account_id]
+
+
+def _short(available: int, wanted: int) -> InsufficientPoints:
+    return InsufficientPoints(
+        f"{wanted} points are needed and {max(available, 0)} are available.",
+        available_points=available,
+        needed_points=wanted,
+    )
+
+
+async def redeem_reward(
+    uow: UnitOfWork,
+    program_id: UUID,
+    customer_id: str,
+    reward_id: UUID,
+    claim: IdempotencyClaim,
+    now: datetime,
+) -> Written:
+    """Spend the reward's points (soonest to expire first) for a single-use code bound to the
+    member, in one transaction under the member's lock: two spends of one balance run one
+    after the other, and the second sees what the first left."""
+    async with uow:
+        stored = await claim_or_replay(uow, claim)
+        if stored is not None:
+            return Written(stored.body, replayed=True)
+        program = await _program(uow, program_id)
+        reward = await uow.loyalty.reward(reward_id)
+        if reward is None or reward.program_id != program_id:
+            raise RewardNotFound(f"Program {program_id} has no reward {reward_id}.")
+        if reward.status is ProgramStatus.ARCHIVED:
+            raise RewardArchived(f"Reward {reward_id} is archived.")
+        account = await _locked_member(uow, program, customer_id, create=False)
+        if account is None:
+            raise _short(0, reward.points_cost)
+        lots = await uow.ledger.open_lots(account.id)
+        points_left = available(lots, now) - account.debt
+        takes = plan_debit(lots, reward.points_cost, now)
+        if takes is None or points_left < reward.points_cost:
+            raise _short(points_left, reward.points_cost)
+        await uow.ledger.take(takes)
+        code = await _reward_code(uow, reward, customer_id, now)
+        entry = await uow.ledger.append(
+            account.id,
+            NewEntry(
+                kind=EntryKind.SPEND,
+                amount=-reward.points_cost,
+                reward_id=reward.id,
+                code_id=code.id,
+                api_key_id=claim.api_key_id,
+            ),
+        )
+        await uow.ledger.allocate(entry.id, takes)
+        balance = await _balance(uow, program, customer_id, account, now)
+        body = {
+            "entry_id": str(entry.id),
+            "reward_id": str(reward.id),
+            "points_spent": reward.points_cost,
+            "code": code.code,
+            "code_id": str(code.id),
+            "campaign_id": str(reward.campaign_id),
+            "expires_at": _timestamp(code.expires_at),
+            "created_at": _timestamp(entry.created_at),
+            "balance": balance,
+        }
+        await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
+        await uow.commit()
+    return Written(body, replayed=False)
+
+
+async def _reward_code(uow: UnitOfWork, reward: Reward, customer_id: str, now: datetime) -> Code:
+    for attempt in range(_DRAWS):
+        [text] = generate(_REWARD_CODE, 1)
+        try:
+            return await uow.codes.insert(
+                campaign_id=reward.campaign_id,
+                code=text,
+                normalised_code=text.lower(),
+                max_redemptions=1,
+                per_customer_limit=None,
+                customer_id=customer_id,
+                expires_at=now + timedelta(days=reward.valid_days),
+                source=CodeSource.REWARD,
+            )
+        except DuplicateKeyError:
+            if attempt == _DRAWS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def adjust(
+    uow: UnitOfWork,
+    program_id: UUID,
+    customer_id: str,
+    *,
+    points: int,
+    reason: str,
+    claim: IdempotencyClaim,
+    now: datetime,
+) -> Written:
+    """Support's correction: add points (available at once, expiring like earned ones; they do
+    not count towards tiers) or remove available ones (soonest to expire first). Removing more
+    than is available is refused unless the program allows a negative balance. Audited."""
+    async with uow:
+        stored = await claim_or_replay(uow, claim)
+        if stored is not None:
+            return Written(stored.body, replayed=True)
+        program = await _program(uow, program_id)
+        account = await _locked_member(uow, program, customer_id, create=points > 0)
+        if account is None:
+            if not program.allow_negative_balance:
+                raise _short(0, -points)
+            account = await _locked_member(uow, program, customer_id, create=True)
+            assert account is not None, "just made"
+        details: dict[str, Any] = {}
+        takes: tuple[Any, ...] = ()
+        debt = account.debt
+        if points > 0:
+            credit = credit_against_debt(points, debt)
+            debt -= credit.debt_paid
+            details["debt_paid"] = credit.debt_paid
+        else:
+            wanted = -points
+            lots = await uow.ledger.open_lots(account.id)
+            if not program.allow_negative_balance and available(lots, now) - debt < wanted:
+                raise _short(available(lots, now) - debt, wanted)
+            takes = take_up_to(spendable(lots, now), wanted)
+            missing = wanted - total(takes)
+            debt += missing
+            details["debt_added"] = missing
+            await uow.ledger.take(takes)
+        entry = await uow.ledger.append(
+            account.id,
+            NewEntry(
+                kind=EntryKind.ADJUST,
+                amount=points,
+                api_key_id=claim.api_key_id,
+                reason=reason,
+                details=details,
+            ),
+        )
+        await uow.ledger.allocate(entry.id, takes)
+        if points > 0:
+            await uow.ledger.add_lot(
+                account_id=account.id,
+                entry_id=entry.id,
+                source=EntryKind.ADJUST,
+                amount=points,
+                remaining=points - details["debt_paid"],
+                available_at=now,
+                expires_at=(
+                    None
+                    if program.expiry_days is None
+                    else now + timedelta(days=program.expiry_days)
+                ),
+                now=now,
+            )
+        if debt != account.debt:
+            await uow.ledger.set_debt(account.id, debt)
+        await uow.audit.record(
+            AuditEntry(
+                action=Action.POINTS_ADJUSTED,
+                api_key_id=claim.api_key_id,
+                customer_id=customer_id,
+                subject_id=program_id,
+                reason=reason,
+                details={"points": points, "entry_id": str(entry.id)},
+            )
+        )
+        balance = await _balance(uow, program, customer_id, replace(account, debt=debt), now)
+        body = {
+            "entry_id": str(entry.id),
+            "points": points,
+            "reason": reason,
+            "created_at": _timestamp(entry.created_at),
+            "balance": balance,
+        }
+        await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
+        await uow.commit()
+    return Written(body, replayed=False)
+
+
+# -- expiry
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryRun:
+    accounts: int
+    lots: int
+    amount: int
+
+
+async def expire(uow: UnitOfWork, now: datetime, batch: int = EXPIRY_BATCH) -> ExpiryRun:
+    """Write an expire entry for everything past its expiry (points, and gift-card or wallet
+    lots that have one), a batch of accounts per transaction. Safe to run twice or at once:
+    accounts are locked and emptied lots are not found again, so the second run finds
+    nothing."""
+    accounts = lots = amount = 0
+    while True:
+        async with uow:
+            expired = await uow.ledger.expire_batch(now, batch)
+            await uow.commit()
+        if not expired:
+            return ExpiryRun(accounts=accounts, lots=lots, amount=amount)
+        accounts += len(expired)
+        lots += sum(len(item.takes) for item in expired)
+        amount += sum(item.amount for item in expired)
