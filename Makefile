@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install run test lint format openapi bench bench-calculation bench-pools db-start db-stop clean
+.PHONY: install run test lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench-calculation: $(STAMP)
 ## Codes per second written by a pool generation job, at 100k and 1M codes (printed).
 bench-pools: $(STAMP)
 	$(BIN)/python -m bench.pools $(BENCH_ARGS)
+
+## Balance reads and reward spends under concurrency (wrk), with a ledger check (printed).
+bench-loyalty: $(STAMP)
+	$(BIN)/python -m bench.loyalty $(BENCH_ARGS)
 
 db-start: $(STAMP)
 	@$(BIN)/python scripts/localdb.py start

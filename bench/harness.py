@@ -243,6 +243,8 @@ def wrk(
     prefix: str = "",
     idempotent: bool = False,
     limit: int = 0,
+    method: str = "POST",
+    path_template: str = "",
 ) -> dict[str, Any]:
     threads = min(concurrency, 2)
     per_thread = -(-limit // threads) if limit else 0
@@ -251,6 +253,7 @@ def wrk(
             f"tessera_body = {json.dumps(body)}\ntessera_codes = {codes}\n"
             f"tessera_prefix = {json.dumps(prefix)}\ntessera_key = {json.dumps(key)}\n"
             f"tessera_idem = {'true' if idempotent else 'false'}\ntessera_limit = {per_thread}\n"
+            f"tessera_method = {json.dumps(method)}\ntessera_path = {json.dumps(path_template)}\n"
         )
         script.write((Path(__file__).parent / "wrk.lua").read_text())
     # wrk runs for its whole duration even when every thread stopped at `limit`, so a limited

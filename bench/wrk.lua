@@ -5,6 +5,8 @@
 --   tessera_key      API key
 --   tessera_idem     true to send a unique Idempotency-Key
 --   tessera_limit    stop each thread after this many responses (0 = run for the duration)
+--   tessera_method   "POST" (with tessera_body) or "GET"
+--   tessera_path     "" for wrk's URL, or a path in which "{code}" is replaced like the body's
 local counter, seen = 0, 0
 created, refused, errors = 0, 0, 0  -- globals, so done() can read them per thread
 local threads = {}
@@ -21,17 +23,19 @@ end
 function request()
   counter = counter + 1
   local tag = id .. "-" .. counter .. "-" .. math.random(1, 1000000000)
-  local body = tessera_body
-  if tessera_codes > 0 then
-    body = body:gsub("{code}", tessera_prefix .. (math.random(0, tessera_codes - 1)))
-  end
-  body = body:gsub("{customer}", "cus-" .. tag)
+  local code = tessera_prefix
+  if tessera_codes > 0 then code = tessera_prefix .. math.random(0, tessera_codes - 1) end
+  local body = (tessera_body:gsub("{code}", code))
+  body = (body:gsub("{customer}", "cus-" .. tag))
+  local path = nil
+  if tessera_path ~= "" then path = (tessera_path:gsub("{code}", code)) end
   local headers = {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. tessera_key,
   }
   if tessera_idem then headers["Idempotency-Key"] = "bench-" .. tag end
-  return wrk.format("POST", nil, headers, body)
+  if tessera_method == "GET" then return wrk.format("GET", path, headers, nil) end
+  return wrk.format("POST", path, headers, body)
 end
 
 function response(status, headers, body)

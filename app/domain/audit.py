@@ -23,6 +23,7 @@ class Action(StrEnum):
     LOYALTY_PROGRAM_CREATED = "loyalty_program.created"
     LOYALTY_PROGRAM_UPDATED = "loyalty_program.updated"
     LOYALTY_REWARD_CREATED = "loyalty_reward.created"
+    LOYALTY_REWARD_UPDATED = "loyalty_reward.updated"
     POINTS_ADJUSTED = "loyalty.points_adjusted"
     GIFT_CARD_ISSUED = "gift_card.issued"
     GIFT_CARD_TOPPED_UP = "gift_card.topped_up"

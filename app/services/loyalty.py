@@ -11,7 +11,7 @@ from uuid import UUID
 
 from app.db.errors import DuplicateKeyError
 from app.db.repositories.ledger import Account, Entry, NewEntry, Summary
-from app.db.uow import UnitOfWork
+from app.db.uow import ReadUnitOfWork, UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.benefits import AmountOff
 from app.domain.campaigns import CampaignKind, Code, CodeSource, Trigger
@@ -193,6 +193,30 @@ async def create_reward(
     return reward
 
 
+async def set_reward_status(
+    uow: UnitOfWork, actor: UUID | None, program_id: UUID, reward_id: UUID, status: ProgramStatus
+) -> Reward:
+    """Archive a reward (it can no longer be bought; codes already bought keep working) or
+    offer it again."""
+    async with uow:
+        found = await uow.loyalty.reward(reward_id)
+        if found is None or found.program_id != program_id:
+            raise RewardNotFound(f"Program {program_id} has no reward {reward_id}.")
+        reward = await uow.loyalty.set_reward_status(reward_id, status)
+        assert reward is not None, "just found"
+        await uow.audit.record(
+            AuditEntry(
+                action=Action.LOYALTY_REWARD_UPDATED,
+                api_key_id=actor,
+                campaign_id=reward.campaign_id,
+                subject_id=reward.id,
+                details={"status": status.value},
+            )
+        )
+        await uow.commit()
+    return reward
+
+
 async def list_rewards(uow: UnitOfWork, program_id: UUID) -> list[Reward]:
     async with uow:
         await _program(uow, program_id)
@@ -252,13 +276,16 @@ async def _balance(
 
 
 async def member_balance(
-    uow: UnitOfWork, program_id: UUID, customer_id: str, now: datetime
+    reads: ReadUnitOfWork, program_id: UUID, customer_id: str, now: datetime
 ) -> dict[str, Any]:
-    """A member's points now (a customer who never earned has an empty balance, not a 404)."""
-    async with uow:
-        program = await _program(uow, program_id)
-        account = await uow.ledger.member(program_id, customer_id)
-        return await _balance(uow, program, customer_id, account, now)
+    """A member's points now, in one statement (shops show it on every page). A customer who
+    never earned has an empty balance, not a 404."""
+    async with reads:
+        found = await reads.checkout.member_balance(program_id, customer_id, now, EXPIRING_WINDOW)
+    if found is None:
+        raise ProgramNotFound(f"No loyalty program has id {program_id}.")
+    program, summary, debt = found
+    return balance_body(program, customer_id, summary, debt, now)
 
 
 async def member_history(

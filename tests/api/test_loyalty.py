@@ -245,6 +245,17 @@ class TestSpending:
         assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_points")
         assert refused.json()["available_points"] == 50
 
+        archived = await client.patch(
+            f"/v1/loyalty/programs/{program}/rewards/{reward}",
+            json={"status": "archived"},
+            headers=admin,
+        )
+        assert archived.json()["status"] == "archived"
+        await earn(client, checkout, program, "o-2", 7500)
+        gone = await self.buy(client, checkout, program, reward)
+        assert (gone.status_code, gone.json()["code"]) == (409, "reward_archived")
+        assert (await client.post("/v1/validate", json=body, headers=checkout)).json()["valid"]
+
     async def test_spending_takes_the_points_expiring_soonest(
         self, client: AsyncClient, admin: dict[str, str], checkout: dict[str, str], clock: Clock
     ) -> None:

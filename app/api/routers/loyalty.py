@@ -9,6 +9,7 @@ from app.api.deps import (
     CheckoutOrSupportKey,
     IdempotencyKeyDep,
     NowDep,
+    ReadsDep,
     SupportKey,
     UowDep,
     idempotency_claim,
@@ -35,6 +36,7 @@ from app.api.schemas.loyalty import (
     RewardList,
     RewardRedemption,
     RewardRedemptionCreate,
+    RewardUpdate,
 )
 from app.services import loyalty as service
 
@@ -129,6 +131,19 @@ async def create_reward(program_id: UUID, body: RewardCreate, uow: UowDep, key: 
     return Reward.of(reward)
 
 
+@router.patch(
+    "/v1/loyalty/programs/{program_id}/rewards/{reward_id}",
+    response_model=Reward,
+    summary="Archive a reward, or offer it again",
+    responses=problem_responses(400, 401, 403, 404, 413, 422),
+)
+async def update_reward(
+    program_id: UUID, reward_id: UUID, body: RewardUpdate, uow: UowDep, key: AdminKey
+) -> Reward:
+    reward = await service.set_reward_status(uow, key.id, program_id, reward_id, body.status)
+    return Reward.of(reward)
+
+
 @router.get(
     "/v1/loyalty/programs/{program_id}/rewards",
     response_model=RewardList,
@@ -149,11 +164,11 @@ async def list_rewards(program_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -
 async def member_balance(
     program_id: UUID,
     customer_id: CustomerPath,
-    uow: UowDep,
+    reads: ReadsDep,
     _: CheckoutOrSupportKey,
     now: NowDep,
 ) -> OrjsonResponse:
-    return OrjsonResponse(await service.member_balance(uow, program_id, customer_id, now))
+    return OrjsonResponse(await service.member_balance(reads, program_id, customer_id, now))
 
 
 @router.get(

@@ -200,6 +200,12 @@ class RewardCreate(RequestModel):
     valid_days: Days = Field(default=30, description="The code expires after this")
 
 
+class RewardUpdate(RequestModel):
+    status: ProgramStatus = Field(
+        description="'archived': can no longer be bought (codes already bought keep working)"
+    )
+
+
 class Reward(BaseModel):
     id: UUID
     program_id: UUID

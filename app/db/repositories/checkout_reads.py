@@ -10,7 +10,9 @@ keeps it prepared per connection. Measured on validate: ~200 µs per lookup this
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from sqlalchemy import DateTime, String, Text, bindparam, cast, func, literal, select, true
@@ -24,7 +26,10 @@ from app.db.models import ApiKey as ApiKeyRow
 from app.db.models import GuessFailure
 from app.db.repositories.codes import candidates_statement
 from app.db.repositories.guesses import RECORD_FAILURES
+from app.db.repositories.ledger import Summary, summary_of, summary_sql
+from app.db.repositories.loyalty import program_from_row
 from app.domain.api_keys import ApiKey, Scope
+from app.domain.loyalty import Program
 from app.domain.rules import Promotion
 
 
@@ -89,6 +94,20 @@ def _api_key(row: Fields) -> ApiKey:
         created_at=row["key_created_at"],
         revoked_at=None,
     )
+
+
+# A program, the member's debt and the sums over the member's lots; a customer who never
+# earned gets zeros (the lateral sums over no lots), an unknown program no row.
+_MEMBER_BALANCE = f"""
+SELECT p.id, p.name, p.currency, p.earn_points, p.earn_per_amount, p.tier_basis, p.tiers,
+       p.expiry_days, p.pending_days, p.allow_negative_balance, p.status, p.created_at,
+       p.updated_at, coalesce(a.debt, 0) AS debt, s.*
+FROM loyalty_programs AS p
+LEFT JOIN balance_accounts AS a
+  ON a.kind = 'points' AND a.program_id = p.id AND a.customer_id = $2
+LEFT JOIN LATERAL ({summary_sql("a.id", "$3::timestamptz", "$4::timestamptz")}) AS s ON true
+WHERE p.id = $1
+"""
 
 
 class CheckoutReads:
@@ -157,6 +176,16 @@ class CheckoutReads:
             else:
                 by_code[row["normalised_code"]] = promotion
         return Candidates(key, blocked_until, by_code, automatic)
+
+    async def member_balance(
+        self, program_id: UUID, customer_id: str, now: datetime, soon: timedelta
+    ) -> tuple[Program, Summary, int] | None:
+        """The program, the member's lots summed at now and their debt; None: no program."""
+        rows = await self._run(_MEMBER_BALANCE, [program_id, customer_id, now, now + soon])
+        if not rows:
+            return None
+        row = SimpleNamespace(**dict(rows[0]))
+        return program_from_row(row), summary_of(row), row.debt
 
     async def record_failed_guesses(
         self, subjects: Sequence[tuple[str, int]], failures: int, now: datetime, window: timedelta

@@ -160,29 +160,41 @@ def _lot(row: Any) -> Lot:
     )
 
 
-# Sums over every lot of one account at :now. 'Expiring' is what will be lost within the
-# window unless spent (pending lots included: they expire too).
-_SUMMARY = text(
-    """
+def summary_sql(account_id: str, now: str, soon: str) -> str:
+    """One row summing every lot of one account at `now`, with the given SQL placeholders.
+    'Expiring' is what will be lost by `soon` unless spent (pending lots expire too)."""
+    return f"""
 SELECT
-  CAST(coalesce(sum(remaining) FILTER (WHERE live AND available_at <= :now), 0) AS bigint)
+  CAST(coalesce(sum(remaining) FILTER (WHERE live AND available_at <= {now}), 0) AS bigint)
     AS available,
-  CAST(coalesce(sum(remaining) FILTER (WHERE live AND available_at > :now), 0) AS bigint)
+  CAST(coalesce(sum(remaining) FILTER (WHERE live AND available_at > {now}), 0) AS bigint)
     AS pending,
-  CAST(coalesce(sum(remaining) FILTER (WHERE live AND expires_at <= :soon), 0) AS bigint)
+  CAST(coalesce(sum(remaining) FILTER (WHERE live AND expires_at <= {soon}), 0) AS bigint)
     AS expiring,
   CAST(coalesce(sum(amount) FILTER (WHERE earned), 0) AS bigint) AS lifetime_earned,
   CAST(coalesce(sum(amount) FILTER (
-    WHERE earned AND created_at > :now - interval '12 months'), 0) AS bigint)
+    WHERE earned AND created_at > {now} - interval '12 months'), 0) AS bigint)
     AS earned_last_12_months
 FROM (
   SELECT remaining, amount, available_at, expires_at, created_at,
-         remaining > 0 AND (expires_at IS NULL OR expires_at > :now) AS live,
+         remaining > 0 AND (expires_at IS NULL OR expires_at > {now}) AS live,
          source = 'earn' AND reversed_at IS NULL AS earned
-  FROM ledger_lots WHERE account_id = :account_id
+  FROM ledger_lots WHERE account_id = {account_id}
 ) AS lot
 """
-).bindparams(
+
+
+def summary_of(row: Any) -> Summary:
+    return Summary(
+        available=row.available,
+        pending=row.pending,
+        expiring=row.expiring,
+        lifetime_earned=row.lifetime_earned,
+        earned_last_12_months=row.earned_last_12_months,
+    )
+
+
+_SUMMARY = text(summary_sql(":account_id", ":now", ":soon")).bindparams(
     bindparam("now", type_=AccountRow.created_at.type),
     bindparam("soon", type_=AccountRow.created_at.type),
 )
@@ -400,14 +412,7 @@ class LedgerRepository(Repository):
 
     async def summary(self, account_id: UUID, now: datetime, soon: timedelta) -> Summary:
         params = {"account_id": account_id, "now": now, "soon": now + soon}
-        row = (await self.session.execute(_SUMMARY, params)).one()
-        return Summary(
-            available=row.available,
-            pending=row.pending,
-            expiring=row.expiring,
-            lifetime_earned=row.lifetime_earned,
-            earned_last_12_months=row.earned_last_12_months,
-        )
+        return summary_of((await self.session.execute(_SUMMARY, params)).one())
 
     # -- entries
 

@@ -50,7 +50,7 @@ def _tiers_json(tiers: tuple[Tier, ...]) -> list[dict[str, Any]]:
     ]
 
 
-def _program(row: Any) -> Program:
+def program_from_row(row: Any) -> Program:
     return Program(
         id=row.id,
         name=row.name,
@@ -109,7 +109,7 @@ class LoyaltyRepository(Repository):
     async def insert_program(self, program: Program) -> Program:
         """Store a new program (its id and times are the database's)."""
         stmt = insert(ProgramRow).values(_program_values(program)).returning(*_PROGRAM_COLUMNS)
-        return _program((await self.session.execute(stmt)).one())
+        return program_from_row((await self.session.execute(stmt)).one())
 
     async def update_program(self, program: Program) -> Program:
         stmt = (
@@ -118,21 +118,21 @@ class LoyaltyRepository(Repository):
             .values(_program_values(program) | {"updated_at": func.now()})
             .returning(*_PROGRAM_COLUMNS)
         )
-        return _program((await self.session.execute(stmt)).one())
+        return program_from_row((await self.session.execute(stmt)).one())
 
     async def program(self, program_id: UUID, *, for_update: bool = False) -> Program | None:
         stmt = select(*_PROGRAM_COLUMNS).where(ProgramRow.id == program_id)
         if for_update:
             stmt = stmt.with_for_update()
         row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else _program(row)
+        return None if row is None else program_from_row(row)
 
     async def programs(self, limit: int, after: tuple[datetime, UUID] | None) -> list[Program]:
         """Oldest first."""
         stmt = select(*_PROGRAM_COLUMNS).order_by(ProgramRow.created_at, ProgramRow.id).limit(limit)
         if after is not None:
             stmt = stmt.where(tuple_(ProgramRow.created_at, ProgramRow.id) > tuple_(*after))
-        return [_program(row) for row in await self.session.execute(stmt)]
+        return [program_from_row(row) for row in await self.session.execute(stmt)]
 
     async def insert_reward(
         self,
