@@ -282,6 +282,9 @@ class PaymentPlan:
         return sum(payment.amount for payment in self.payments)
 
 
+NO_PAYMENTS = PaymentPlan(payments=(), verdicts=(), unknown=0)
+
+
 def _verdict(code: str, reason: Reason | None, amount: int = 0) -> dict[str, Any]:
     return {
         "code": code,

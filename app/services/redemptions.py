@@ -91,6 +91,35 @@ async def _consume(uow: UnitOfWork, applied: list[Promotion], customer_id: str |
     return True
 
 
+async def _consume_and_plan(
+    uow: UnitOfWork,
+    applied: list[Promotion],
+    request: CheckoutRequest,
+    balance_codes: tuple[str, ...],
+    due: int,
+    now: datetime,
+) -> balances.PaymentPlan | None:
+    """Take the limits, then lock the balance codes and plan what they pay. None, with nothing
+    taken, when a limit ran out; a plan with a refused code also gives back the uses taken."""
+    if not balance_codes:
+        taken = await _consume(uow, applied, request.customer_id)
+        return balances.NO_PAYMENTS if taken else None
+    async with uow.savepoint() as attempt:
+        if not await _consume(uow, applied, request.customer_id):
+            return None
+        plan = await balances.plan_payments(
+            uow,
+            balance_codes,
+            customer_id=request.customer_id,
+            currency=request.cart.currency,
+            due=due,
+            now=now,
+        )
+        if not plan.is_valid:
+            await attempt.rollback()
+        return plan
+
+
 def _customer_limits(applied: list[Promotion]) -> list[tuple[str, UUID, int]]:
     limits: list[tuple[str, UUID, int]] = []
     for promotion in applied:
@@ -161,15 +190,10 @@ async def redeem(
                     await uow.guesses.record(counted, failures, now, window)
                 break
             applied = [application.promotion for application in evaluation.applied]
-            if await _consume(uow, applied, request.customer_id):
-                plan = await balances.plan_payments(
-                    uow,
-                    balance_codes,
-                    customer_id=request.customer_id,
-                    currency=request.cart.currency,
-                    due=evaluation.total_amount,
-                    now=now,
-                )
+            plan = await _consume_and_plan(
+                uow, applied, request, balance_codes, evaluation.total_amount, now
+            )
+            if plan is not None:
                 body = {**body, "balance_codes": list(plan.verdicts)}
                 if not plan.is_valid:
                     if plan.unknown:

@@ -128,6 +128,7 @@ class TestGiftCards:
         client: AsyncClient,
         admin: dict[str, str],
         checkout: dict[str, str],
+        factory: Factory,
         clock: list[datetime],
     ) -> None:
         bound = await gift_card(client, admin, 1000, customer_id="ann")
@@ -151,6 +152,17 @@ class TestGiftCards:
             assert [c["reason"] for c in response.json()["balance_codes"] if not c["valid"]] == [
                 reason
             ]
+        # All or nothing: a refused balance code leaves the promotion code's only use alone.
+        await factory.code(
+            await factory.campaign(AmountOff({"EUR": 100})), "ONCE", max_redemptions=1
+        )
+        refused = await redeem(
+            client, checkout, ("a", 1, 500), codes=["ONCE"], balance_codes=["NO-SUCH-CARD"]
+        )
+        assert refused.status_code == 409
+        assert refused.json()["codes"][0]["valid"] is True
+        alone = await redeem(client, checkout, ("a", 1, 500), codes=["ONCE"])
+        assert alone.status_code == 201, alone.text
         clock[0] = START + timedelta(days=2)
         late = await redeem(client, checkout, ("a", 1, 500), balance_codes=[expiring["code"]])
         assert late.json()["balance_codes"][0]["reason"] == "expired"
