@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from app.db.errors import DuplicateKeyError
-from app.db.repositories.ledger import Account, NewEntry
+from app.db.repositories.ledger import Account, Entry, NewEntry
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.codegen import generate, parse_spec
@@ -231,6 +231,15 @@ async def top_up(
 async def gift_card_balance(uow: UnitOfWork, code: str, now: datetime) -> dict[str, Any]:
     async with uow:
         return await balance_body(uow, await _gift_card(uow, code), now)
+
+
+async def gift_card_history(
+    uow: UnitOfWork, code: str, limit: int, before: tuple[datetime, UUID] | None
+) -> list[Entry]:
+    """The card's ledger, newest first: issue, top-ups, payments, refunds, expiry."""
+    async with uow:
+        account = await _gift_card(uow, code)
+        return await uow.ledger.history(account.id, limit, before)
 
 
 async def customer_wallets(

@@ -204,6 +204,12 @@ class TestRollback:
         assert (await client.post(url, headers=checkout)).status_code == 200
         assert (await client.post(url, headers=checkout)).status_code == 200
         assert await available(client, checkout, card["code"]) == 1234
+        entries = await client.get(f"/v1/gift-cards/{card['code']}/entries", headers=checkout)
+        assert [(e["kind"], e["amount"]) for e in entries.json()["data"]] == [
+            ("refund", 1234),
+            ("payment", -1234),
+            ("issue", 1234),
+        ]
         member = await client.get(
             f"/v1/loyalty/programs/{program_id}/members/ann", headers=checkout
         )

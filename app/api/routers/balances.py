@@ -10,10 +10,18 @@ from app.api.deps import (
     UowDep,
     idempotency_claim,
 )
+from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.common import NOT_BLANK, PRINTABLE
-from app.api.schemas.loyalty import BalanceCode, BalanceCodeList, GiftCardCreate, TopUpCreate
+from app.api.schemas.loyalty import (
+    BalanceCode,
+    BalanceCodeList,
+    GiftCardCreate,
+    LedgerEntry,
+    LedgerEntryList,
+    TopUpCreate,
+)
 from app.services import balances as service
 
 router = APIRouter(tags=["gift cards and wallets"])
@@ -65,6 +73,27 @@ async def gift_card_balance(
     code: CodePath, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
 ) -> OrjsonResponse:
     return OrjsonResponse(await service.gift_card_balance(uow, code, now))
+
+
+@router.get(
+    "/v1/gift-cards/{code}/entries",
+    response_model=LedgerEntryList,
+    summary="A gift card's ledger, newest first",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def gift_card_history(
+    code: CodePath,
+    uow: UowDep,
+    _: CheckoutOrSupportKey,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> LedgerEntryList:
+    entries = await service.gift_card_history(uow, code, limit, decode_cursor(cursor))
+    last = entries[-1] if len(entries) == limit else None
+    return LedgerEntryList(
+        data=[LedgerEntry.of(e) for e in entries],
+        next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+    )
 
 
 @router.post(
