@@ -223,9 +223,12 @@ class TestTextAndTimeThatTheDatabaseCannotHold:
         )
         assert_problem(response, 422, "validation_error")
 
-    @pytest.mark.parametrize("metadata", [{"k\u0000": "v"}, {"k": "v\u0000"}, {"k": "x" * 1001}])
+    @pytest.mark.parametrize(
+        "metadata",
+        [{"k\u0000": "v"}, {"k": "v\u0000"}, {"k": "x" * 1001}, {"k": 2**64}, {"k": -(2**53)}],
+    )
     async def test_bad_metadata_is_422(
-        self, client: AsyncClient, admin: dict[str, str], metadata: dict[str, str]
+        self, client: AsyncClient, admin: dict[str, str], metadata: dict[str, object]
     ) -> None:
         body = {
             "name": "x",

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.core.result import Err
@@ -60,6 +60,9 @@ class TestLiveContract:
                 suppress_health_check=list(HealthCheck),
             )
             def check(case: Case[Any]) -> None:
+                # A query parameter with an empty name never leaves the HTTP client (it drops
+                # it), so such a "negative" case arrives as a valid request: not a test of us.
+                assume(not case.query or "" not in case.query)
                 case.call_and_validate(
                     base_url=live_server,
                     headers=headers,

@@ -103,10 +103,15 @@ ExternalId = Annotated[
     StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
     Field(description="Your own identifier, stored exactly as given", examples=["order-7731"]),
 ]
+# Integers every JSON reader holds exactly (and that PostgreSQL's JSON and orjson accept).
+JSON_SAFE_INTEGER = 2**53 - 1
 Metadata = Annotated[
     dict[
         Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=PRINTABLE)],
-        Annotated[str, StringConstraints(max_length=1000, pattern=PRINTABLE)] | int | bool | None,
+        Annotated[str, StringConstraints(max_length=1000, pattern=PRINTABLE)]
+        | Annotated[int, Field(ge=-JSON_SAFE_INTEGER, le=JSON_SAFE_INTEGER)]
+        | bool
+        | None,
     ],
     Field(
         max_length=50,
