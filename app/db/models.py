@@ -525,7 +525,8 @@ class LedgerLot(Base):
 
 
 class LedgerAllocation(Base):
-    """How much one debit entry took from one lot, so a refund can put back exactly that."""
+    """How much one entry took from one lot (a spend, payment, expiry or reversal), or put back
+    into it (a refund): so a refund can put back exactly what a payment took, where it took it."""
 
     __tablename__ = "ledger_allocations"
     __table_args__ = (
