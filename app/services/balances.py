@@ -404,7 +404,9 @@ async def credit_cashback(
     await _credit(uow, wallet, entry, available_at, now)
 
 
-async def reverse_redemption_balances(uow: UnitOfWork, redemption_id: UUID, now: datetime) -> None:
+async def reverse_redemption_balances(
+    uow: UnitOfWork, redemption_id: UUID, now: datetime, api_key_id: UUID | None = None
+) -> None:
     """Inside the rollback's transaction: refund every payment into the lots it took from,
     and take back the cashback it credited (from its own lot first; what was spent since is
     forgiven, and the entry says so)."""
@@ -423,6 +425,7 @@ async def reverse_redemption_balances(uow: UnitOfWork, redemption_id: UUID, now:
                 kind=EntryKind.REFUND,
                 amount=-payment.amount,
                 redemption_id=redemption_id,
+                api_key_id=api_key_id,
                 details={"refunds": str(payment.id)},
             ),
         )
@@ -439,6 +442,7 @@ async def reverse_redemption_balances(uow: UnitOfWork, redemption_id: UUID, now:
                 kind=EntryKind.REVERSE,
                 amount=-total(plan.takes),
                 redemption_id=redemption_id,
+                api_key_id=api_key_id,
                 details={"reverses": str(cashback.id), "forgiven": plan.shortfall},
             ),
         )

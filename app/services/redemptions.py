@@ -303,7 +303,7 @@ async def rollback_redemption(
             )
             for subject, subject_id in usages:
                 await uow.redemptions.release_customer_use(subject, subject_id, record.customer_id)
-        await balances.reverse_redemption_balances(uow, redemption_id, now)
+        await balances.reverse_redemption_balances(uow, redemption_id, now, api_key_id)
         if record.order_id is not None:
             await loyalty.reverse_order_points(
                 uow, record.order_id, now, redemption_id=redemption_id, api_key_id=api_key_id

@@ -205,6 +205,7 @@ class TestRollback:
         assert (await client.post(url, headers=checkout)).status_code == 200
         assert await available(client, checkout, card["code"]) == 1234
         entries = await client.get(f"/v1/gift-cards/{card['code']}/entries", headers=checkout)
+        assert entries.json()["data"][0]["api_key_id"] is not None  # who rolled it back
         assert [(e["kind"], e["amount"]) for e in entries.json()["data"]] == [
             ("refund", 1234),
             ("payment", -1234),
