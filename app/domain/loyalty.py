@@ -6,7 +6,7 @@ Multipliers are percentages (150 = 1.5x), so nothing here is a float.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 from uuid import UUID
@@ -58,6 +58,16 @@ class Program:
     status: ProgramStatus
     created_at: datetime
     updated_at: datetime
+
+    def available_from(self, earned_at: datetime) -> datetime:
+        """When points earned at earned_at can be spent: after the pending period."""
+        return earned_at + timedelta(days=self.pending_days)
+
+    def expiry_of(self, credited_at: datetime) -> datetime | None:
+        """When points credited at credited_at expire (None: never)."""
+        if self.expiry_days is None:
+            return None
+        return credited_at + timedelta(days=self.expiry_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +130,11 @@ def standing(tiers: Sequence[Tier], qualifying_points: int) -> Standing:
         next_tier=following,
         points_to_next_tier=None if following is None else following.threshold - qualifying_points,
     )
+
+
+# What one earn may credit: well inside PostgreSQL's bigint, so sums over an account's lots stay
+# exact (and it is also the largest adjustment the API takes).
+MAX_POINTS_PER_CREDIT = 10**12
 
 
 def points_for(amount: int, rate: EarnRate, multiplier_percent: int = 100) -> int:

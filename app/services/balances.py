@@ -14,7 +14,7 @@ from app.db.errors import DuplicateKeyError
 from app.db.repositories.ledger import Account, Entry, NewEntry
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
-from app.domain.codegen import generate, parse_spec
+from app.domain.codegen import parse_spec
 from app.domain.codes import display, is_well_formed, normalise
 from app.domain.ledger import (
     AccountKind,
@@ -22,23 +22,24 @@ from app.domain.ledger import (
     Take,
     available,
     plan_payment,
-    plan_reversal,
     total,
 )
 from app.domain.reasons import Reason
+from app.services.campaigns import insert_drawn
 from app.services.errors import (
     BalanceCodeNotFound,
     CodeAlreadyExists,
     CurrencyMismatch,
     InvalidGiftCard,
 )
-from app.services.idempotency import IdempotencyClaim, claim_or_replay
+from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
+from app.services.ledger import reverse_credit
+from app.services.rendering import timestamp
 
 _CREATED_STATUS = 201
 _OK_STATUS = 200
 # Gift cards and wallets stand for money: longer than promotion codes.
 _BALANCE_CODE = parse_spec(length=16)
-_DRAWS = 3
 
 _MESSAGES = {
     Reason.NOT_FOUND: "No gift card or wallet has this code.",
@@ -50,10 +51,6 @@ _MESSAGES = {
 }
 
 
-def _timestamp(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
 async def _draw_code(
     uow: UnitOfWork,
     kind: AccountKind,
@@ -62,21 +59,17 @@ async def _draw_code(
     expires_at: datetime | None,
 ) -> Account | None:
     """A new account with a drawn code; None when the customer already has that wallet."""
-    for attempt in range(_DRAWS):
-        [text] = generate(_BALANCE_CODE, 1)
-        try:
-            return await uow.ledger.insert_balance_code(
-                kind=kind,
-                code=text,
-                normalised_code=normalise(text),
-                currency=currency,
-                customer_id=customer_id,
-                expires_at=expires_at,
-            )
-        except DuplicateKeyError:
-            if attempt == _DRAWS - 1:
-                raise
-    raise AssertionError("unreachable")
+    return await insert_drawn(
+        _BALANCE_CODE,
+        lambda text: uow.ledger.insert_balance_code(
+            kind=kind,
+            code=text,
+            normalised_code=normalise(text),
+            currency=currency,
+            customer_id=customer_id,
+            expires_at=expires_at,
+        ),
+    )
 
 
 async def _credit(
@@ -109,8 +102,8 @@ async def balance_body(uow: UnitOfWork, account: Account, now: datetime) -> dict
         "customer_id": account.customer_id,
         "available_amount": summary.available,
         "pending_amount": summary.pending,
-        "expires_at": _timestamp(account.expires_at),
-        "created_at": _timestamp(account.created_at),
+        "expires_at": timestamp(account.expires_at),
+        "created_at": timestamp(account.created_at),
     }
 
 
@@ -121,12 +114,6 @@ class GiftCardTerms:
     code: str | None = None
     customer_id: str | None = None
     expires_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    body: dict[str, Any]
-    replayed: bool
 
 
 async def issue_gift_card(
@@ -386,7 +373,7 @@ async def wallet_of(uow: UnitOfWork, customer_id: str, currency: str) -> Account
 
 
 def cashback_credit(wallet: Account, amount: int, available_at: datetime) -> dict[str, Any]:
-    return {"wallet_code": wallet.code, "amount": amount, "available_at": _timestamp(available_at)}
+    return {"wallet_code": wallet.code, "amount": amount, "available_at": timestamp(available_at)}
 
 
 async def credit_cashback(
@@ -413,7 +400,7 @@ async def reverse_redemption_balances(
     entries = await uow.ledger.for_redemption(redemption_id)
     if not entries:
         return
-    await uow.ledger.lock(e.account_id for e in entries)
+    accounts = await uow.ledger.lock(e.account_id for e in entries)
     payments = [e for e in entries if e.kind is EntryKind.PAYMENT]
     allocations = await uow.ledger.allocations([e.id for e in payments])
     for payment in payments:
@@ -433,17 +420,13 @@ async def reverse_redemption_balances(
     cashbacks = [e for e in entries if e.kind is EntryKind.CASHBACK]
     own_lots = await uow.ledger.lots_of_entries([e.id for e in cashbacks])
     for cashback in cashbacks:
-        lots = await uow.ledger.open_lots(cashback.account_id)
-        plan = plan_reversal(lots, own_lots[cashback.id], cashback.amount, now)
-        await uow.ledger.take(plan.takes)
-        entry = await uow.ledger.append(
-            cashback.account_id,
-            NewEntry(
-                kind=EntryKind.REVERSE,
-                amount=-total(plan.takes),
-                redemption_id=redemption_id,
-                api_key_id=api_key_id,
-                details={"reverses": str(cashback.id), "forgiven": plan.shortfall},
-            ),
+        await reverse_credit(
+            uow,
+            accounts[cashback.account_id],
+            cashback,
+            own_lots[cashback.id],
+            now,
+            allow_debt=False,
+            redemption_id=redemption_id,
+            api_key_id=api_key_id,
         )
-        await uow.ledger.allocate(entry.id, plan.takes)

@@ -1,18 +1,23 @@
 """Campaigns and their named codes: the marketer's and admin's side."""
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
-from app.domain.campaigns import Campaign, CampaignStatus, Code, Trigger
+from app.domain.campaigns import Campaign, CampaignStatus, Code, CodeSource, Trigger
+from app.domain.codegen import CodeSpec, generate
 from app.domain.codes import display, is_well_formed, normalise
 from app.domain.rules import Rules, Stacking
 from app.services.errors import CampaignNotFound, CodeAlreadyExists, CodeNotFound, InvalidCampaign
+
+# A drawn code that collides with an existing one is drawn again, at most this often in all.
+_DRAWS = 3
+_Inserted = TypeVar("_Inserted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +214,45 @@ async def create_code(
         )
         await uow.commit()
     return code
+
+
+async def insert_drawn(spec: CodeSpec, insert: Callable[[str], Awaitable[_Inserted]]) -> _Inserted:
+    """insert(text) for a text drawn from spec, drawing again when the text is taken (the
+    unique index decides, inside the caller's transaction)."""
+    for attempt in range(_DRAWS):
+        [text] = generate(spec, 1)
+        try:
+            return await insert(text)
+        except DuplicateKeyError:
+            if attempt == _DRAWS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def insert_bound_code(
+    uow: UnitOfWork,
+    spec: CodeSpec,
+    *,
+    campaign_id: UUID,
+    customer_id: str,
+    expires_at: datetime,
+    source: CodeSource,
+) -> Code:
+    """A drawn single-use code only customer_id may use (a support apology code, a loyalty
+    reward), inside the caller's unit of work."""
+    return await insert_drawn(
+        spec,
+        lambda text: uow.codes.insert(
+            campaign_id=campaign_id,
+            code=text,
+            normalised_code=normalise(text),
+            max_redemptions=1,
+            per_customer_limit=None,
+            customer_id=customer_id,
+            expires_at=expires_at,
+            source=source,
+        ),
+    )
 
 
 async def get_code(uow: UnitOfWork, code_id: UUID) -> Code:

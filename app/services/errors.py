@@ -41,6 +41,7 @@ class ErrorCode(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     ORDER_ALREADY_EARNED = "order_already_earned"
     INSUFFICIENT_POINTS = "insufficient_points"
+    POINTS_LIMIT_EXCEEDED = "points_limit_exceeded"
     BALANCE_CODE_NOT_FOUND = "balance_code_not_found"
     INVALID_GIFT_CARD = "invalid_gift_card"
     SERVICE_UNAVAILABLE = "service_unavailable"
@@ -247,6 +248,12 @@ class InsufficientPoints(AppError):
     code = ErrorCode.INSUFFICIENT_POINTS
     status = 409
     title = "The member does not have that many points available"
+
+
+class PointsLimitExceeded(AppError):
+    code = ErrorCode.POINTS_LIMIT_EXCEEDED
+    status = 422
+    title = "The order would earn more points than one credit may hold"
 
 
 class BalanceCodeNotFound(AppError):

@@ -17,6 +17,14 @@ class IdempotencyClaim:
 
 
 @dataclass(frozen=True, slots=True)
+class Written:
+    """An idempotent write's answer, and whether it replays the first request's."""
+
+    body: dict[str, Any]
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StoredAnswer:
     status: int
     body: dict[str, Any]

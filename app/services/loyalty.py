@@ -9,45 +9,49 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from app.db.errors import DuplicateKeyError
 from app.db.repositories.ledger import Account, Entry, NewEntry, Summary
 from app.db.uow import ReadUnitOfWork, UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.benefits import AmountOff
-from app.domain.campaigns import CampaignKind, Code, CodeSource, Trigger
-from app.domain.codegen import generate, parse_spec
+from app.domain.campaigns import CampaignKind, CodeSource, Trigger
+from app.domain.codegen import parse_spec
 from app.domain.conditions import Conditions, Target
 from app.domain.ledger import (
     EntryKind,
     available,
     credit_against_debt,
     plan_debit,
-    plan_reversal,
     spendable,
     take_up_to,
     total,
 )
 from app.domain.loyalty import (
+    MAX_POINTS_PER_CREDIT,
     Program,
     ProgramStatus,
     Reward,
+    Tier,
     TierBasis,
     points_for,
     standing,
     tiers_problem,
 )
 from app.domain.rules import Rules, Stacking
+from app.services.campaigns import insert_bound_code
 from app.services.errors import (
     CurrencyMismatch,
     InsufficientPoints,
     InvalidProgram,
     OrderAlreadyEarned,
+    PointsLimitExceeded,
     ProgramArchived,
     ProgramNotFound,
     RewardArchived,
     RewardNotFound,
 )
-from app.services.idempotency import IdempotencyClaim, claim_or_replay
+from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
+from app.services.ledger import reverse_credit
+from app.services.rendering import timestamp
 
 # "Points expiring soon" looks this far ahead.
 EXPIRING_WINDOW = timedelta(days=30)
@@ -55,23 +59,10 @@ EXPIRING_WINDOW = timedelta(days=30)
 EXPIRY_BATCH = 500
 _CREATED_STATUS = 201
 _REWARD_CODE = parse_spec(length=12)
-_DRAWS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Written:
-    """A write's answer, and whether it is a replay of an earlier one."""
-
-    body: dict[str, Any]
-    replayed: bool
-
-
-def _timestamp(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-async def _program(uow: UnitOfWork, program_id: UUID) -> Program:
-    program = await uow.loyalty.program(program_id)
+async def _program(uow: UnitOfWork, program_id: UUID, *, for_update: bool = False) -> Program:
+    program = await uow.loyalty.program(program_id, for_update=for_update)
     if program is None:
         raise ProgramNotFound(f"No loyalty program has id {program_id}.")
     return program
@@ -108,9 +99,7 @@ async def update_program(
     """Change a program's terms; they apply to what is earned from now on (existing lots keep
     their availability and expiry). The currency cannot change."""
     async with uow:
-        current = await uow.loyalty.program(program_id, for_update=True)
-        if current is None:
-            raise ProgramNotFound(f"No loyalty program has id {program_id}.")
+        current = await _program(uow, program_id, for_update=True)
         changed = replace(current, **changes)
         _check_program(changed)
         stored = await uow.loyalty.update_program(changed)
@@ -232,7 +221,7 @@ def qualifying_points(program: Program, summary: Summary) -> int:
     return summary.lifetime_earned
 
 
-def _tier_body(tier: Any) -> dict[str, Any] | None:
+def _tier_body(tier: Tier | None) -> dict[str, Any] | None:
     if tier is None:
         return None
     return {
@@ -254,7 +243,7 @@ def balance_body(
         "available_points": summary.available - debt,
         "pending_points": summary.pending,
         "expiring_points": summary.expiring,
-        "expiring_before": _timestamp(now + EXPIRING_WINDOW),
+        "expiring_before": timestamp(now + EXPIRING_WINDOW),
         "lifetime_points": summary.lifetime_earned,
         "qualifying_points": qualifying,
         "tier": _tier_body(place.tier),
@@ -316,7 +305,7 @@ def _earn_body(entry: Entry, customer_id: str, balance: dict[str, Any]) -> dict[
         "multiplier_percent": entry.details["multiplier_percent"],
         "available_at": entry.details["available_at"],
         "expires_at": entry.details["expires_at"],
-        "created_at": _timestamp(entry.created_at),
+        "created_at": timestamp(entry.created_at),
         "balance": balance,
     }
 
@@ -362,13 +351,17 @@ async def earn(
         tier = standing(program.tiers, qualifying_points(program, before)).tier
         multiplier = tier.multiplier_percent if tier else 100
         points = points_for(amount, program.earn_rate, multiplier)
-        available_at = now + timedelta(days=program.pending_days)
-        expires_at = (
-            None if program.expiry_days is None else now + timedelta(days=program.expiry_days)
-        )
-        credit = credit_against_debt(points, account.debt)
-        entry = await uow.ledger.append(
-            account_id,
+        if points > MAX_POINTS_PER_CREDIT:
+            raise PointsLimitExceeded(
+                f"The order would earn {points} points; one earn may credit at most "
+                f"{MAX_POINTS_PER_CREDIT}.",
+                fields=["amount"],
+            )
+        available_at = program.available_from(now)
+        entry, debt = await _credit_points(
+            uow,
+            account,
+            program,
             NewEntry(
                 kind=EntryKind.EARN,
                 amount=points,
@@ -379,30 +372,50 @@ async def earn(
                     "currency": currency,
                     "multiplier_percent": multiplier,
                     "tier": tier.key if tier else None,
-                    "available_at": _timestamp(available_at),
-                    "expires_at": _timestamp(expires_at),
-                    "debt_paid": credit.debt_paid,
+                    "available_at": timestamp(available_at),
+                    "expires_at": timestamp(program.expiry_of(now)),
                 },
             ),
+            available_at=available_at,
+            now=now,
         )
-        if points > 0:
-            await uow.ledger.add_lot(
-                account_id=account_id,
-                entry_id=entry.id,
-                source=EntryKind.EARN,
-                amount=points,
-                remaining=credit.lot_amount,
-                available_at=available_at,
-                expires_at=expires_at,
-                now=now,
-            )
-        if credit.debt_paid:
-            await uow.ledger.set_debt(account_id, account.debt - credit.debt_paid)
-        balance = await _balance(
-            uow, program, customer_id, replace(account, debt=account.debt - credit.debt_paid), now
-        )
+        balance = await _balance(uow, program, customer_id, replace(account, debt=debt), now)
         await uow.commit()
     return Written(_earn_body(entry, customer_id, balance), replayed=False)
+
+
+async def _credit_points(
+    uow: UnitOfWork,
+    account: Account,
+    program: Program,
+    entry: NewEntry,
+    *,
+    available_at: datetime,
+    now: datetime,
+) -> tuple[Entry, int]:
+    """Append a credit (earn, or a positive adjustment) to a locked member's account, with
+    its lot expiring as the program says. A debt is paid from it first (the entry's details
+    say how much) and the lot keeps the rest; the lot exists even when the debt took it all,
+    since earned points count towards tiers. Returns the entry and the debt left."""
+    credit = credit_against_debt(entry.amount, account.debt)
+    written = await uow.ledger.append(
+        account.id, replace(entry, details={**(entry.details or {}), "debt_paid": credit.debt_paid})
+    )
+    if entry.amount > 0:
+        await uow.ledger.add_lot(
+            account_id=account.id,
+            entry_id=written.id,
+            source=entry.kind,
+            amount=entry.amount,
+            remaining=credit.lot_amount,
+            available_at=available_at,
+            expires_at=program.expiry_of(now),
+            now=now,
+        )
+    debt = account.debt - credit.debt_paid
+    if credit.debt_paid:
+        await uow.ledger.set_debt(account.id, debt)
+    return written, debt
 
 
 async def reverse_order_points(
@@ -430,31 +443,17 @@ async def reverse_order_points(
             continue
         assert account.program_id is not None, "earn entries belong to points accounts"
         program = await _program(uow, account.program_id)
-        plan = plan_reversal(
-            await uow.ledger.open_lots(account.id), own_lots[earned.id], earned.amount, now
+        entry = await reverse_credit(
+            uow,
+            account,
+            earned,
+            own_lots[earned.id],
+            now,
+            allow_debt=program.allow_negative_balance,
+            order_id=order_id,
+            redemption_id=redemption_id,
+            api_key_id=api_key_id,
         )
-        await uow.ledger.take(plan.takes)
-        await uow.ledger.mark_reversed(own_lots[earned.id], now)
-        debt_added = plan.shortfall if program.allow_negative_balance else 0
-        if debt_added:
-            await uow.ledger.set_debt(account.id, account.debt + debt_added)
-        entry = await uow.ledger.append(
-            account.id,
-            NewEntry(
-                kind=EntryKind.REVERSE,
-                amount=-(total(plan.takes) + debt_added),
-                order_id=order_id,
-                redemption_id=redemption_id,
-                api_key_id=api_key_id,
-                details={
-                    "reverses": str(earned.id),
-                    "taken": total(plan.takes),
-                    "debt_added": debt_added,
-                    "forgiven": plan.shortfall - debt_added,
-                },
-            ),
-        )
-        await uow.ledger.allocate(entry.id, plan.takes)
         reversals.append(entry)
     return reversals
 
@@ -522,11 +521,19 @@ async def redeem_reward(
             raise _short(0, reward.points_cost)
         lots = await uow.ledger.open_lots(account.id)
         points_left = available(lots, now) - account.debt
-        takes = plan_debit(lots, reward.points_cost, now)
-        if takes is None or points_left < reward.points_cost:
+        if points_left < reward.points_cost:
             raise _short(points_left, reward.points_cost)
+        takes = plan_debit(lots, reward.points_cost, now)
+        assert takes is not None, "the lots hold at least the cost"
         await uow.ledger.take(takes)
-        code = await _reward_code(uow, reward, customer_id, now)
+        code = await insert_bound_code(
+            uow,
+            _REWARD_CODE,
+            campaign_id=reward.campaign_id,
+            customer_id=customer_id,
+            expires_at=now + timedelta(days=reward.valid_days),
+            source=CodeSource.REWARD,
+        )
         entry = await uow.ledger.append(
             account.id,
             NewEntry(
@@ -546,33 +553,13 @@ async def redeem_reward(
             "code": code.code,
             "code_id": str(code.id),
             "campaign_id": str(reward.campaign_id),
-            "expires_at": _timestamp(code.expires_at),
-            "created_at": _timestamp(entry.created_at),
+            "expires_at": timestamp(code.expires_at),
+            "created_at": timestamp(entry.created_at),
             "balance": balance,
         }
         await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
         await uow.commit()
     return Written(body, replayed=False)
-
-
-async def _reward_code(uow: UnitOfWork, reward: Reward, customer_id: str, now: datetime) -> Code:
-    for attempt in range(_DRAWS):
-        [text] = generate(_REWARD_CODE, 1)
-        try:
-            return await uow.codes.insert(
-                campaign_id=reward.campaign_id,
-                code=text,
-                normalised_code=text.lower(),
-                max_redemptions=1,
-                per_customer_limit=None,
-                customer_id=customer_id,
-                expires_at=now + timedelta(days=reward.valid_days),
-                source=CodeSource.REWARD,
-            )
-        except DuplicateKeyError:
-            if attempt == _DRAWS - 1:
-                raise
-    raise AssertionError("unreachable")
 
 
 async def adjust(
@@ -593,57 +580,35 @@ async def adjust(
         if stored is not None:
             return Written(stored.body, replayed=True)
         program = await _program(uow, program_id)
-        account = await _locked_member(uow, program, customer_id, create=points > 0)
+        # Removing points from someone who has none only makes sense as debt.
+        account = await _locked_member(
+            uow, program, customer_id, create=points > 0 or program.allow_negative_balance
+        )
         if account is None:
-            if not program.allow_negative_balance:
-                raise _short(0, -points)
-            account = await _locked_member(uow, program, customer_id, create=True)
-            assert account is not None, "just made"
-        details: dict[str, Any] = {}
-        takes: tuple[Any, ...] = ()
-        debt = account.debt
+            raise _short(0, -points)
+        entry_terms = NewEntry(
+            kind=EntryKind.ADJUST, amount=points, api_key_id=claim.api_key_id, reason=reason
+        )
         if points > 0:
-            credit = credit_against_debt(points, debt)
-            debt -= credit.debt_paid
-            details["debt_paid"] = credit.debt_paid
+            entry, debt = await _credit_points(
+                uow, account, program, entry_terms, available_at=now, now=now
+            )
         else:
             wanted = -points
             lots = await uow.ledger.open_lots(account.id)
-            if not program.allow_negative_balance and available(lots, now) - debt < wanted:
-                raise _short(available(lots, now) - debt, wanted)
+            points_left = available(lots, now) - account.debt
+            if not program.allow_negative_balance and points_left < wanted:
+                raise _short(points_left, wanted)
             takes = take_up_to(spendable(lots, now), wanted)
             missing = wanted - total(takes)
-            debt += missing
-            details["debt_added"] = missing
             await uow.ledger.take(takes)
-        entry = await uow.ledger.append(
-            account.id,
-            NewEntry(
-                kind=EntryKind.ADJUST,
-                amount=points,
-                api_key_id=claim.api_key_id,
-                reason=reason,
-                details=details,
-            ),
-        )
-        await uow.ledger.allocate(entry.id, takes)
-        if points > 0:
-            await uow.ledger.add_lot(
-                account_id=account.id,
-                entry_id=entry.id,
-                source=EntryKind.ADJUST,
-                amount=points,
-                remaining=points - details["debt_paid"],
-                available_at=now,
-                expires_at=(
-                    None
-                    if program.expiry_days is None
-                    else now + timedelta(days=program.expiry_days)
-                ),
-                now=now,
+            entry = await uow.ledger.append(
+                account.id, replace(entry_terms, details={"debt_added": missing})
             )
-        if debt != account.debt:
-            await uow.ledger.set_debt(account.id, debt)
+            await uow.ledger.allocate(entry.id, takes)
+            debt = account.debt + missing
+            if missing:
+                await uow.ledger.set_debt(account.id, debt)
         await uow.audit.record(
             AuditEntry(
                 action=Action.POINTS_ADJUSTED,
@@ -659,7 +624,7 @@ async def adjust(
             "entry_id": str(entry.id),
             "points": points,
             "reason": reason,
-            "created_at": _timestamp(entry.created_at),
+            "created_at": timestamp(entry.created_at),
             "balance": balance,
         }
         await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)

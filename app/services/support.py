@@ -6,16 +6,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.audit import Action, AuditEntry
 from app.domain.benefits import AmountOff, Effect, PercentOff, ShippingOff
 from app.domain.campaigns import Campaign, CampaignKind, Code, CodeSource, Trigger
-from app.domain.codegen import generate, parse_spec
+from app.domain.codegen import parse_spec
 from app.domain.conditions import Conditions, Target
 from app.domain.rules import Rules, Stacking
 from app.domain.support import IssuingLimits, check_code_value
+from app.services.campaigns import insert_bound_code
 from app.services.errors import (
     ApiKeyNotFound,
     Forbidden,
@@ -23,14 +23,14 @@ from app.services.errors import (
     IssuingLimitExceeded,
     IssuingLimitsNotFound,
 )
-from app.services.idempotency import IdempotencyClaim, claim_or_replay
+from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
+from app.services.rendering import timestamp
 
 DEFAULT_VALIDITY = timedelta(days=30)
 _CREATED_STATUS = 201
 # Support codes are drawn like pool codes (no look-alikes), a little longer since each stands
 # alone; a collision with an existing code is drawn again.
 _SUPPORT_CODE = parse_spec(length=12)
-_DRAWS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +69,6 @@ class ApologyTerms:
         return tuple(effects)
 
 
-@dataclass(frozen=True, slots=True)
-class Issued:
-    body: dict[str, Any]
-    replayed: bool
-
-
 def _body(code: Code, campaign: Campaign, terms: ApologyTerms, actor: ApiKey) -> dict[str, Any]:
     return {
         "code": code.code,
@@ -86,10 +80,10 @@ def _body(code: Code, campaign: Campaign, terms: ApologyTerms, actor: ApiKey) ->
         "basis_points": terms.basis_points,
         "free_shipping": terms.free_shipping,
         "skus": sorted(terms.skus),
-        "expires_at": None if code.expires_at is None else code.expires_at.isoformat(),
+        "expires_at": timestamp(code.expires_at),
         "reason": terms.reason,
         "issued_by": str(actor.id),
-        "created_at": code.created_at.isoformat(),
+        "created_at": timestamp(code.created_at),
     }
 
 
@@ -125,7 +119,7 @@ async def _check_limits(uow: UnitOfWork, actor: ApiKey, terms: ApologyTerms, now
 
 async def issue_code(
     uow: UnitOfWork, actor: ApiKey, terms: ApologyTerms, claim: IdempotencyClaim, now: datetime
-) -> Issued:
+) -> Written:
     """One single-use code for one customer: its own campaign (kind 'support') with the
     chosen effects, limits checked, the audit event and the answer stored, all in one
     transaction. A retry with the same Idempotency-Key returns the same code."""
@@ -133,7 +127,7 @@ async def issue_code(
     async with uow:
         stored = await claim_or_replay(uow, claim)
         if stored is not None:
-            return Issued(stored.body, replayed=True)
+            return Written(stored.body, replayed=True)
         await _check_limits(uow, actor, terms, now)
         campaign = await uow.campaigns.insert(
             name=f"Apology for {terms.customer_id}"[:200],
@@ -149,23 +143,14 @@ async def issue_code(
             metadata={"reason": terms.reason},
         )
         expires_at = terms.expires_at or now + DEFAULT_VALIDITY
-        for attempt in range(_DRAWS):
-            [text] = generate(_SUPPORT_CODE, 1)
-            try:
-                code = await uow.codes.insert(
-                    campaign_id=campaign.id,
-                    code=text,
-                    normalised_code=text.lower(),
-                    max_redemptions=1,
-                    per_customer_limit=None,
-                    customer_id=terms.customer_id,
-                    expires_at=expires_at,
-                    source=CodeSource.SUPPORT,
-                )
-                break
-            except DuplicateKeyError:
-                if attempt == _DRAWS - 1:
-                    raise
+        code = await insert_bound_code(
+            uow,
+            _SUPPORT_CODE,
+            campaign_id=campaign.id,
+            customer_id=terms.customer_id,
+            expires_at=expires_at,
+            source=CodeSource.SUPPORT,
+        )
         body = _body(code, campaign, terms, actor)
         await uow.audit.record(
             AuditEntry(
@@ -181,7 +166,7 @@ async def issue_code(
         )
         await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
         await uow.commit()
-    return Issued(body, replayed=False)
+    return Written(body, replayed=False)
 
 
 async def available_codes(

@@ -178,6 +178,17 @@ class TestEarning:
         later = await balance(client, checkout, program)
         assert (later["tier"]["key"], later["lifetime_points"]) == ("member", 1000)
 
+    async def test_an_earn_beyond_what_one_credit_may_hold_is_refused(
+        self, client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+    ) -> None:
+        tiers = [{"key": "vip", "label": "VIP", "threshold": 0, "multiplier_percent": 10_000}]
+        program = await create_program(
+            client, admin, earn_rate={"points": 1_000_000, "per_amount": 1}, tiers=tiers
+        )
+        response = await earn(client, checkout, program, "o-1", 100_000_000_000)
+        assert (response.status_code, response.json()["code"]) == (422, "points_limit_exceeded")
+        assert (await balance(client, checkout, program))["pending_points"] == 0
+
     async def test_an_order_in_another_currency_is_refused(
         self, client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
     ) -> None:

@@ -9,13 +9,12 @@ from app.api.deps import (
     NowDep,
     SettingsDep,
     UowDep,
-    request_fingerprint,
+    idempotency_claim,
 )
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Redemption, RedemptionCreate
 from app.services import redemptions as service
-from app.services.idempotency import IdempotencyClaim
 
 router = APIRouter(tags=["checkout"])
 
@@ -46,11 +45,7 @@ async def redeem(
     settings: SettingsDep,
 ) -> OrjsonResponse:
     checkout = body.to_checkout_request()
-    claim = IdempotencyClaim(
-        api_key_id=api_key.id,
-        key=idempotency_key,
-        request_hash=request_fingerprint(request, body.model_dump(mode="json")),
-    )
+    claim = idempotency_claim(request, api_key.id, idempotency_key, body.model_dump(mode="json"))
     outcome = await service.redeem(
         uow,
         checkout,

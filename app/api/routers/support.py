@@ -10,7 +10,7 @@ from app.api.deps import (
     NowDep,
     SupportKey,
     UowDep,
-    request_fingerprint,
+    idempotency_claim,
 )
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
@@ -32,7 +32,6 @@ from app.domain.support import IssuingLimits as IssuingLimitsValue
 from app.domain.support import customer_key
 from app.services import support as service
 from app.services.audit import list_events
-from app.services.idempotency import IdempotencyClaim
 
 router = APIRouter(tags=["support"])
 
@@ -74,11 +73,7 @@ async def issue_support_code(
         skus=frozenset(body.skus),
         expires_at=body.expires_at,
     )
-    claim = IdempotencyClaim(
-        api_key_id=key.id,
-        key=idempotency_key,
-        request_hash=request_fingerprint(request, body.model_dump(mode="json")),
-    )
+    claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
     issued = await service.issue_code(uow, key, terms, claim, now)
     headers = {"Idempotent-Replayed": "true"} if issued.replayed else None
     return OrjsonResponse(issued.body, status_code=201, headers=headers)

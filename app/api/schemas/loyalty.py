@@ -21,16 +21,17 @@ from app.api.schemas.common import (
 )
 from app.db.repositories.ledger import Entry
 from app.domain.ledger import EntryKind
+from app.domain.loyalty import MAX_POINTS_PER_CREDIT, ProgramStatus, TierBasis
 from app.domain.loyalty import EarnRate as EarnRateValue
 from app.domain.loyalty import Program as ProgramValue
-from app.domain.loyalty import ProgramStatus, TierBasis
 from app.domain.loyalty import Reward as RewardValue
 from app.domain.loyalty import Tier as TierValue
 
-MAX_POINTS = 1_000_000_000_000
+MAX_POINTS = MAX_POINTS_PER_CREDIT
 Points = Annotated[int, Field(ge=0, le=MAX_POINTS), JSON_INTEGER]
 PositivePoints = Annotated[int, Field(gt=0, le=MAX_POINTS), JSON_INTEGER]
 Days = Annotated[int, Field(ge=1, le=3_650), JSON_INTEGER]
+PendingDays = Annotated[int, Field(ge=0, le=365), JSON_INTEGER]
 Multiplier = Annotated[
     int,
     Field(ge=100, le=10_000, description="Earn multiplier in percent: 300 = 3x"),
@@ -92,7 +93,7 @@ class ProgramCreate(RequestModel):
     expiry_days: Days | None = Field(
         default=None, description="Points expire this long after they were earned; null: never"
     )
-    pending_days: Annotated[int, Field(ge=0, le=365), JSON_INTEGER] = Field(
+    pending_days: PendingDays = Field(
         default=0, description="Earned points become spendable after this (the return window)"
     )
     allow_negative_balance: bool = Field(
@@ -130,7 +131,7 @@ class ProgramUpdate(RequestModel):
     tier_basis: TierBasis | None = None
     tiers: list[Tier] | None = Field(default=None, max_length=20)
     expiry_days: Days | None = None
-    pending_days: Annotated[int, Field(ge=0, le=365), JSON_INTEGER] | None = None
+    pending_days: PendingDays | None = None
     allow_negative_balance: bool | None = None
     status: ProgramStatus | None = Field(
         default=None, description="'archived': earns nothing more; balances stay spendable"

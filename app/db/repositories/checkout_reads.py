@@ -1,5 +1,6 @@
 """The checkout's reads, each one statement on an autocommit connection (db/uow.ReadUnitOfWork):
-authenticating a key, and validate's key-plus-candidates lookup in a single round trip.
+authenticating a key, validate's key-plus-candidates lookup in a single round trip, and a
+loyalty member's balance (shops show it on every page).
 
 These run on every checkout request, so they skip SQLAlchemy's per-call work: each statement is
 built with Core, rendered for asyncpg once at import, and sent straight to the driver, which
@@ -27,7 +28,7 @@ from app.db.models import GuessFailure
 from app.db.repositories.codes import candidates_statement
 from app.db.repositories.guesses import RECORD_FAILURES
 from app.db.repositories.ledger import Summary, summary_of, summary_sql
-from app.db.repositories.loyalty import program_from_row
+from app.db.repositories.loyalty import PROGRAM_COLUMN_NAMES, program_from_row
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.loyalty import Program
 from app.domain.rules import Promotion
@@ -99,9 +100,8 @@ def _api_key(row: Fields) -> ApiKey:
 # A program, the member's debt and the sums over the member's lots; a customer who never
 # earned gets zeros (the lateral sums over no lots), an unknown program no row.
 _MEMBER_BALANCE = f"""
-SELECT p.id, p.name, p.currency, p.earn_points, p.earn_per_amount, p.tier_basis, p.tiers,
-       p.expiry_days, p.pending_days, p.allow_negative_balance, p.status, p.created_at,
-       p.updated_at, coalesce(a.debt, 0) AS debt, s.*
+SELECT {", ".join(f"p.{name}" for name in PROGRAM_COLUMN_NAMES)},
+       coalesce(a.debt, 0) AS debt, s.*
 FROM loyalty_programs AS p
 LEFT JOIN balance_accounts AS a
   ON a.kind = 'points' AND a.program_id = p.id AND a.customer_id = $2

@@ -213,7 +213,6 @@ _GIVE_BACK = text(
 UPDATE ledger_lots AS lot SET remaining = lot.remaining + t.amount
 FROM unnest(CAST(:ids AS uuid[]), CAST(:amounts AS bigint[])) AS t(id, amount)
 WHERE lot.id = t.id
-RETURNING lot.id
 """
 )
 

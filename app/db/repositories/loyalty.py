@@ -38,6 +38,10 @@ _REWARD_COLUMNS = (
 )
 
 
+# The columns program_from_row reads, for statements written as SQL text.
+PROGRAM_COLUMN_NAMES = tuple(column.key for column in _PROGRAM_COLUMNS)
+
+
 def _tiers_json(tiers: tuple[Tier, ...]) -> list[dict[str, Any]]:
     return [
         {
