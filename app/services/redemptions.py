@@ -62,13 +62,16 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _refusal(body: dict[str, Any]) -> RedemptionRefused:
+def _refusal(body: dict[str, Any], *, replayed: bool = False) -> RedemptionRefused:
     balance_codes = body.get("balance_codes", [])
     refused = [code for code in [*body["codes"], *balance_codes] if not code["valid"]]
     reasons = ", ".join(f"{code['code']}: {code['reason']}" for code in refused)
-    return RedemptionRefused(
+    error = RedemptionRefused(
         f"Not redeemed ({reasons}).", codes=body["codes"], balance_codes=balance_codes
     )
+    if replayed:
+        error.headers = {"Idempotent-Replayed": "true"}
+    return error
 
 
 async def _consume(uow: UnitOfWork, applied: list[Promotion], customer_id: str | None) -> bool:
@@ -172,8 +175,12 @@ async def redeem(
         stored = await claim_or_replay(uow, claim)
         if stored is not None:
             if stored.status == _REFUSED_STATUS:
-                raise _refusal(stored.body)
-            return RedeemOutcome(body=stored.body, replayed=True)
+                raise _refusal(stored.body, replayed=True)
+            # The redemption as it is now, not as it was: one rolled back since is shown
+            # rolled back, never as a discount still to honour.
+            current = await uow.redemptions.get(UUID(stored.body["id"]))
+            assert current is not None, "a stored redemption is never deleted"
+            return RedeemOutcome(body=redemption_body(current), replayed=True)
 
         counted = guess_subjects(claim.api_key_id, request.customer_id, guesses)
         if request.codes or balance_codes:

@@ -2,6 +2,9 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from app.domain.api_keys import Scope
+from tests.factories import Factory, bearer, cart
+
 PERCENT = {"type": "percent_off", "basis_points": 1500}
 
 
@@ -209,6 +212,29 @@ class TestCodes:
         listed = (await client.get(f"/v1/campaigns/{campaign['id']}/codes", headers=admin)).json()
         assert [c["id"] for c in listed["data"]] == [code["id"]]
         assert (await client.get(f"/v1/codes/{code['id']}", headers=admin)).json() == code
+
+    async def test_a_new_code_reports_its_own_count(
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+    ) -> None:
+        campaign = await create(client, admin)
+        used = await client.post(
+            f"/v1/campaigns/{campaign['id']}/codes", json={"code": "USED1"}, headers=admin
+        )
+        checkout = bearer(await factory.api_key(Scope.CHECKOUT))
+        for order in range(3):
+            redeemed = await client.post(
+                "/v1/redeem",
+                json={"codes": ["USED1"], "cart": cart(("a", 1, 1000))},
+                headers={**checkout, "Idempotency-Key": f"order-{order}"},
+            )
+            assert redeemed.status_code == 201
+        fresh = await client.post(
+            f"/v1/campaigns/{campaign['id']}/codes", json={"code": "FRESH1"}, headers=admin
+        )
+        assert fresh.json()["redemption_count"] == 0
+        assert (await client.get(f"/v1/codes/{used.json()['id']}", headers=admin)).json()[
+            "redemption_count"
+        ] == 3
 
     async def test_codes_are_unique_whatever_their_case(
         self, client: AsyncClient, admin: dict[str, str]

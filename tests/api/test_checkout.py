@@ -280,6 +280,31 @@ class TestIdempotency:
         second = await client.post("/v1/redeem", json=body, headers=headers)
         assert first.status_code == second.status_code == 409
         assert second.json()["codes"] == first.json()["codes"]
+        assert second.headers["idempotent-replayed"] == "true"
+        assert "idempotent-replayed" not in first.headers
+
+    async def test_replay_after_rollback_shows_it_rolled_back(
+        self, client: AsyncClient, checkout: dict[str, str], admin: dict[str, str], factory: Factory
+    ) -> None:
+        campaign = await factory.campaign()
+        code = await factory.code(campaign, "ONCE", max_redemptions=1)
+        headers = {**checkout, **idem()}
+        body = {"codes": ["ONCE"], "cart": CART, "order_id": "o-9"}
+        first = await client.post("/v1/redeem", json=body, headers=headers)
+        assert first.json()["status"] == "succeeded"
+        rollback = f"/v1/redemptions/{first.json()['id']}/rollback"
+        assert (await client.post(rollback, headers=checkout)).status_code == 200
+        # Another shopper takes the use that came back.
+        assert (await redeem(client, checkout, ["ONCE"])).status_code == 201
+
+        replay = await client.post("/v1/redeem", json=body, headers=headers)
+        assert replay.status_code == 201
+        assert replay.headers["idempotent-replayed"] == "true"
+        shown = replay.json()
+        assert shown["id"] == first.json()["id"]
+        assert shown["status"] == "rolled_back"
+        assert shown["rolled_back_at"] is not None
+        assert await code_count(client, admin, code.id) == 1
 
     async def test_key_is_required_and_bounded(
         self, client: AsyncClient, checkout: dict[str, str]

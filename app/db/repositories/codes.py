@@ -18,6 +18,7 @@ from sqlalchemy import (
     cast,
     func,
     insert,
+    literal,
     null,
     or_,
     select,
@@ -46,19 +47,27 @@ _REDEMPTION_COUNT = (
     .scalar_subquery()
 )
 
-CODE_COLUMNS = (
-    CodeRow.id,
-    CodeRow.campaign_id,
-    CodeRow.code,
-    CodeRow.max_redemptions,
-    _REDEMPTION_COUNT.label("redemption_count"),
-    CodeRow.per_customer_limit,
-    CodeRow.customer_id,
-    CodeRow.expires_at,
-    CodeRow.source,
-    CodeRow.assigned_at,
-    CodeRow.created_at,
-)
+
+def _code_columns(redemption_count: ColumnElement[Any]) -> tuple[Any, ...]:
+    return (
+        CodeRow.id,
+        CodeRow.campaign_id,
+        CodeRow.code,
+        CodeRow.max_redemptions,
+        redemption_count.label("redemption_count"),
+        CodeRow.per_customer_limit,
+        CodeRow.customer_id,
+        CodeRow.expires_at,
+        CodeRow.source,
+        CodeRow.assigned_at,
+        CodeRow.created_at,
+    )
+
+
+CODE_COLUMNS = _code_columns(_REDEMPTION_COUNT)
+# A new code has used nothing (its counter rows do not exist yet). The count's subquery cannot
+# go in an INSERT's RETURNING: it is not correlated there and sums the counters of every code.
+_NEW_CODE_COLUMNS = _code_columns(literal(0))
 
 
 def _customer_count(subject: str, subject_id: InstrumentedAttribute[UUID]) -> ColumnElement[Any]:
@@ -160,7 +169,7 @@ class CodeRepository(Repository):
                 customer_id=customer_id,
                 expires_at=expires_at,
             )
-            .returning(*CODE_COLUMNS)
+            .returning(*_NEW_CODE_COLUMNS)
         )
         async with translating_integrity_errors(self.session):
             row = (await self.session.execute(stmt)).one()
