@@ -26,19 +26,25 @@ from app.api.routers import (
     validations,
 )
 from app.db.engine import Database, create_engine
+from app.db.errors import DATABASE_ERRORS
 from app.db.uow import UnitOfWork
 from app.services.api_keys import ensure_bootstrap_admin_key
+from app.services.health import ReadinessProbe
 from app.services.pools import fail_stalled_jobs
 from app.settings import Settings, get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 logger = logging.getLogger("tessera")
+# Not migrated yet, or the database is away: /readyz says so, and the service starts anyway.
+_STARTUP_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, *DATABASE_ERRORS)
 
 
-def migration_head() -> str:
-    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+def migration_revisions() -> tuple[str, frozenset[str]]:
+    """This build's migration head and every revision it knows."""
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    head = scripts.get_current_head()
     assert head is not None, "the migrations folder has no revision"
-    return head
+    return head, frozenset(script.revision for script in scripts.walk_revisions())
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -69,8 +75,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 logger.info("installed the bootstrap admin key from TESSERA_BOOTSTRAP_ADMIN_KEY")
         try:
             stalled = await fail_stalled_jobs(UnitOfWork(database.sessions))
-        except SQLAlchemyError:
-            # Not migrated yet, or the database is away: /readyz says so; serve anyway.
+        except _STARTUP_ERRORS:
             logger.exception("could not look for code jobs left running")
         else:
             if stalled:
@@ -92,7 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(reject_unknown_query_parameters)],
     )
     app.state.settings = settings
-    app.state.migration_head = migration_head()
+    head, known = migration_revisions()
+    app.state.readiness = ReadinessProbe(head, known, settings.db.ready_timeout_ms / 1000)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.api.max_body_bytes)
     for module in (

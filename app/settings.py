@@ -12,7 +12,18 @@ class DatabaseSettings(BaseModel, frozen=True):
     # at 64 clients; a fixed pool makes the extra requests wait for a connection instead.
     pool_size: int = Field(default=20, ge=1, le=200)
     max_overflow: int = Field(default=0, ge=0, le=200)
-    statement_timeout_ms: int = Field(default=5_000, ge=100)
+    # PostgreSQL cancels a statement running longer (the request answers 503).
+    statement_timeout_ms: int = Field(default=2_000, ge=100)
+    # Client-side deadlines, so a database that stops answering costs a request seconds, not
+    # minutes: opening a connection, waiting for a free pooled one, and each round trip. A
+    # round trip's deadline sits a little above statement_timeout_ms, so that a slow statement
+    # is normally cancelled by the server (the connection stays usable) and the client's own
+    # deadline fires only when the server does not answer at all.
+    connect_timeout_ms: int = Field(default=2_000, ge=100)
+    pool_timeout_ms: int = Field(default=2_000, ge=0)
+    command_timeout_ms: int = Field(default=2_500, ge=100)
+    # /readyz answers within this, whatever the database does.
+    ready_timeout_ms: int = Field(default=1_500, ge=100)
     # 0 disables asyncpg's prepared-statement cache, which PgBouncer in transaction mode needs.
     statement_cache_size: int = Field(default=100, ge=0)
 

@@ -198,7 +198,11 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
         status=503,
         code=ErrorCode.SERVICE_UNAVAILABLE,
         title="The service cannot serve requests right now",
-        detail="The database did not answer in time. Nothing was changed; retry shortly.",
+        detail=(
+            "The database did not answer in time, so this request may or may not have taken "
+            "effect. Retry shortly: a write retried with the same Idempotency-Key takes effect "
+            "at most once."
+        ),
         headers={"Retry-After": "1"},
     )
 
@@ -210,7 +214,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
         status=500,
         code=ErrorCode.INTERNAL_ERROR,
         title="Internal error",
-        detail="Something went wrong on our side. Nothing was changed.",
+        detail="Something went wrong on our side; it was logged with this request's id.",
     )
 
 

@@ -32,10 +32,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=db.pool_size,
         max_overflow=db.max_overflow,
         pool_pre_ping=False,
+        pool_timeout=db.pool_timeout_ms / 1000,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args={
             "statement_cache_size": db.statement_cache_size,
+            "timeout": db.connect_timeout_ms / 1000,
+            "command_timeout": db.command_timeout_ms / 1000,
             "server_settings": {
                 "application_name": "tessera",
                 "statement_timeout": str(db.statement_timeout_ms),

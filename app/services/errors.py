@@ -125,6 +125,10 @@ class ServiceUnavailable(AppError):
     status = 503
     title = "The service cannot serve requests right now"
 
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail, **extensions)
+        self.headers = {"Retry-After": "1"}
+
 
 class InvalidParameter(AppError):
     code = ErrorCode.VALIDATION_ERROR

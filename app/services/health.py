@@ -1,14 +1,64 @@
+"""Readiness: the database answers, within a deadline, at a schema this build can serve."""
+
+import asyncio
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from app.db.errors import DATABASE_ERRORS
 from app.db.uow import UnitOfWork
 from app.services.errors import ServiceUnavailable
 
 
-async def check_readiness(uow: UnitOfWork, expected_revision: str) -> str:
-    """The database's migration revision, if it answers and is at expected_revision."""
-    async with uow:
-        revision = await uow.schema.current_revision()
-    if revision != expected_revision:
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    revision: str
+    is_newer: bool
+    """The database was migrated past this build (a rolling deploy upgrades it first)."""
+
+
+class ReadinessProbe:
+    """Answers within timeout whatever the database does. One check runs at a time: probes
+    that arrive while it runs wait for the same answer, so a stalled database does not collect
+    a connection per probe; a check that outlives its deadline finishes in the background and
+    the next probe starts afresh."""
+
+    def __init__(self, head: str, known_revisions: Collection[str], timeout: float) -> None:
+        self._head = head
+        self._known = frozenset(known_revisions)
+        self._timeout = timeout
+        self._running: asyncio.Task[str | None] | None = None
+
+    async def check(self, new_uow: Callable[[], UnitOfWork]) -> Readiness:
+        if self._running is None or self._running.done():
+            self._running = asyncio.ensure_future(_revision(new_uow()))
+            # Nobody may be waiting any more when it fails: take its error here.
+            self._running.add_done_callback(_retrieve)
+        try:
+            async with asyncio.timeout(self._timeout):
+                revision = await asyncio.shield(self._running)
+        except TimeoutError:
+            raise ServiceUnavailable(
+                f"The database did not answer within {self._timeout:g} s."
+            ) from None
+        except DATABASE_ERRORS as exc:
+            raise ServiceUnavailable(
+                f"The database cannot be reached ({exc.__class__.__name__})."
+            ) from None
+        if revision == self._head:
+            return Readiness(revision, is_newer=False)
+        if revision is not None and revision not in self._known:
+            return Readiness(revision, is_newer=True)
         raise ServiceUnavailable(
-            f"The database schema is at {revision or 'no revision'}, not {expected_revision}; "
+            f"The database schema is at {revision or 'no revision'}, not {self._head}; "
             "run the migrations.",
         )
-    return revision
+
+
+async def _revision(uow: UnitOfWork) -> str | None:
+    async with uow:
+        return await uow.schema.current_revision()
+
+
+def _retrieve(task: "asyncio.Task[str | None]") -> None:
+    if not task.cancelled():
+        task.exception()

@@ -1,9 +1,10 @@
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.api.deps import UowDep
+from app.api.deps import DatabaseDep
 from app.api.problems import problem_responses
-from app.services.health import check_readiness
+from app.db.uow import UnitOfWork
+from app.services.health import ReadinessProbe
 
 router = APIRouter(tags=["health"])
 
@@ -14,7 +15,11 @@ class Health(BaseModel):
 
 class Readiness(BaseModel):
     status: str
-    migration: str
+    migration: str = Field(description="The Alembic revision the database is at")
+    schema_is_newer: bool = Field(
+        description="The database was migrated past this build's head (a rolling deploy "
+        "upgrades it before the old instances go); this build still serves it"
+    )
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness: the process is up")
@@ -25,9 +30,15 @@ async def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    summary="Readiness: the database answers and its schema is at the migrations' head",
+    summary="Readiness: the database answers and its schema is one this build serves",
+    description=(
+        "Ready when the database answers within `TESSERA_DB__READY_TIMEOUT_MS` (1.5 s) and is "
+        "at this build's migration head or at a newer revision this build does not know. "
+        "Otherwise 503, within that deadline, whatever the database does."
+    ),
     responses=problem_responses(503),
 )
-async def readyz(request: Request, uow: UowDep) -> Readiness:
-    revision = await check_readiness(uow, request.app.state.migration_head)
-    return Readiness(status="ok", migration=revision)
+async def readyz(request: Request, database: DatabaseDep) -> Readiness:
+    probe: ReadinessProbe = request.app.state.readiness
+    ready = await probe.check(lambda: UnitOfWork(database.sessions))
+    return Readiness(status="ok", migration=ready.revision, schema_is_newer=ready.is_newer)

@@ -1,0 +1,48 @@
+"""Liveness and readiness."""
+
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.main import migration_revisions
+
+
+async def _set_revision(connection: AsyncConnection, revision: str) -> None:
+    await connection.execute(
+        text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision}
+    )
+
+
+class TestReadiness:
+    async def test_ready_at_the_head(self, client: AsyncClient) -> None:
+        head, _ = migration_revisions()
+        response = await client.get("/readyz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "migration": head, "schema_is_newer": False}
+
+    async def test_still_ready_when_a_newer_build_migrated_first(
+        self, client: AsyncClient, connection: AsyncConnection
+    ) -> None:
+        await _set_revision(connection, "f0e1d2c3b4a5")
+        response = await client.get("/readyz")
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "status": "ok",
+            "migration": "f0e1d2c3b4a5",
+            "schema_is_newer": True,
+        }
+
+    async def test_not_ready_behind_the_head(
+        self, client: AsyncClient, connection: AsyncConnection
+    ) -> None:
+        head, known = migration_revisions()
+        older = sorted(known - {head})[0]
+        await _set_revision(connection, older)
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+        assert "run the migrations" in response.json()["detail"]
+        assert response.headers["Retry-After"] == "1"
+
+    async def test_liveness_needs_no_database(self, client: AsyncClient) -> None:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
