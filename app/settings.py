@@ -5,6 +5,8 @@ from functools import lru_cache
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.domain.guesses import GuessLimits
+
 
 class DatabaseSettings(BaseModel, frozen=True):
     # Connections per worker. Overflow connections are closed when handed back, and opening one
@@ -39,12 +41,24 @@ class LimitSettings(BaseModel, frozen=True):
 
 class GuessSettings(BaseModel, frozen=True):
     """Failed code guesses (unknown codes, codes bound to someone else) allowed per fixed
-    window; past them, requests with codes get 429 until the window ends. A checkout key is
-    shared by every shopper, so its allowance is much larger than a customer's."""
+    window (domain/guesses.py has the threat model). Past the customer's or the client
+    address's allowance, their requests with codes get 429 until the window ends. Requests that
+    send no `client_ip` share one allowance per key. The key's own count only raises an alarm
+    (a log line and a metric): blocking the key would stop every shopper."""
 
     per_customer: int = Field(default=10, ge=1)
-    per_key: int = Field(default=1_000, ge=1)
+    per_address: int = Field(default=50, ge=1)
+    per_key_unaddressed: int = Field(default=1_000, ge=1)
+    key_alarm: int = Field(default=1_000, ge=1)
     window_seconds: int = Field(default=600, ge=1, le=86_400)
+
+    def limits(self) -> GuessLimits:
+        return GuessLimits(
+            per_customer=self.per_customer,
+            per_address=self.per_address,
+            per_key_unaddressed=self.per_key_unaddressed,
+            key_alarm=self.key_alarm,
+        )
 
 
 class WalletSettings(BaseModel, frozen=True):

@@ -16,6 +16,7 @@ from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.codegen import parse_spec
 from app.domain.codes import display, is_well_formed, normalise
+from app.domain.guesses import blocking
 from app.domain.ledger import (
     AccountKind,
     EntryKind,
@@ -32,9 +33,11 @@ from app.services.errors import (
     CurrencyMismatch,
     InvalidGiftCard,
 )
+from app.services.guesses import guess_subjects, refuse_if_blocked, report
 from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
 from app.services.ledger import reverse_credit
 from app.services.rendering import timestamp
+from app.settings import GuessSettings
 
 _CREATED_STATUS = 201
 _OK_STATUS = 200
@@ -169,17 +172,54 @@ async def issue_gift_card(
     return Written(body, replayed=False)
 
 
-async def _gift_card(uow: UnitOfWork, code: str) -> Account:
-    key = normalise(code)
-    account = (await uow.ledger.by_code([key])).get(key) if is_well_formed(key) else None
+async def _gift_card(uow: UnitOfWork, gift_card_id: UUID) -> Account:
+    account = await uow.ledger.get(gift_card_id)
     if account is None or account.kind is not AccountKind.GIFT_CARD:
-        raise BalanceCodeNotFound(f"No gift card has code {code!r}.")
+        raise BalanceCodeNotFound(f"No gift card has id {gift_card_id}.")
     return account
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A gift card asked for by its code, and who asks: the code is the secret, so a lookup is
+    a guess like a code at /validate and is counted the same way."""
+
+    code: str
+    customer_id: str | None
+    client_ip: str | None
+    api_key_id: UUID
+
+
+async def look_up_gift_card(
+    uow: UnitOfWork, lookup: Lookup, guesses: GuessSettings, now: datetime
+) -> dict[str, Any]:
+    """The gift card with this code, for its customer (or anyone, for an unbound card). An
+    unknown code, or one bound to another customer, is a failed guess; once the customer's or
+    the address's allowance is used up every lookup is refused (429) whatever the code, so
+    the answers stop telling which codes exist."""
+    counted = guess_subjects(lookup.api_key_id, lookup.customer_id, lookup.client_ip, guesses)
+    async with uow:
+        refuse_if_blocked(await uow.guesses.blocked_until(blocking(counted), now), now)
+        key = normalise(lookup.code)
+        account = (await uow.ledger.by_code([key])).get(key) if is_well_formed(key) else None
+        bound_elsewhere = (
+            account is not None
+            and account.customer_id is not None
+            and lookup.customer_id is not None
+            and account.customer_id != lookup.customer_id
+        )
+        if account is None or account.kind is not AccountKind.GIFT_CARD or bound_elsewhere:
+            window = timedelta(seconds=guesses.window_seconds)
+            counts = await uow.guesses.record(counted, 1, now, window)
+            await uow.commit()
+            report(lookup.api_key_id, counted, counts, 1)
+            raise BalanceCodeNotFound("No gift card has this code.")
+        return await balance_body(uow, account, now)
 
 
 async def top_up(
     uow: UnitOfWork,
-    code: str,
+    gift_card_id: UUID,
     amount: int,
     currency: str,
     claim: IdempotencyClaim,
@@ -190,7 +230,7 @@ async def top_up(
         stored = await claim_or_replay(uow, claim)
         if stored is not None:
             return Written(stored.body, replayed=True)
-        account = await _gift_card(uow, code)
+        account = await _gift_card(uow, gift_card_id)
         if currency != account.currency:
             raise CurrencyMismatch(
                 f"The gift card holds {account.currency}, not {currency}.", fields=["currency"]
@@ -215,17 +255,17 @@ async def top_up(
     return Written(body, replayed=False)
 
 
-async def gift_card_balance(uow: UnitOfWork, code: str, now: datetime) -> dict[str, Any]:
+async def gift_card_balance(uow: UnitOfWork, gift_card_id: UUID, now: datetime) -> dict[str, Any]:
     async with uow:
-        return await balance_body(uow, await _gift_card(uow, code), now)
+        return await balance_body(uow, await _gift_card(uow, gift_card_id), now)
 
 
 async def gift_card_history(
-    uow: UnitOfWork, code: str, limit: int, before: tuple[datetime, UUID] | None
+    uow: UnitOfWork, gift_card_id: UUID, limit: int, before: tuple[datetime, UUID] | None
 ) -> list[Entry]:
     """The card's ledger, newest first: issue, top-ups, payments, refunds, expiry."""
     async with uow:
-        account = await _gift_card(uow, code)
+        account = await _gift_card(uow, gift_card_id)
         return await uow.ledger.history(account.id, limit, before)
 
 

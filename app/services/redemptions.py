@@ -13,19 +13,14 @@ from uuid import UUID, uuid4
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import UnitOfWork
 from app.domain.engine import Evaluation, message_for
-from app.domain.guesses import failed_guesses
+from app.domain.guesses import blocking, failed_guesses
 from app.domain.reasons import Reason
 from app.domain.rules import Promotion
 from app.services import balances, loyalty
 from app.services.errors import RedemptionNotFound, RedemptionRefused
+from app.services.guesses import guess_subjects, refuse_if_blocked, report
 from app.services.idempotency import IdempotencyClaim, claim_or_replay
-from app.services.validations import (
-    CheckoutRequest,
-    evaluate_request,
-    evaluation_body,
-    guess_subjects,
-    refuse_if_blocked,
-)
+from app.services.validations import CheckoutRequest, evaluate_request, evaluation_body
 from app.settings import GuessSettings
 
 # How often a redeem re-evaluates after losing a race for a limit before it gives up.
@@ -182,9 +177,10 @@ async def redeem(
             assert current is not None, "a stored redemption is never deleted"
             return RedeemOutcome(body=redemption_body(current), replayed=True)
 
-        counted = guess_subjects(claim.api_key_id, request.customer_id, guesses)
+        counted = guess_subjects(claim.api_key_id, request.customer_id, request.client_ip, guesses)
+        window = timedelta(seconds=guesses.window_seconds)
         if request.codes or balance_codes:
-            blocked_until = await uow.guesses.blocked_until([s for s, _ in counted], now)
+            blocked_until = await uow.guesses.blocked_until(blocking(counted), now)
             refuse_if_blocked(blocked_until, now)
 
         for _ in range(_CONSUME_ATTEMPTS):
@@ -193,8 +189,8 @@ async def redeem(
             if not body["valid"]:
                 failures = failed_guesses(evaluation)
                 if failures:
-                    window = timedelta(seconds=guesses.window_seconds)
-                    await uow.guesses.record(counted, failures, now, window)
+                    counts = await uow.guesses.record(counted, failures, now, window)
+                    report(claim.api_key_id, counted, counts, failures)
                 break
             applied = [application.promotion for application in evaluation.applied]
             plan = await _consume_and_plan(
@@ -204,8 +200,8 @@ async def redeem(
                 body = {**body, "balance_codes": list(plan.verdicts)}
                 if not plan.is_valid:
                     if plan.unknown:
-                        window = timedelta(seconds=guesses.window_seconds)
-                        await uow.guesses.record(counted, plan.unknown, now, window)
+                        counts = await uow.guesses.record(counted, plan.unknown, now, window)
+                        report(claim.api_key_id, counted, counts, plan.unknown)
                     body["valid"] = False
                     break
                 redemption_id = uuid4()

@@ -1,23 +1,22 @@
 """Validate: what codes and automatic promotions would do to a cart, with a reason for every
 verdict. Never writes."""
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
+from app.db.repositories.checkout_reads import Guessers
 from app.db.uow import ReadUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
 from app.domain.engine import Evaluation, Refusal, evaluate
-from app.domain.guesses import failed_guesses, subjects
+from app.domain.guesses import address_subject, customer_subject, failed_guesses
 from app.domain.reasons import Shortfall
 from app.domain.rules import Promotion
 from app.services.api_keys import check_access, hash_key
-from app.services.errors import TooManyFailedGuesses
+from app.services.guesses import guess_subjects, refuse_if_blocked, report
 from app.settings import GuessSettings
 
 
@@ -33,6 +32,8 @@ class CheckoutRequest:
     is_first_order: bool | None = None
     market: str | None = None
     locale: str | None = None
+    client_ip: str | None = None
+    """The shopper's IP address as the checkout saw it: failed guesses are counted by it."""
 
     def evaluate_with(
         self,
@@ -88,11 +89,15 @@ async def validate_codes(
 ) -> dict[str, Any]:
     """The verdict on every code and automatic promotion and the resulting totals, as the
     response body, for a caller holding the checkout scope. One round trip: the key and
-    whether it or the customer is blocked from trying codes are read by the same statement
-    that loads the promotions. Only failed guesses write (one more statement)."""
+    whether the customer or the client address is blocked from trying codes are read by the
+    same statement that loads the promotions. Only failed guesses write (one more
+    statement)."""
+    guessers = Guessers(
+        customer=customer_subject(request.customer_id), address=address_subject(request.client_ip)
+    )
     async with reads:
         found = await reads.checkout.load_candidates(
-            hash_key(raw_key), _lookup_keys(request), request.customer_id, now
+            hash_key(raw_key), _lookup_keys(request), request.customer_id, guessers, now
         )
     key = check_access(found.key, Scope.CHECKOUT)
     if request.codes:
@@ -100,33 +105,13 @@ async def validate_codes(
     evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
     failures = failed_guesses(evaluation)
     if failures:
+        counted = guess_subjects(key.id, request.customer_id, request.client_ip, guesses)
         async with reads:
-            await reads.checkout.record_failed_guesses(
-                guess_subjects(key.id, request.customer_id, guesses),
-                failures,
-                now,
-                timedelta(seconds=guesses.window_seconds),
+            counts = await reads.checkout.record_failed_guesses(
+                counted, failures, now, timedelta(seconds=guesses.window_seconds)
             )
+        report(key.id, counted, counts, failures)
     return evaluation_body(evaluation, request.customer_id)
-
-
-def guess_subjects(
-    key_id: UUID, customer_id: str | None, guesses: GuessSettings
-) -> list[tuple[str, int]]:
-    """The counters a failed guess adds to, with the configured thresholds."""
-    return subjects(key_id, customer_id, per_key=guesses.per_key, per_customer=guesses.per_customer)
-
-
-def refuse_if_blocked(blocked_until: datetime | None, now: datetime) -> None:
-    """429 while the key or the customer has used up its failed guesses for the window. It
-    does not depend on the codes sent, so it says nothing about whether any of them exist."""
-    if blocked_until is not None and blocked_until > now:
-        wait = math.ceil((blocked_until - now).total_seconds())
-        raise TooManyFailedGuesses(
-            f"Too many unknown codes were tried with this key or for this customer; try codes "
-            f"again in {wait} s.",
-            retry_after=wait,
-        )
 
 
 def _shortfall(shortfall: Shortfall | None) -> dict[str, Any] | None:

@@ -48,11 +48,51 @@ async def redeem(
     return await client.post("/v1/redeem", json=body, headers=keyed(checkout))
 
 
+async def look_up(client: AsyncClient, headers: dict[str, str], code: str, **extra: Any) -> Any:
+    return await client.post("/v1/gift-cards/lookup", json={"code": code} | extra, headers=headers)
+
+
 async def available(client: AsyncClient, headers: dict[str, str], code: str) -> int:
-    response = await client.get(f"/v1/gift-cards/{code}", headers=headers)
+    response = await look_up(client, headers, code)
     assert response.status_code == 200, response.text
     amount: int = response.json()["available_amount"]
     return amount
+
+
+class TestGiftCardLookups:
+    async def test_lookups_are_guesses_and_stop_answering_once_blocked(
+        self, client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+    ) -> None:
+        card = await gift_card(client, admin, 2500)
+        for n in range(10):
+            guess = await look_up(client, checkout, f"GUESS{n:012d}", customer_id="mallory")
+            assert (guess.status_code, guess.json()["code"]) == (404, "balance_code_not_found")
+        # The customer's allowance is used up: the real code answers like any other.
+        for code in (card["code"], "GUESS-AGAIN"):
+            blocked = await look_up(client, checkout, code, customer_id="mallory")
+            assert blocked.status_code == 429
+            assert blocked.json()["code"] == "too_many_failed_guesses"
+            assert blocked.headers["Retry-After"]
+        assert await available(client, checkout, card["code"]) == 2500
+
+    async def test_the_address_allowance_holds_across_customers(
+        self, client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+    ) -> None:
+        card = await gift_card(client, admin, 2500)
+        for n in range(50):
+            await look_up(client, checkout, f"G{n:015d}", customer_id=f"c{n}", client_ip="::1")
+        blocked = await look_up(client, checkout, card["code"], customer_id="c99", client_ip="::1")
+        assert blocked.status_code == 429
+        elsewhere = await look_up(client, checkout, card["code"], client_ip="203.0.113.7")
+        assert elsewhere.status_code == 200
+
+    async def test_a_card_bound_to_someone_else_is_not_found(
+        self, client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+    ) -> None:
+        card = await gift_card(client, admin, 2500, customer_id="ann")
+        other = await look_up(client, checkout, card["code"], customer_id="bob")
+        assert (other.status_code, other.json()["code"]) == (404, "balance_code_not_found")
+        assert (await look_up(client, checkout, card["code"], customer_id="ann")).status_code == 200
 
 
 class TestGiftCards:
@@ -68,7 +108,9 @@ class TestGiftCards:
         assert await available(client, checkout, card["code"].lower()) == 2500
 
         key = str(uuid.uuid4())
-        url = f"/v1/gift-cards/{card['code']}/top-ups"
+        by_id = await client.get(f"/v1/gift-cards/{card['id']}", headers=checkout)
+        assert by_id.json() == card
+        url = f"/v1/gift-cards/{card['id']}/top-ups"
         first = await client.post(
             url, json={"amount": 1000, "currency": "EUR"}, headers=keyed(admin, key)
         )
@@ -96,8 +138,10 @@ class TestGiftCards:
             headers=keyed(admin),
         )
         assert (malformed.status_code, malformed.json()["code"]) == (422, "invalid_gift_card")
-        missing = await client.get("/v1/gift-cards/NOPE", headers=checkout)
+        missing = await look_up(client, checkout, "NOPE")
         assert (missing.status_code, missing.json()["code"]) == (404, "balance_code_not_found")
+        no_id = await client.get(f"/v1/gift-cards/{uuid.uuid4()}", headers=checkout)
+        assert (no_id.status_code, no_id.json()["code"]) == (404, "balance_code_not_found")
 
     async def test_pays_up_to_its_balance_and_the_total_after_discounts(
         self,
@@ -204,7 +248,7 @@ class TestRollback:
         assert (await client.post(url, headers=checkout)).status_code == 200
         assert (await client.post(url, headers=checkout)).status_code == 200
         assert await available(client, checkout, card["code"]) == 1234
-        entries = await client.get(f"/v1/gift-cards/{card['code']}/entries", headers=checkout)
+        entries = await client.get(f"/v1/gift-cards/{card['id']}/entries", headers=checkout)
         assert entries.json()["data"][0]["api_key_id"] is not None  # who rolled it back
         assert [(e["kind"], e["amount"]) for e in entries.json()["data"]] == [
             ("refund", 1234),

@@ -1,5 +1,7 @@
-"""Failed code guesses are limited per customer and per API key, with the counts in PostgreSQL."""
+"""Failed code guesses are limited per customer and per client address (requests without one
+share an allowance per key), with the counts in PostgreSQL; the key's own count is an alarm."""
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,8 +37,11 @@ def clock() -> Clock:
 async def strict(
     settings: Settings, database: Database, clock: Clock
 ) -> AsyncIterator[AsyncClient]:
-    """A client of an app allowing 3 failed guesses per customer and 5 per key in 10 minutes."""
-    guesses = GuessSettings(per_customer=3, per_key=5, window_seconds=600)
+    """A client of an app allowing, in 10 minutes, 3 failed guesses per customer, 4 per client
+    address, 5 for a key's requests without an address, and raising the key's alarm at 6."""
+    guesses = GuessSettings(
+        per_customer=3, per_address=4, per_key_unaddressed=5, key_alarm=6, window_seconds=600
+    )
     app: FastAPI = create_app(settings.model_copy(update={"guesses": guesses}))
     app.dependency_overrides[get_database] = lambda: database
     app.dependency_overrides[request_time] = clock
@@ -45,11 +50,17 @@ async def strict(
 
 
 async def validate(
-    client: AsyncClient, headers: dict[str, str], codes: list[str], customer: str | None
+    client: AsyncClient,
+    headers: dict[str, str],
+    codes: list[str],
+    customer: str | None,
+    client_ip: str | None = None,
 ) -> Any:
     body: dict[str, Any] = {"codes": codes, "cart": CART}
     if customer is not None:
         body["customer"] = {"id": customer}
+    if client_ip is not None:
+        body["client_ip"] = client_ip
     return await client.post("/v1/validate", json=body, headers=headers)
 
 
@@ -92,15 +103,63 @@ class TestFailedGuesses:
             assert tried.json()["codes"][0]["reason"] == "customer_mismatch"
         assert (await validate(strict, checkout, ["ALICES-0"], "mallory")).status_code == 429
 
-    async def test_the_key_has_its_own_allowance(
+    async def test_rotating_customer_ids_meets_the_address_allowance(
         self, strict: AsyncClient, checkout: dict[str, str], factory: Factory
     ) -> None:
         await factory.code(await factory.campaign(), "REAL-CODE")
-        # Five failures from anonymous carts and different customers use up the key's five.
+        attacker = "198.51.100.23"
+        for n in range(4):
+            tried = await validate(strict, checkout, [f"X-{n}"], f"fresh-{n}", attacker)
+            assert tried.json()["codes"][0]["reason"] == "not_found"
+        blocked = await validate(strict, checkout, ["REAL-CODE"], "fresh-9", attacker)
+        assert blocked.status_code == 429
+        anonymous = await validate(strict, checkout, ["REAL-CODE"], None, attacker)
+        assert anonymous.status_code == 429
+        # Everybody else keeps working, with or without an address.
+        for customer, address in [("alice", "203.0.113.7"), (None, "2001:db8::1"), ("bob", None)]:
+            honest = await validate(strict, checkout, ["REAL-CODE"], customer, address)
+            assert honest.json()["codes"][0]["reason"] is None, (customer, address)
+
+    async def test_an_ipv6_subscriber_is_one_address(
+        self, strict: AsyncClient, checkout: dict[str, str], factory: Factory
+    ) -> None:
+        await factory.code(await factory.campaign(), "REAL-CODE")
+        for n in range(4):
+            await validate(strict, checkout, [f"X-{n}"], None, f"2001:db8:1:2::{n + 1:x}")
+        other_host = await validate(strict, checkout, ["REAL-CODE"], None, "2001:db8:1:2:ffff::9")
+        assert other_host.status_code == 429
+        next_subscriber = await validate(strict, checkout, ["REAL-CODE"], None, "2001:db8:1:3::1")
+        assert next_subscriber.status_code == 200
+
+    async def test_requests_without_an_address_share_the_keys_allowance(
+        self, strict: AsyncClient, checkout: dict[str, str], factory: Factory
+    ) -> None:
+        await factory.code(await factory.campaign(), "REAL-CODE")
+        # Five failures from carts without an address use up the five they share.
         for n, customer in enumerate([None, None, "a", "b", "c"]):
             assert (await validate(strict, checkout, [f"X-{n}"], customer)).status_code == 200
         assert (await validate(strict, checkout, ["REAL-CODE"], "d")).status_code == 429
         assert (await validate(strict, checkout, ["REAL-CODE"], None)).status_code == 429
+        # Requests that name their shopper's address are not affected.
+        addressed = await validate(strict, checkout, ["REAL-CODE"], "d", "203.0.113.7")
+        assert addressed.status_code == 200
+
+    async def test_the_keys_count_is_an_alarm_not_a_block(
+        self,
+        strict: AsyncClient,
+        checkout: dict[str, str],
+        factory: Factory,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        await factory.code(await factory.campaign(), "REAL-CODE")
+        caplog.set_level(logging.INFO, logger="tessera.guesses")
+        for n in range(10):
+            await validate(strict, checkout, [f"X-{n}"], f"c-{n}", f"198.51.100.{n + 1}")
+        alarms = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(alarms) == 1, "one alarm per key and window"
+        assert "failed-guess alarm" in alarms[0].getMessage()
+        honest = await validate(strict, checkout, ["REAL-CODE"], "alice", "203.0.113.7")
+        assert honest.json()["codes"][0]["reason"] is None
 
     async def test_redeem_counts_and_honours_the_block(
         self, strict: AsyncClient, checkout: dict[str, str], factory: Factory, clock: Clock
@@ -127,3 +186,42 @@ class TestFailedGuesses:
             headers={**checkout, "Idempotency-Key": "real"},
         )
         assert retried.status_code == 201, retried.text
+
+    async def test_redeem_honours_the_address_block(
+        self, strict: AsyncClient, checkout: dict[str, str], factory: Factory
+    ) -> None:
+        await factory.code(await factory.campaign(), "REAL-CODE")
+        attacker = "198.51.100.23"
+        for n in range(4):
+            await validate(strict, checkout, [f"X-{n}"], f"fresh-{n}", attacker)
+        body = {"codes": ["REAL-CODE"], "cart": CART, "client_ip": attacker}
+        blocked = await strict.post(
+            "/v1/redeem", json=body, headers={**checkout, "Idempotency-Key": "from-attacker"}
+        )
+        assert (blocked.status_code, blocked.json()["code"]) == (429, "too_many_failed_guesses")
+        honest = {**body, "client_ip": "203.0.113.7"}
+        redeemed = await strict.post(
+            "/v1/redeem", json=honest, headers={**checkout, "Idempotency-Key": "from-shopper"}
+        )
+        assert redeemed.status_code == 201, redeemed.text
+
+
+class TestOneAttackerAgainstEveryShopper:
+    async def test_guessing_with_fresh_customer_ids_does_not_switch_coupons_off(
+        self, client: AsyncClient, checkout: dict[str, str], factory: Factory
+    ) -> None:
+        """With the default allowances: 100 requests of 10 unknown codes each, a fresh customer
+        id every time, all from one address."""
+        await factory.code(await factory.campaign(), "REAL-CODE")
+        statuses = []
+        for n in range(100):
+            guesses = [f"GUESS-{n}-{i}" for i in range(10)]
+            tried = await validate(client, checkout, guesses, f"bot-{n}", "198.51.100.99")
+            statuses.append(tried.status_code)
+        assert statuses[:5] == [200] * 5
+        assert set(statuses[5:]) == {429}
+        for n in range(5):
+            honest = await validate(
+                client, checkout, ["REAL-CODE"], f"shopper-{n}", f"203.0.113.{n + 1}"
+            )
+            assert honest.json()["codes"][0]["reason"] is None

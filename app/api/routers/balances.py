@@ -1,4 +1,5 @@
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Path, Request, status
 
@@ -7,17 +8,19 @@ from app.api.deps import (
     CheckoutOrSupportKey,
     IdempotencyKeyDep,
     NowDep,
+    SettingsDep,
     UowDep,
     idempotency_claim,
 )
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
-from app.api.schemas.common import NOT_BLANK, PRINTABLE
+from app.api.schemas.common import NOT_BLANK
 from app.api.schemas.loyalty import (
     BalanceCode,
     BalanceCodeList,
     GiftCardCreate,
+    GiftCardLookup,
     LedgerEntry,
     LedgerEntryList,
     TopUpCreate,
@@ -26,7 +29,6 @@ from app.services import balances as service
 
 router = APIRouter(tags=["gift cards and wallets"])
 
-CodePath = Annotated[str, Path(min_length=1, max_length=100, pattern=PRINTABLE)]
 CustomerPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLANK)]
 
 
@@ -63,32 +65,59 @@ async def issue_gift_card(
     return OrjsonResponse(written.body, status_code=201, headers=headers)
 
 
-@router.get(
-    "/v1/gift-cards/{code}",
+@router.post(
+    "/v1/gift-cards/lookup",
     response_model=BalanceCode,
-    summary="A gift card's balance",
+    summary="Find a gift card by its code, and its balance",
+    description=(
+        "The code travels in the body, never in a URL (URLs end up in logs). The code is the "
+        "card's secret, so a lookup counts like a code at /v1/validate: an unknown code, or "
+        "one bound to another `customer_id`, is a failed guess for the customer and the "
+        "`client_ip`, and past the allowance every lookup gets 429 "
+        "`too_many_failed_guesses` whatever the code. Address the card by its `id` from then "
+        "on."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 429, 503),
+)
+async def look_up_gift_card(
+    body: GiftCardLookup,
+    uow: UowDep,
+    key: CheckoutOrSupportKey,
+    now: NowDep,
+    settings: SettingsDep,
+) -> OrjsonResponse:
+    lookup = service.Lookup(
+        code=body.code, customer_id=body.customer_id, client_ip=body.client_ip, api_key_id=key.id
+    )
+    return OrjsonResponse(await service.look_up_gift_card(uow, lookup, settings.guesses, now))
+
+
+@router.get(
+    "/v1/gift-cards/{gift_card_id}",
+    response_model=BalanceCode,
+    summary="A gift card and its balance",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def gift_card_balance(
-    code: CodePath, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
+    gift_card_id: UUID, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
 ) -> OrjsonResponse:
-    return OrjsonResponse(await service.gift_card_balance(uow, code, now))
+    return OrjsonResponse(await service.gift_card_balance(uow, gift_card_id, now))
 
 
 @router.get(
-    "/v1/gift-cards/{code}/entries",
+    "/v1/gift-cards/{gift_card_id}/entries",
     response_model=LedgerEntryList,
     summary="A gift card's ledger, newest first",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def gift_card_history(
-    code: CodePath,
+    gift_card_id: UUID,
     uow: UowDep,
     _: CheckoutOrSupportKey,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> LedgerEntryList:
-    entries = await service.gift_card_history(uow, code, limit, decode_cursor(cursor))
+    entries = await service.gift_card_history(uow, gift_card_id, limit, decode_cursor(cursor))
     last = entries[-1] if len(entries) == limit else None
     return LedgerEntryList(
         data=[LedgerEntry.of(e) for e in entries],
@@ -97,15 +126,15 @@ async def gift_card_history(
 
 
 @router.post(
-    "/v1/gift-cards/{code}/top-ups",
+    "/v1/gift-cards/{gift_card_id}/top-ups",
     response_model=BalanceCode,
     summary="Add value to a gift card",
     description="Requires an `Idempotency-Key`: a retry adds nothing more.",
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
 )
 async def top_up(
     request: Request,
-    code: CodePath,
+    gift_card_id: UUID,
     body: TopUpCreate,
     uow: UowDep,
     key: AdminKey,
@@ -113,7 +142,7 @@ async def top_up(
     now: NowDep,
 ) -> OrjsonResponse:
     claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
-    written = await service.top_up(uow, code, body.amount, body.currency, claim, now)
+    written = await service.top_up(uow, gift_card_id, body.amount, body.currency, claim, now)
     headers = {"Idempotent-Replayed": "true"} if written.replayed else None
     return OrjsonResponse(written.body, headers=headers)
 

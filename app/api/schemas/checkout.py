@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.api.schemas.common import (
     Amount,
+    ClientIp,
     CodeText,
     CurrencyCode,
     CustomerId,
@@ -61,6 +62,7 @@ class ValidationRequest(RequestModel):
     )
     market: CountryCode | None = Field(default=None, description="Where the order ships")
     locale: LocaleTag | None = None
+    client_ip: ClientIp | None = None
     cart: Cart
 
     def to_checkout_request(self) -> CheckoutRequest:
@@ -85,6 +87,7 @@ class ValidationRequest(RequestModel):
             is_first_order=customer.first_order if customer else None,
             market=self.market,
             locale=self.locale,
+            client_ip=self.client_ip,
         )
 
 

@@ -1,5 +1,6 @@
 """Reusable field types of the API, each with its limits and description in one place."""
 
+import ipaddress
 import re
 from typing import Annotated
 
@@ -103,6 +104,35 @@ ExternalId = Annotated[
     StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
     Field(description="Your own identifier, stored exactly as given", examples=["order-7731"]),
 ]
+
+
+def _ip_address(value: str) -> str:
+    try:
+        # No IPv6 zone ("%eth0"): the spec's ipv6 format has none, and it names no shopper.
+        if "%" not in value:
+            ipaddress.ip_address(value)
+            return value
+    except ValueError:
+        pass
+    raise ValueError("must be an IPv4 or IPv6 address")
+
+
+ClientIp = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=45),
+    AfterValidator(_ip_address),
+    Field(
+        description=(
+            "The shopper's IP address, as your checkout saw it (not your server's). Failed code "
+            "guesses are limited per address (an IPv6 /64 counts as one), so one shopper "
+            "trying codes cannot lock out the others; without it, requests share one "
+            "allowance per API key."
+        ),
+        examples=["203.0.113.7"],
+        json_schema_extra={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]},
+    ),
+]
+
 # Integers every JSON reader holds exactly (and that PostgreSQL's JSON and orjson accept).
 JSON_SAFE_INTEGER = 2**53 - 1
 Metadata = Annotated[

@@ -10,6 +10,7 @@ from app.api.schemas.common import (
     JSON_INTEGER,
     NOT_BLANK,
     Amount,
+    ClientIp,
     CodeText,
     CurrencyCode,
     CustomerId,
@@ -374,6 +375,15 @@ class GiftCardCreate(RequestModel):
         default=None, description="Only this customer may pay with it"
     )
     expires_at: Timestamp | None = None
+
+
+class GiftCardLookup(RequestModel):
+    code: CodeText = Field(examples=["GC7K-2M9Q-XW4R-8TPB"])
+    customer_id: CustomerId | None = Field(
+        default=None,
+        description="The shopper asking: a card bound to another customer is not found",
+    )
+    client_ip: ClientIp | None = None
 
 
 class TopUpCreate(RequestModel):

@@ -26,10 +26,11 @@ from app.db.mappers import Fields, promotion_from_row
 from app.db.models import ApiKey as ApiKeyRow
 from app.db.models import GuessFailure
 from app.db.repositories.codes import candidates_statement
-from app.db.repositories.guesses import RECORD_FAILURES
+from app.db.repositories.guesses import RECORD_FAILURES, record_arguments
 from app.db.repositories.ledger import Summary, summary_of, summary_sql
 from app.db.repositories.loyalty import PROGRAM_COLUMN_NAMES, program_from_row
 from app.domain.api_keys import ApiKey, Scope
+from app.domain.guesses import UNADDRESSED_PREFIX, Subject
 from app.domain.loyalty import Program
 from app.domain.rules import Promotion
 
@@ -60,14 +61,18 @@ _ACTIVE_KEY = (
 )
 _AUTHENTICATE = _Rendered(select(_ACTIVE_KEY))
 
-# Until when the key or the request's customer may not try codes (NULL: they may).
+# Until when the request's customer or client address may not try codes (NULL: they may). A
+# request naming no address uses the allowance its key's unaddressed requests share.
 _BLOCKED_UNTIL = (
     select(func.max(GuessFailure.blocked_until))
     .where(
         GuessFailure.subject.in_(
             [
-                literal("key:") + cast(_ACTIVE_KEY.c.key_id, Text),
-                literal("customer:") + bindparam("customer_id", type_=String),
+                bindparam("customer_subject", type_=String),
+                func.coalesce(
+                    bindparam("address_subject", type_=String),
+                    literal(UNADDRESSED_PREFIX) + cast(_ACTIVE_KEY.c.key_id, Text),
+                ),
             ]
         ),
         GuessFailure.blocked_until > bindparam("now", type_=DateTime(timezone=True)),
@@ -149,15 +154,18 @@ class CheckoutReads:
         key_hash: bytes,
         normalised_codes: Sequence[str],
         customer_id: str | None,
+        guessers: "Guessers",
         now: datetime,
     ) -> "Candidates":
         """The active key with this digest (None when unknown or revoked, and then nothing
-        else), until when the key or customer may not try codes, the requested codes by
+        else), until when the customer or address may not try codes, the requested codes by
         normalised text and the live automatic promotions."""
         values = {
             "key_hash": key_hash,
             "codes": list(normalised_codes),
             "customer_id": customer_id,
+            "customer_subject": guessers.customer,
+            "address_subject": guessers.address,
             "now": now,
         }
         key: ApiKey | None = None
@@ -188,12 +196,20 @@ class CheckoutReads:
         return program_from_row(row), summary_of(row), row.debt
 
     async def record_failed_guesses(
-        self, subjects: Sequence[tuple[str, int]], failures: int, now: datetime, window: timedelta
-    ) -> None:
-        """Count failures against each (subject, threshold); one statement."""
-        names = [name for name, _ in subjects]
-        thresholds = [threshold for _, threshold in subjects]
-        await self._run(RECORD_FAILURES, [names, thresholds, now, failures, window])
+        self, subjects: Sequence[Subject], failures: int, now: datetime, window: timedelta
+    ) -> dict[str, int]:
+        """Add failures to each subject (one statement); each count in its window afterwards."""
+        rows = await self._run(RECORD_FAILURES, record_arguments(subjects, failures, now, window))
+        return {row["subject"]: row["failures"] for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Guessers:
+    """Whose failed-guess blocks a read checks: the customer's and the client address's
+    counters by name (None when the request names no customer / no address)."""
+
+    customer: str | None
+    address: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,20 @@
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from asyncpg import Connection as DriverConnection
 from sqlalchemy import func, select
 
 from app.db.models import GuessFailure
 from app.db.repositories.base import Repository
+from app.domain.guesses import Subject
 
 # Add failed guesses to each subject's count for its current fixed window (a window that has
-# passed starts again at now), and block the subject to the window's end once the count
-# reaches its threshold. The upsert takes each subject's row lock, so counts add up exactly.
+# passed starts again at now), and mark the subject over its threshold to the window's end once
+# the count reaches it (whether that refuses anything is up to the reader: blocking subjects
+# do, the key's alarm does not). The upsert takes each subject's row lock, so counts add up
+# exactly. Returns each count after the addition, so the caller sees which thresholds it passed.
 RECORD_FAILURES = """
 INSERT INTO guess_failures AS g (subject, window_start, failures, threshold, blocked_until)
 SELECT s.subject, $3::timestamptz, $4::integer, s.threshold,
@@ -29,7 +32,15 @@ ON CONFLICT (subject) DO UPDATE SET
         WHEN g.failures + $4::integer >= excluded.threshold THEN g.window_start + $5::interval
         ELSE g.blocked_until
     END
+RETURNING g.subject, g.failures
 """
+
+
+def record_arguments(
+    subjects: Sequence[Subject], failures: int, now: datetime, window: timedelta
+) -> list[Any]:
+    names = [subject.name for subject in subjects]
+    return [names, [subject.threshold for subject in subjects], now, failures, window]
 
 
 class GuessRepository(Repository):
@@ -43,11 +54,13 @@ class GuessRepository(Repository):
         return until
 
     async def record(
-        self, subjects: Sequence[tuple[str, int]], failures: int, now: datetime, window: timedelta
-    ) -> None:
+        self, subjects: Sequence[Subject], failures: int, now: datetime, window: timedelta
+    ) -> dict[str, int]:
+        """Add failures to each subject; each subject's count in its window afterwards."""
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
         driver = cast(DriverConnection, raw.driver_connection)
-        names = [name for name, _ in subjects]
-        thresholds = [threshold for _, threshold in subjects]
-        await driver.execute(RECORD_FAILURES, names, thresholds, now, failures, window)
+        rows = await driver.fetch(
+            RECORD_FAILURES, *record_arguments(subjects, failures, now, window)
+        )
+        return {row["subject"]: row["failures"] for row in rows}

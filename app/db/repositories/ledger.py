@@ -309,6 +309,12 @@ class LedgerRepository(Repository):
             row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else _account(row)
 
+    async def get(self, account_id: UUID) -> Account | None:
+        row = (
+            await self.session.execute(select(*_ACCOUNT_COLUMNS).where(AccountRow.id == account_id))
+        ).one_or_none()
+        return None if row is None else _account(row)
+
     async def by_code(self, normalised_codes: Sequence[str]) -> dict[str, Account]:
         """Gift cards and wallets by normalised code."""
         if not normalised_codes:

@@ -1,0 +1,53 @@
+"""Failed code guesses (domain/guesses.py): whose allowance a request uses, the 429 once it is
+used up, and the alarm when a key's guesses pass what a shop's checkout normally sees."""
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from app.domain.guesses import Subject, crossed, subjects
+from app.services.errors import TooManyFailedGuesses
+from app.settings import GuessSettings
+
+logger = logging.getLogger("tessera.guesses")
+
+
+def guess_subjects(
+    key_id: UUID, customer_id: str | None, client_ip: str | None, guesses: GuessSettings
+) -> list[Subject]:
+    """The counters a failed guess of this request adds to, with the configured thresholds."""
+    return subjects(key_id, customer_id, client_ip, guesses.limits())
+
+
+def refuse_if_blocked(blocked_until: datetime | None, now: datetime) -> None:
+    """429 while the customer or the client address has used up its failed guesses for the
+    window. It does not depend on the codes sent, so it says nothing about whether any of
+    them exist."""
+    if blocked_until is not None and blocked_until > now:
+        wait = math.ceil((blocked_until - now).total_seconds())
+        raise TooManyFailedGuesses(
+            f"Too many unknown codes were tried for this customer or from this address; try "
+            f"codes again in {wait} s.",
+            retry_after=wait,
+        )
+
+
+def report(key_id: UUID, counted: Sequence[Subject], counts: Mapping[str, int], added: int) -> None:
+    """Log the thresholds this addition passed: a key's alarm once per window (someone may be
+    guessing through the shop's checkout from many customers and addresses), and blocks."""
+    for subject in counted:
+        if not crossed(counts.get(subject.name, 0), added, subject.threshold):
+            continue
+        if subject.blocks:
+            logger.info(
+                "failed-guess allowance used up; blocked until the window ends",
+                extra={"subject_kind": subject.name.split(":", 1)[0], "api_key_id": str(key_id)},
+            )
+        else:
+            logger.warning(
+                "failed-guess alarm: the key passed %d failed guesses in one window",
+                subject.threshold,
+                extra={"api_key_id": str(key_id)},
+            )
