@@ -11,9 +11,9 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.api.deps import reject_unknown_query_parameters
+from app.api.deps import check_request
 from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
-from app.api.problems import install_problem_handlers
+from app.api.problems import install_problem_handlers, route_methods
 from app.api.routers import (
     api_keys,
     balances,
@@ -94,23 +94,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A promotion engine for the checkout: coupons, limits, budgets, on PostgreSQL.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        dependencies=[Depends(reject_unknown_query_parameters)],
+        dependencies=[Depends(check_request)],
     )
     app.state.settings = settings
     head, known = migration_revisions()
     app.state.readiness = ReadinessProbe(head, known, settings.db.ready_timeout_ms / 1000)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.api.max_body_bytes)
-    for module in (
-        health,
-        api_keys,
-        campaigns,
-        pools,
-        support,
-        loyalty,
-        balances,
-        validations,
-        redemptions,
-    ):
-        app.include_router(module.router)
+    routers = [
+        module.router
+        for module in (
+            health,
+            api_keys,
+            campaigns,
+            pools,
+            support,
+            loyalty,
+            balances,
+            validations,
+            redemptions,
+        )
+    ]
+    for router in routers:
+        app.include_router(router)
+    app.state.route_methods = route_methods(
+        [*app.routes, *(route for router in routers for route in router.routes)]
+    )
     return app

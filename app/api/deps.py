@@ -18,7 +18,7 @@ from app.db.uow import ReadUnitOfWork, UnitOfWork
 from app.domain.api_keys import ApiKey as ApiKeyValue
 from app.domain.api_keys import Scope
 from app.services.api_keys import authenticate
-from app.services.errors import Unauthorized
+from app.services.errors import Unauthorized, UnsupportedMediaType
 from app.services.idempotency import IdempotencyClaim
 from app.settings import Settings
 
@@ -41,11 +41,16 @@ def _query_parameters(route: APIRoute) -> frozenset[str]:
     return _query_parameter_names[key]
 
 
-async def reject_unknown_query_parameters(request: Request) -> None:
-    """Refuse query parameters a route does not define, as unknown body fields are refused: a
-    misspelt `limt=5` should fail loudly, not be ignored."""
+async def check_request(request: Request) -> None:
+    """What every route refuses before it looks at the request's content: a JSON body sent as
+    another media type (415, not a 422 about its shape), and query parameters the route does
+    not define, as unknown body fields are refused (a misspelt `limt=5` fails loudly)."""
     route = request.scope.get("route")
-    if not request.query_params or not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute):
+        return
+    if route.body_field is not None and not _is_json(request) and await request.body():
+        raise UnsupportedMediaType("Send the body as JSON, with 'Content-Type: application/json'.")
+    if not request.query_params:
         return
     allowed = _query_parameters(route)
     unknown = [name for name in request.query_params if name not in allowed]
@@ -60,6 +65,13 @@ async def reject_unknown_query_parameters(request: Request) -> None:
                 for name in unknown
             ]
         )
+
+
+def _is_json(request: Request) -> bool:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
 
 
 async def get_database(request: Request) -> Database:

@@ -1,7 +1,9 @@
 """RFC 9457 problem+json: the one shape of every error response, and the handlers that make it."""
 
 import logging
-from typing import Any
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeAlias
 
 import orjson
 from fastapi import FastAPI, Request
@@ -9,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from app.db.errors import DATABASE_ERRORS, is_database_unavailable
 from app.services.errors import AppError, ErrorCode
@@ -177,14 +180,37 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         )
     code, title = _HTTP_CODES.get(exc.status_code, (ErrorCode.VALIDATION_ERROR, "Bad request"))
     detail = exc.detail if isinstance(exc.detail, str) else title
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        # The router names the methods of the first route it matched; a path served by
+        # several routes (GET and PATCH, say) allows them all.
+        allowed = allowed_methods(request.app.state.route_methods, request.url.path)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}."
     return problem_response(
         request,
         status=exc.status_code,
         code=code,
         title=title,
         detail=detail,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
+
+
+RouteMethods: TypeAlias = Sequence[tuple[re.Pattern[str], frozenset[str]]]
+
+
+def route_methods(routes: Iterable[BaseRoute]) -> RouteMethods:
+    """Each route's path pattern and methods, for 405 answers."""
+    return [
+        (route.path_regex, frozenset(route.methods or ()))
+        for route in routes
+        if isinstance(route, Route)
+    ]
+
+
+def allowed_methods(table: RouteMethods, path: str) -> list[str]:
+    return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:

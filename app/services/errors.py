@@ -65,6 +65,11 @@ class Unauthorized(AppError):
     status = 401
     title = "Missing or invalid API key"
 
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail, **extensions)
+        # RFC 9110: a 401 names the scheme that would work.
+        self.headers = {"WWW-Authenticate": 'Bearer realm="tessera"'}
+
 
 class Forbidden(AppError):
     code = ErrorCode.FORBIDDEN

@@ -15,11 +15,22 @@ class TestAuthentication:
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "unauthorized"
+        assert response.headers["www-authenticate"] == 'Bearer realm="tessera"'
 
     async def test_unknown_key_is_401(self, client: AsyncClient) -> None:
         response = await client.get("/v1/campaigns", headers=bearer("tsk_not_a_key"))
         assert response.status_code == 401
         assert response.json()["code"] == "unauthorized"
+        assert response.headers["www-authenticate"] == 'Bearer realm="tessera"'
+        body = {
+            "cart": {
+                "currency": "EUR",
+                "lines": [{"sku": "a", "quantity": 1, "unit_price_amount": 1}],
+            }
+        }
+        validate = await client.post("/v1/validate", json=body, headers=bearer("tsk_not_a_key"))
+        assert validate.status_code == 401
+        assert validate.headers["www-authenticate"] == 'Bearer realm="tessera"'
 
     async def test_wrong_scope_is_403(self, client: AsyncClient, factory: Factory) -> None:
         key = await factory.api_key(Scope.CHECKOUT)

@@ -1,13 +1,52 @@
 """Every bad input is a clear 4xx in the problem+json envelope, never a 500."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, get_args, get_origin
+from uuid import UUID
 
 import pytest
 from httpx import AsyncClient
+from pydantic import AwareDatetime, Strict
 
-from tests.factories import cart
+from app.api.schemas.common import RequestModel
+from app.domain.api_keys import Scope
+from app.main import create_app
+from tests.factories import Factory, bearer, cart
 
 VALID_CART = cart(("a", 1, 1000))
+
+
+def request_models() -> list[type[RequestModel]]:
+    """Every request body model of the app (and the models they nest)."""
+    create_app  # noqa: B018 - importing the app imports every router and schema
+    found: list[type[RequestModel]] = []
+    pending: list[type[RequestModel]] = [RequestModel]
+    while pending:
+        model = pending.pop()
+        found.append(model)
+        pending.extend(model.__subclasses__())
+    return found[1:]
+
+
+def _leaves(annotation: object, marked: bool) -> Iterator[tuple[object, bool]]:
+    """The leaf types of a field's annotation, each with whether it is read from a string."""
+    if get_origin(annotation) is Annotated:
+        inner, *metadata = get_args(annotation)
+        yield from _leaves(inner, marked or Strict(False) in metadata)
+    elif get_args(annotation):
+        for arg in get_args(annotation):
+            yield from _leaves(arg, marked)
+    else:
+        yield annotation, marked
+
+
+def _arrives_as_string(leaf: object) -> bool:
+    return isinstance(leaf, type) and issubclass(
+        leaf, Enum | UUID | datetime | date | time | Decimal | AwareDatetime
+    )
 
 
 def validate_body(**overrides: object) -> dict[str, object]:
@@ -102,13 +141,85 @@ class TestMalformedRequests:
             await client.post("/v1/validate", json=body, headers=checkout), 422, "validation_error"
         )
 
-    async def test_integral_floats_are_integers(
-        self, client: AsyncClient, checkout: dict[str, str]
+    @pytest.mark.parametrize(
+        ("path", "body", "field"),
+        [
+            (
+                "/v1/validate",
+                validate_body(
+                    cart={
+                        "currency": "EUR",
+                        "lines": [{"sku": "a", "quantity": 2.0, "unit_price_amount": 100}],
+                    }
+                ),
+                "quantity",
+            ),
+            (
+                "/v1/validate",
+                validate_body(
+                    cart={
+                        "currency": "EUR",
+                        "lines": [{"sku": "a", "quantity": 1, "unit_price_amount": 1000.0}],
+                    }
+                ),
+                "unit_price_amount",
+            ),
+            *(
+                (
+                    "/v1/validate",
+                    validate_body(customer={"id": "c", "first_order": v}),
+                    "first_order",
+                )
+                for v in (0, 1.0, "false", "true")
+            ),
+            (
+                "/v1/loyalty/programs",
+                {
+                    "name": "Club",
+                    "currency": "EUR",
+                    "earn_rate": {"points": 1, "per_amount": 100},
+                    "allow_negative_balance": 0,
+                },
+                "allow_negative_balance",
+            ),
+            (
+                "/v1/campaigns",
+                {"name": "x", "effects": [{"type": "percent_off", "basis_points": 1000.0}]},
+                "basis_points",
+            ),
+        ],
+    )
+    async def test_values_are_taken_exactly_as_the_spec_types_them(
+        self,
+        client: AsyncClient,
+        factory: Factory,
+        path: str,
+        body: dict[str, object],
+        field: str,
     ) -> None:
-        line = {"sku": "a", "quantity": 2.0, "unit_price_amount": 100.0}
-        body = validate_body(cart={"currency": "EUR", "lines": [line]})
-        response = await client.post("/v1/validate", json=body, headers=checkout)
-        assert response.json()["subtotal_amount"] == 200
+        admin = bearer(await factory.api_key(Scope.ADMIN))
+        problem = assert_problem(
+            await client.post(path, json=body, headers=admin), 422, "validation_error"
+        )
+        errors = problem["errors"]
+        assert isinstance(errors, list)
+        assert field in [error["loc"][-1] for error in errors], problem
+
+    def test_every_request_model_is_strict_and_reads_strings_where_json_has_them(self) -> None:
+        """Strict models refuse `1.0` for an integer; FastAPI validates decoded JSON as Python
+        values, so a strict enum, UUID or timestamp field would also refuse its JSON string.
+        Every such field must say it is read from one (FROM_JSON_STRING)."""
+        models = request_models()
+        assert len(models) > 30
+        unmarked = [
+            f"{model.__name__}.{name}: {leaf}"
+            for model in models
+            for name, info in model.model_fields.items()
+            for leaf, marked in _leaves(info.annotation, Strict(False) in info.metadata)
+            if _arrives_as_string(leaf) and not marked
+        ]
+        assert not unmarked
+        assert all(model.model_config.get("strict") is True for model in models)
 
     @pytest.mark.parametrize("currency", ["XYZ", "eur", "EURO", ""])
     async def test_unknown_currency_is_422(
@@ -186,14 +297,44 @@ class TestMalformedRequests:
             )
             assert_problem(response, 422, "validation_error")
 
-    async def test_non_json_content_type_is_a_clean_4xx(
+    @pytest.mark.parametrize(
+        "content_type",
+        [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; b=x"],
+    )
+    async def test_a_json_body_of_another_media_type_is_415(
+        self, client: AsyncClient, checkout: dict[str, str], content_type: str | None
+    ) -> None:
+        headers = {**checkout, **({"content-type": content_type} if content_type else {})}
+        body = b'{"codes": [], "cart": {"currency": "EUR", "lines": []}}'
+        response = await client.post("/v1/validate", content=body, headers=headers)
+        assert_problem(response, 415, "unsupported_media_type")
+
+    async def test_json_media_types_with_parameters_are_json(
         self, client: AsyncClient, checkout: dict[str, str]
     ) -> None:
-        response = await client.post(
-            "/v1/validate", content=b"codes=A", headers={**checkout, "content-type": "text/plain"}
-        )
-        assert 400 <= response.status_code < 500
-        assert response.headers["content-type"] == "application/problem+json"
+        for content_type in ("application/json; charset=utf-8", "Application/JSON"):
+            response = await client.post(
+                "/v1/validate",
+                content=b'{"codes": [], "cart": {"currency": "EUR", "lines": '
+                b'[{"sku": "a", "quantity": 1, "unit_price_amount": 1}]}}',
+                headers={**checkout, "content-type": content_type},
+            )
+            assert response.status_code == 200, (content_type, response.text)
+
+    @pytest.mark.parametrize(
+        ("method", "path", "allowed"),
+        [
+            ("DELETE", "/v1/validate", "POST"),
+            ("DELETE", "/v1/campaigns", "GET, POST"),
+            ("PUT", "/v1/campaigns/00000000-0000-0000-0000-000000000000", "GET, PATCH"),
+        ],
+    )
+    async def test_405_lists_every_allowed_method(
+        self, client: AsyncClient, method: str, path: str, allowed: str
+    ) -> None:
+        response = await client.request(method, path)
+        assert_problem(response, 405, "method_not_allowed")
+        assert response.headers["allow"] == allowed
 
     async def test_oversized_chunked_body_is_413(
         self, client: AsyncClient, checkout: dict[str, str]

@@ -1,15 +1,18 @@
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas.common import Name, RequestModel
+from app.api.schemas.common import FROM_JSON_STRING, Name, RequestModel
 from app.domain.api_keys import Scope
 
 
 class ApiKeyCreate(RequestModel):
     name: Name
-    scopes: list[Scope] = Field(min_length=1, max_length=3, examples=[["checkout"]])
+    scopes: list[Annotated[Scope, FROM_JSON_STRING]] = Field(
+        min_length=1, max_length=3, examples=[["checkout"]]
+    )
 
 
 class ApiKey(BaseModel):

@@ -1,11 +1,12 @@
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.common import (
+    FROM_JSON_STRING,
     CodeText,
     CustomerId,
     Limit,
@@ -34,7 +35,7 @@ def stacking_to_domain(spec: StackingSpec) -> Stacking:
 
 class CampaignCreate(RequestModel):
     name: Name
-    trigger: Trigger = Field(
+    trigger: Annotated[Trigger, FROM_JSON_STRING] = Field(
         default=Trigger.CODE,
         description="'code': through its codes; 'automatic': to every cart that qualifies",
     )

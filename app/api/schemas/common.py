@@ -11,6 +11,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
 )
 
@@ -49,8 +50,8 @@ CurrencyCode = Annotated[
 
 
 def _json_integer(value: object) -> object:
-    """Integers as JSON Schema means them: 5 and 5.0, never "5" or true."""
-    if isinstance(value, bool | str):
+    """Integers as JSON integers: never 5.0, "5" or true (also outside strict models)."""
+    if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError("must be a JSON integer")
     return value
 
@@ -155,6 +156,9 @@ Metadata = Annotated[
     ),
 ]
 
+# Enums, UUIDs and timestamps arrive as JSON strings: parsed from them in strict requests.
+FROM_JSON_STRING = Strict(False)
+
 # RFC 3339 with an offset, years 1970-8999 as written: the instant in UTC then stays inside
 # what PostgreSQL and Python hold. Checked on the raw text, so numbers are not read as Unix time.
 _TIMESTAMP = (
@@ -172,6 +176,7 @@ def _rfc3339(value: object) -> object:
 
 Timestamp = Annotated[
     AwareDatetime,
+    FROM_JSON_STRING,
     BeforeValidator(_rfc3339),
     Field(
         description="RFC 3339 with a time zone offset, years 1970-8999",
@@ -182,6 +187,10 @@ Timestamp = Annotated[
 
 
 class RequestModel(BaseModel):
-    """Requests reject unknown fields, so a typo is an error, not a silent no-op."""
+    """Requests take exactly what the spec describes: unknown fields are refused (a typo is an
+    error, not a silent no-op), and values are strict, so `1000.0` is not an integer and
+    `0`, `1.0` or `"false"` are not booleans. FastAPI validates the decoded JSON as Python
+    values, where strict mode would also refuse a string for an enum, a UUID or a timestamp:
+    those fields are marked FROM_JSON_STRING (a test walks every request model for them)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from app.api.schemas.common import (
+    FROM_JSON_STRING,
     JSON_INTEGER,
     NOT_BLANK,
     Amount,
@@ -86,7 +87,7 @@ class ProgramCreate(RequestModel):
     name: Name
     currency: CurrencyCode = Field(description="Orders in this currency earn")
     earn_rate: EarnRate
-    tier_basis: TierBasis = Field(
+    tier_basis: Annotated[TierBasis, FROM_JSON_STRING] = Field(
         default=TierBasis.LIFETIME,
         description="Tiers by every point ever earned, or by those of the last 12 months",
     )
@@ -129,12 +130,12 @@ class ProgramUpdate(RequestModel):
 
     name: Name | None = None
     earn_rate: EarnRate | None = None
-    tier_basis: TierBasis | None = None
+    tier_basis: Annotated[TierBasis, FROM_JSON_STRING] | None = None
     tiers: list[Tier] | None = Field(default=None, max_length=20)
     expiry_days: Days | None = None
     pending_days: PendingDays | None = None
     allow_negative_balance: bool | None = None
-    status: ProgramStatus | None = Field(
+    status: Annotated[ProgramStatus, FROM_JSON_STRING] | None = Field(
         default=None, description="'archived': earns nothing more; balances stay spendable"
     )
 
@@ -203,7 +204,7 @@ class RewardCreate(RequestModel):
 
 
 class RewardUpdate(RequestModel):
-    status: ProgramStatus = Field(
+    status: Annotated[ProgramStatus, FROM_JSON_STRING] = Field(
         description="'archived': can no longer be bought (codes already bought keep working)"
     )
 
@@ -282,7 +283,7 @@ class Earned(BaseModel):
 
 
 class RewardRedemptionCreate(RequestModel):
-    reward_id: UUID
+    reward_id: Annotated[UUID, FROM_JSON_STRING]
 
 
 class RewardRedemption(BaseModel):
