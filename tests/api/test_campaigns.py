@@ -108,6 +108,8 @@ class TestCampaigns:
             {"effects": [{"type": "teleport"}]},
             {"effects": [{"basis_points": 100}]},
             {"effects": [PERCENT], "conditions": {"schedule": {"timezone": "Mars/Olympus"}}},
+            # A file the host may have, not an IANA zone: names come from tzdata, not the host.
+            {"effects": [PERCENT], "conditions": {"schedule": {"timezone": "localtime"}}},
             {"effects": [PERCENT], "conditions": {"schedule": {"timezone": "UTC", "days": [8]}}},
             {
                 "effects": [PERCENT],
