@@ -21,6 +21,7 @@ from app.api.routers import (
     health,
     loyalty,
     pools,
+    purges,
     redemptions,
     support,
     validations,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             balances,
             validations,
             redemptions,
+            purges,
         )
     ]
     for router in routers:

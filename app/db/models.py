@@ -245,6 +245,8 @@ class RedemptionItem(Base):
 
 class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
+    # The purge finds expired keys by age.
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
     api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -339,11 +341,16 @@ class AuditEvent(Base):
 
 
 class GuessFailure(Base):
-    """Failed code guesses of one subject ('key:<id>' or 'customer:<id>') in its current fixed
-    window; blocked_until is set when they reach the threshold."""
+    """Failed code guesses of one subject ('customer:<id>', 'address:<ip or /64>',
+    'unaddressed:<key id>', or the alarm 'key:<id>') in its current fixed window;
+    blocked_until is set when they reach the threshold."""
 
     __tablename__ = "guess_failures"
-    __table_args__ = (CheckConstraint("failures >= 0", name="failures_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("failures >= 0", name="failures_not_negative"),
+        # The purge finds windows that have ended by their start.
+        Index("ix_guess_failures_window_start", "window_start"),
+    )
 
     subject: Mapped[str] = mapped_column(String(220), primary_key=True)
     window_start: Mapped[datetime]

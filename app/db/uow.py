@@ -18,6 +18,7 @@ from app.db.repositories.idempotency import IdempotencyRepository
 from app.db.repositories.ledger import LedgerRepository
 from app.db.repositories.loyalty import LoyaltyRepository
 from app.db.repositories.pools import PoolRepository
+from app.db.repositories.purges import PurgeRepository
 from app.db.repositories.redemptions import RedemptionRepository
 from app.db.repositories.schema import SchemaRepository
 from app.db.repositories.support import SupportRepository
@@ -33,6 +34,7 @@ class UnitOfWork:
     ledger: LedgerRepository
     loyalty: LoyaltyRepository
     pools: PoolRepository
+    purges: PurgeRepository
     redemptions: RedemptionRepository
     schema: SchemaRepository
     support: SupportRepository
@@ -58,6 +60,7 @@ class UnitOfWork:
         self.ledger = LedgerRepository.from_session(session)
         self.loyalty = LoyaltyRepository.from_session(session)
         self.pools = PoolRepository.from_session(session)
+        self.purges = PurgeRepository.from_session(session)
         self.redemptions = RedemptionRepository.from_session(session)
         self.schema = SchemaRepository.from_session(session)
         self.support = SupportRepository.from_session(session)

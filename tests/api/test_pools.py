@@ -415,6 +415,28 @@ class TestExport:
         assert {row["status"] for row in by_code.values()} == {"available"}
         assert {row["redeemed_at"] for row in by_code.values()} == {""}
 
+    async def test_values_a_spreadsheet_would_run_are_exported_as_text(
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+    ) -> None:
+        campaign = await factory.campaign()
+        hostile = {
+            '=HYPERLINK("http://evil.example")': "FORMULA-1",
+            "+1+1": "FORMULA-2",
+            "-2+3": "FORMULA-3",
+            "@SUM(A1)": "FORMULA-4",
+            "cus_plain": "PLAIN-1",
+        }
+        for customer_id, code in hostile.items():
+            await factory.code(campaign, code, customer_id=customer_id)
+        response = await client.get(f"/v1/campaigns/{campaign.id}/codes/export", headers=admin)
+        rows = {row["code"]: row for row in csv.DictReader(io.StringIO(response.text))}
+        for customer_id, code in hostile.items():
+            exported = rows[code]["customer_id"]
+            if customer_id == "cus_plain":
+                assert exported == customer_id
+            else:
+                assert exported == "'" + customer_id
+
     async def test_unknown_campaign_is_a_problem_not_an_empty_file(
         self, client: AsyncClient, admin: dict[str, str]
     ) -> None:

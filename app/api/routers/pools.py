@@ -149,14 +149,23 @@ def _iso(value: datetime | None) -> str:
     return "" if value is None else value.isoformat()
 
 
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): a customer id such as
+# =HYPERLINK(...) must be shown, not evaluated. A leading apostrophe makes it text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def _csv_rows(page: list[CodeUse], now: datetime) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows(
         (
-            use.code,
+            _cell(use.code),
             use.state(now).value,
-            use.customer_id or "",
+            _cell(use.customer_id or ""),
             _iso(use.assigned_at),
             _iso(use.last_redeemed_at),
             _iso(use.expires_at),
@@ -173,7 +182,9 @@ def _csv_rows(page: list[CodeUse], now: datetime) -> bytes:
         "Columns: " + ", ".join(f"`{c}`" for c in _EXPORT_COLUMNS) + ". `status` is "
         "`available`, `assigned` (claimed by `customer_id`), `redeemed` (no use left) or "
         "`expired`; `redeemed_at` is the last use that was not rolled back. Streamed in pages "
-        "of 5,000 codes, oldest first."
+        "of 5,000 codes, oldest first. A value that a spreadsheet would run as a formula "
+        "(starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is written with a "
+        "leading `'`, so it shows as text."
     ),
     response_class=StreamingResponse,
     responses={

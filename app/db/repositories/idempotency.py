@@ -1,15 +1,17 @@
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.models import IdempotencyKey
 from app.db.repositories.base import Repository
 
-# A key older than this is forgotten: the next request with it runs as new.
-KEY_LIFETIME = text("interval '24 hours'")
+# A key older than this is forgotten: the next request with it runs as new (and a purge
+# deletes it).
+KEY_LIFETIME = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ class IdempotencyRepository(Repository):
                 "response_body": None,
                 "created_at": func.now(),
             },
-            where=IdempotencyKey.created_at < func.now() - KEY_LIFETIME,
+            where=IdempotencyKey.created_at < func.now() - literal(KEY_LIFETIME),
         ).returning(IdempotencyKey.key)
         return (await self.session.execute(stmt)).first() is not None
 

@@ -1,0 +1,6 @@
+from pydantic import BaseModel, Field
+
+
+class PurgeRun(BaseModel):
+    idempotency_keys: int = Field(description="Keys past their 24 h lifetime, deleted")
+    guess_windows: int = Field(description="Failed-guess windows that had ended, deleted")

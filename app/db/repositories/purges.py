@@ -1,0 +1,46 @@
+"""Deleting what has served its time: expired idempotency keys and ended failed-guess windows.
+Each call deletes one batch, taking rows with SKIP LOCKED, so purges running at once share
+the work instead of queueing on each other or on live requests."""
+
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, tuple_
+
+from app.db.models import GuessFailure, IdempotencyKey
+from app.db.repositories.base import Repository
+
+
+class PurgeRepository(Repository):
+    async def idempotency_keys(self, created_before: datetime, batch: int) -> int:
+        """Delete up to batch keys created before created_before; how many went."""
+        expired = (
+            select(IdempotencyKey.api_key_id, IdempotencyKey.key)
+            .where(IdempotencyKey.created_at < created_before)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            delete(IdempotencyKey)
+            .where(tuple_(IdempotencyKey.api_key_id, IdempotencyKey.key).in_(expired))
+            .returning(IdempotencyKey.key)
+        )
+        return len(result.all())
+
+    async def guess_windows(self, started_before: datetime, now: datetime, batch: int) -> int:
+        """Delete up to batch failed-guess windows that began before started_before and block
+        nothing any more; how many went."""
+        ended = (
+            select(GuessFailure.subject)
+            .where(
+                GuessFailure.window_start < started_before,
+                or_(GuessFailure.blocked_until.is_(None), GuessFailure.blocked_until <= now),
+            )
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            delete(GuessFailure)
+            .where(GuessFailure.subject.in_(ended))
+            .returning(GuessFailure.subject)
+        )
+        return len(result.all())

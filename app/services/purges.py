@@ -1,0 +1,40 @@
+"""Purging what has served its time, so that nothing grows without bound: idempotency keys
+past their lifetime and failed-guess windows that have ended. For a scheduler; runs may
+overlap."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.db.repositories.idempotency import KEY_LIFETIME
+from app.db.repositories.purges import PurgeRepository
+from app.db.uow import UnitOfWork
+
+# Rows per transaction: short transactions keep locks and WAL bursts small.
+BATCH = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeRun:
+    idempotency_keys: int
+    guess_windows: int
+
+
+async def purge(uow: UnitOfWork, now: datetime, guess_window: timedelta) -> PurgeRun:
+    """Delete expired idempotency keys and ended failed-guess windows, a batch per transaction,
+    until none is left. Purges running at once skip the rows the other holds, so each row is
+    deleted once and neither waits."""
+    keys = await _drain(uow, lambda purges: purges.idempotency_keys(now - KEY_LIFETIME, BATCH))
+    windows = await _drain(uow, lambda purges: purges.guess_windows(now - guess_window, now, BATCH))
+    return PurgeRun(idempotency_keys=keys, guess_windows=windows)
+
+
+async def _drain(uow: UnitOfWork, delete_batch: Callable[[PurgeRepository], Awaitable[int]]) -> int:
+    deleted = 0
+    while True:
+        async with uow:
+            count = await delete_batch(uow.purges)
+            await uow.commit()
+        deleted += count
+        if count < BATCH:
+            return deleted
