@@ -8,16 +8,17 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from fastapi import Depends, FastAPI
-from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import check_request
 from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
+from app.api.openapi import install_openapi, operation_id
 from app.api.problems import install_problem_handlers, route_methods
 from app.api.routers import (
     api_keys,
     balances,
     campaigns,
+    docs,
     health,
     loyalty,
     pools,
@@ -26,6 +27,7 @@ from app.api.routers import (
     support,
     validations,
 )
+from app.api.routers.docs import mount_docs_assets
 from app.db.engine import Database, create_engine
 from app.db.errors import DATABASE_ERRORS
 from app.db.uow import UnitOfWork
@@ -46,10 +48,6 @@ def migration_revisions() -> tuple[str, frozenset[str]]:
     head = scripts.get_current_head()
     assert head is not None, "the migrations folder has no revision"
     return head, frozenset(script.revision for script in scripts.walk_revisions())
-
-
-def _operation_id(route: APIRoute) -> str:
-    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
 def configure_logging(level: str) -> None:
@@ -94,17 +92,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="A promotion engine for the checkout: coupons, limits, budgets, on PostgreSQL.",
         lifespan=lifespan,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
         dependencies=[Depends(check_request)],
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     head, known = migration_revisions()
     app.state.readiness = ReadinessProbe(head, known, settings.db.ready_timeout_ms / 1000)
     install_problem_handlers(app)
+    install_openapi(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.api.max_body_bytes)
+    # Routes are matched in order: the checkout's hot paths first (matching ~40 routes before
+    # validate's cost it ~110 µs a request).
     routers = [
         module.router
         for module in (
+            validations,
+            redemptions,
             health,
             api_keys,
             campaigns,
@@ -112,13 +117,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             support,
             loyalty,
             balances,
-            validations,
-            redemptions,
             purges,
+            docs,
         )
     ]
     for router in routers:
         app.include_router(router)
+    mount_docs_assets(app)
     app.state.route_methods = route_methods(
         [*app.routes, *(route for router in routers for route in router.routes)]
     )

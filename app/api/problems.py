@@ -3,7 +3,8 @@
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
+from uuid import UUID
 
 import orjson
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.schemas.checkout import BalanceCodeResult, CodeResult
 from app.db.errors import DATABASE_ERRORS, is_database_unavailable
 from app.services.errors import AppError, ErrorCode
 
@@ -26,8 +28,16 @@ class FieldError(BaseModel):
     type: str
 
 
+class ImportProblem(BaseModel):
+    line: int = Field(description="1 is the header row")
+    code: str | None = Field(description="The code on that line, when there was one")
+    reason: str
+
+
 class Problem(BaseModel):
-    """An error, per RFC 9457. `code` is stable and machine-readable; `detail` is for people."""
+    """An error, per RFC 9457. `code` is stable and machine-readable; `detail` is for people.
+    The other members are extensions, each sent only with the codes named in its
+    description."""
 
     type: str = Field(examples=["/problems/campaign_not_found"])
     title: str
@@ -36,7 +46,49 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, description="The request id.")
     code: ErrorCode
     errors: list[FieldError] | None = Field(
-        default=None, description="Field-level problems of a 422 validation_error."
+        default=None, description="`validation_error`: each field that is not valid."
+    )
+    fields: list[str] | None = Field(
+        default=None,
+        description="Business-rule refusals of one request (`invalid_campaign`, "
+        "`invalid_gift_card`, `currency_mismatch`, ...): the request fields concerned.",
+    )
+    codes: list[CodeResult] | None = Field(
+        default=None, description="`redemption_refused`: every code's verdict and reason."
+    )
+    balance_codes: list[BalanceCodeResult] | None = Field(
+        default=None, description="`redemption_refused`: every balance code's verdict."
+    )
+    retry_after: int | None = Field(
+        default=None, description="`too_many_failed_guesses`: seconds until codes may be tried."
+    )
+    space: int | None = Field(
+        default=None, description="`code_space_too_small`: how many codes the spec can make."
+    )
+    requested: int | None = Field(
+        default=None, description="`code_space_too_small`: the count asked for."
+    )
+    max_count: int | None = Field(
+        default=None,
+        description="`code_space_too_small`: the most codes the spec makes unguessable.",
+    )
+    problem_count: int | None = Field(
+        default=None, description="`import_rejected`: rows that could not be imported."
+    )
+    problems: list[ImportProblem] | None = Field(
+        default=None, description="`import_rejected`: the first problems, by line."
+    )
+    limit: Literal["per_code", "daily"] | None = Field(
+        default=None, description="`issuing_limit_exceeded`: which limit the code passes."
+    )
+    available_points: int | None = Field(
+        default=None, description="`insufficient_points`: what the member can spend now."
+    )
+    needed_points: int | None = Field(
+        default=None, description="`insufficient_points`: what the reward costs."
+    )
+    entry_id: UUID | None = Field(
+        default=None, description="`order_already_earned`: the earn entry of that order."
     )
 
 

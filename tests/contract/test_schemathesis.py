@@ -30,9 +30,23 @@ def schema_valid_requests_pass_shape_validation(ctx: Any, response: Any, case: C
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
         return
+    if _has_integral_float(case.body):
+        # JSON Schema counts 1318.0 as an integer; Tessera takes integers only as written
+        # without a fraction (the README says so), which a schema cannot express.
+        return
     if response.status_code in (400, 422):
         code = response.json().get("code")
         assert code not in SHAPE_ERRORS, f"schema-valid request refused as {code}: {response.text}"
+
+
+def _has_integral_float(value: object) -> bool:
+    if isinstance(value, float):
+        return value.is_integer()
+    if isinstance(value, dict):
+        return any(_has_integral_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_integral_float(v) for v in value)
+    return False
 
 
 class TestLiveContract:

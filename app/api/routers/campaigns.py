@@ -88,7 +88,7 @@ async def update_campaign(
     for name in body.model_fields_set:
         value = getattr(body, name)
         if value is None and name in REQUIRED_WHEN_SENT:
-            raise InvalidParameter(f"'{name}' cannot be null.", parameter=name)
+            raise InvalidParameter(f"'{name}' cannot be null.", fields=[name])
         if name == "effects":
             changes["effects"] = tuple(effect_to_domain(effect) for effect in body.effects or ())
         elif name in {"target", "conditions"}:

@@ -5,10 +5,13 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from app.api.schemas.common import FROM_JSON_STRING, Name, RequestModel
+from app.api.schemas.examples import example
 from app.domain.api_keys import Scope
 
 
 class ApiKeyCreate(RequestModel):
+    model_config = example("ApiKeyCreate")
+
     name: Name
     scopes: list[Annotated[Scope, FROM_JSON_STRING]] = Field(
         min_length=1, max_length=3, examples=[["checkout"]]

@@ -3,7 +3,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.api.schemas.common import (
     FROM_JSON_STRING,
@@ -15,6 +15,7 @@ from app.api.schemas.common import (
     RequestModel,
     Timestamp,
 )
+from app.api.schemas.examples import example
 from app.api.schemas.rules import (
     ConditionsSpec,
     Effects,
@@ -34,6 +35,8 @@ def stacking_to_domain(spec: StackingSpec) -> Stacking:
 
 
 class CampaignCreate(RequestModel):
+    model_config = example("CampaignCreate")
+
     name: Name
     trigger: Annotated[Trigger, FROM_JSON_STRING] = Field(
         default=Trigger.CODE,
@@ -71,7 +74,7 @@ class CampaignUpdate(RequestModel):
     """Only the fields sent change; null clears an optional field. Effects, target,
     conditions and stacking are replaced whole."""
 
-    model_config = ConfigDict(json_schema_extra=_not_nullable(*REQUIRED_WHEN_SENT))
+    model_config = example("CampaignUpdate", then=_not_nullable(*REQUIRED_WHEN_SENT))
 
     name: Name | None = None
     effects: Effects | None = None
@@ -133,6 +136,8 @@ class CampaignList(BaseModel):
 
 
 class CodeCreate(RequestModel):
+    model_config = example("CodeCreate")
+
     code: CodeText = Field(examples=["SUMMER10"])
     max_redemptions: Limit | None = Field(default=None, description="Total uses; null = unlimited")
     per_customer_limit: Limit | None = Field(default=None, description="Uses per customer")

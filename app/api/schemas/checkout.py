@@ -18,6 +18,7 @@ from app.api.schemas.common import (
     RequestModel,
     Sku,
 )
+from app.api.schemas.examples import example
 from app.api.schemas.rules import CountryCode, Labels, LocaleTag
 from app.domain.cart import Cart as CartValue
 from app.domain.cart import CartLine as CartLineValue
@@ -51,6 +52,8 @@ class Customer(RequestModel):
 
 
 class ValidationRequest(RequestModel):
+    model_config = example("ValidationRequest")
+
     codes: list[CodeText] = Field(
         default_factory=list,
         max_length=MAX_CODES,
@@ -92,6 +95,8 @@ class ValidationRequest(RequestModel):
 
 
 class RedemptionCreate(ValidationRequest):
+    model_config = example("RedemptionCreate")
+
     order_id: ExternalId | None = Field(
         default=None, description="Rolling the redemption back also reverses its loyalty points"
     )

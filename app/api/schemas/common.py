@@ -130,7 +130,9 @@ ClientIp = Annotated[
             "allowance per API key."
         ),
         examples=["203.0.113.7"],
-        json_schema_extra={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]},
+        json_schema_extra={
+            "anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]
+        },
     ),
 ]
 

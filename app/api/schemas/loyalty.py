@@ -21,6 +21,7 @@ from app.api.schemas.common import (
     RequestModel,
     Timestamp,
 )
+from app.api.schemas.examples import example
 from app.db.repositories.ledger import Entry
 from app.domain.ledger import EntryKind
 from app.domain.loyalty import MAX_POINTS_PER_CREDIT, ProgramStatus, TierBasis
@@ -84,6 +85,8 @@ class Tier(RequestModel):
 
 
 class ProgramCreate(RequestModel):
+    model_config = example("ProgramCreate")
+
     name: Name
     currency: CurrencyCode = Field(description="Orders in this currency earn")
     earn_rate: EarnRate
@@ -127,6 +130,8 @@ def _rate(rate: EarnRate) -> EarnRateValue:
 
 class ProgramUpdate(RequestModel):
     """Only the fields sent change. New terms apply to points earned from now on."""
+
+    model_config = example("ProgramUpdate")
 
     name: Name | None = None
     earn_rate: EarnRate | None = None
@@ -194,6 +199,8 @@ class ProgramList(BaseModel):
 
 
 class RewardCreate(RequestModel):
+    model_config = example("RewardCreate")
+
     name: Name = Field(examples=["5.00 off"])
     points_cost: PositivePoints = Field(examples=[100])
     amount_off: PositiveAmount = Field(description="In the program's currency", examples=[500])
@@ -204,6 +211,8 @@ class RewardCreate(RequestModel):
 
 
 class RewardUpdate(RequestModel):
+    model_config = example("RewardUpdate")
+
     status: Annotated[ProgramStatus, FROM_JSON_STRING] = Field(
         description="'archived': can no longer be bought (codes already bought keep working)"
     )
@@ -263,6 +272,8 @@ class MemberBalance(BaseModel):
 
 
 class EarnCreate(RequestModel):
+    model_config = example("EarnCreate")
+
     customer_id: CustomerId
     order_id: ExternalId = Field(description="Earns once per program")
     amount: Amount = Field(description="What the order paid, in minor units")
@@ -283,6 +294,8 @@ class Earned(BaseModel):
 
 
 class RewardRedemptionCreate(RequestModel):
+    model_config = example("RewardRedemptionCreate")
+
     reward_id: Annotated[UUID, FROM_JSON_STRING]
 
 
@@ -305,6 +318,8 @@ def _not_zero(points: int) -> int:
 
 
 class AdjustmentCreate(RequestModel):
+    model_config = example("AdjustmentCreate")
+
     points: Annotated[
         int,
         Field(ge=-MAX_POINTS, le=MAX_POINTS, json_schema_extra={"not": {"const": 0}}),
@@ -367,6 +382,8 @@ class ExpiryRun(BaseModel):
 
 
 class GiftCardCreate(RequestModel):
+    model_config = example("GiftCardCreate")
+
     currency: CurrencyCode
     amount: PositiveAmount
     code: CodeText | None = Field(
@@ -379,6 +396,8 @@ class GiftCardCreate(RequestModel):
 
 
 class GiftCardLookup(RequestModel):
+    model_config = example("GiftCardLookup")
+
     code: CodeText = Field(examples=["GC7K-2M9Q-XW4R-8TPB"])
     customer_id: CustomerId | None = Field(
         default=None,
@@ -388,6 +407,8 @@ class GiftCardLookup(RequestModel):
 
 
 class TopUpCreate(RequestModel):
+    model_config = example("TopUpCreate")
+
     amount: PositiveAmount
     currency: CurrencyCode
 

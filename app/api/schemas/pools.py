@@ -5,6 +5,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from app.api.schemas.common import CustomerId, Limit, RequestModel, Timestamp
+from app.api.schemas.examples import example
 from app.domain.codegen import DEFAULT_CHARSET, DEFAULT_LENGTH
 from app.domain.pools import CodeJob as CodeJobValue
 from app.domain.pools import JobKind, JobStatus
@@ -18,6 +19,8 @@ _Affix = Annotated[str, Field(max_length=32, pattern=r"^[A-Za-z0-9._-]*$")]
 class CodeGenerationCreate(RequestModel):
     """Refused unless the spec's space of possible codes is at least 1,000,000 times the
     count, so that a guess stays a long shot."""
+
+    model_config = example("CodeGenerationCreate")
 
     count: int = Field(ge=1, le=10_000_000, description="How many codes to generate")
     charset: str = Field(
@@ -96,6 +99,8 @@ class CodeJob(BaseModel):
 
 
 class ClaimCreate(RequestModel):
+    model_config = example("ClaimCreate")
+
     customer_id: CustomerId
 
 

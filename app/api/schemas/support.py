@@ -16,6 +16,7 @@ from app.api.schemas.common import (
     Sku,
     Timestamp,
 )
+from app.api.schemas.examples import example
 from app.domain.audit import Action
 from app.domain.audit import AuditEvent as AuditEventValue
 from app.domain.campaigns import Code as CodeValue
@@ -47,6 +48,8 @@ class AmountOffSpec(RequestModel):
 class SupportCodeCreate(RequestModel):
     """Give `amount_off` or `percent_off` (not both), `free_shipping`, or a value and free
     shipping; a code that takes nothing off is refused with `invalid_support_code`."""
+
+    model_config = example("SupportCodeCreate")
 
     customer: CustomerById | CustomerByEmail
     amount_off: AmountOffSpec | None = Field(default=None, description="A fixed amount off")
@@ -88,6 +91,8 @@ class AvailableCodeList(BaseModel):
 
 
 class IssuingLimitsSpec(RequestModel):
+    model_config = example("IssuingLimitsSpec")
+
     currency: CurrencyCode
     max_code_amount: PositiveAmount = Field(description="Most one code may take off, fixed")
     max_code_basis_points: BasisPoints = Field(description="Most one code may take off, in %")
