@@ -1,7 +1,6 @@
 """create_app(): the FastAPI application, its lifespan, middleware, handlers and routers."""
 
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +11,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import reject_unknown_query_parameters
-from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
+from app.api.middleware import RequestContextMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.routers import (
     api_keys,
@@ -27,6 +26,7 @@ from app.api.routers import (
 )
 from app.db.engine import Database, create_engine
 from app.db.uow import UnitOfWork
+from app.logs import configure_logging
 from app.services.api_keys import ensure_bootstrap_admin_key
 from app.services.pools import fail_stalled_jobs
 from app.settings import Settings, get_settings
@@ -43,15 +43,6 @@ def migration_head() -> str:
 
 def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLogFormatter())
-    root = logging.getLogger("tessera")
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False
 
 
 @asynccontextmanager
@@ -82,7 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_format, settings.log_level)
     app = FastAPI(
         title="Tessera",
         version="0.1.0",
