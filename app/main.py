@@ -19,14 +19,17 @@ from app.api.routers import (
     campaigns,
     health,
     loyalty,
+    metrics,
     pools,
     redemptions,
     support,
     validations,
 )
 from app.db.engine import Database, create_engine
+from app.db.pool_metrics import instrument_pool
 from app.db.uow import UnitOfWork
 from app.logs import configure_logging
+from app.metrics import forget_dead_processes, process_stopping
 from app.services.api_keys import ensure_bootstrap_admin_key
 from app.services.pools import fail_stalled_jobs
 from app.settings import Settings, get_settings
@@ -49,6 +52,8 @@ def _operation_id(route: APIRoute) -> str:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings)
+    instrument_pool(engine)
+    forget_dead_processes()
     database = Database.on(engine)
     app.state.database = database
     try:
@@ -69,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
+        process_stopping()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -96,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         balances,
         validations,
         redemptions,
+        metrics,  # last: every route listed before validate's costs it a match attempt
     ):
         app.include_router(module.router)
     return app

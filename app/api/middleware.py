@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids, the body-size limit and one access-log line per request."""
+"""Pure ASGI middleware: request ids, the body-size limit, and one timing per request that feeds
+both the access-log line and the HTTP metrics."""
 
 import logging
 import re
@@ -8,11 +9,13 @@ import uuid
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
 from app.logs import current_request_id
 
 logger = logging.getLogger("tessera.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-# The route logged when no route matched: the raw path may hold codes, e-mails or keys.
+# The route label and log field when no route matched: the raw path may hold codes, e-mails
+# or keys, and would give the metrics one series per URL.
 UNMATCHED_ROUTE = "unmatched"
 
 
@@ -23,9 +26,9 @@ class BodyTooLargeError(Exception):
 class RequestContextMiddleware:
     """Accept a well-formed X-Request-ID or make one, echo it, and make it the request id of
     every record logged while the request is served. Refuse bodies over max_body_bytes with
-    413 before the route reads them. When the response is sent, log one access line with the
-    method, route template and status: never the raw path, query, headers or body, which can
-    hold codes, e-mails and keys."""
+    413 before the route reads them. When the response is sent, log one access line and count
+    the request by method, route template and status: never the raw path, query, headers or
+    body, which can hold codes, e-mails and keys."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -78,6 +81,7 @@ class RequestContextMiddleware:
             current_request_id.reset(context)
             route = scope.get("route")
             template = getattr(route, "path", UNMATCHED_ROUTE)
+            metrics.http_request(scope["method"], template, status, seconds)
             if logger.isEnabledFor(logging.INFO):
                 logger.info(
                     "request",

@@ -1,16 +1,19 @@
 """Access logs name the route template, never what the caller sent; every record logged while a
-request is served carries its id."""
+request is served carries its id; /metrics counts requests and verdicts."""
 
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from prometheus_client.parser import text_string_to_metric_families
 
-from tests.factories import cart
+from app.domain.benefits import PercentOff
+from tests.factories import Factory, cart
 
 CART = cart(("shirt", 2, 1999))
 SECRET_CODE = "SECRET-CODE-7Q2X"
@@ -31,6 +34,16 @@ def logs(app: FastAPI, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
 
     yield read
     tessera.setLevel(level)
+
+
+async def sample(client: AsyncClient, name: str, **labels: str) -> float:
+    """The value of one sample in /metrics (0 when it has none yet)."""
+    text = (await client.get("/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for found in family.samples:
+            if found.name == name and found.labels == labels:
+                return float(found.value)
+    return 0.0
 
 
 class TestAccessLog:
@@ -82,3 +95,75 @@ class TestAccessLog:
             ("request", "req-noisy"),
             ("after it", None),
         ]
+
+
+class TestMetrics:
+    async def test_exposition_has_every_family_and_stays_out_of_the_contract(
+        self, app: FastAPI, client: AsyncClient
+    ) -> None:
+        response = await client.get("/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        names = {family.name for family in text_string_to_metric_families(response.text)}
+        assert names >= {
+            "tessera_http_requests",
+            "tessera_http_request_duration_seconds",
+            "tessera_code_verdicts",
+            "tessera_redemptions",
+            "tessera_rollbacks",
+            "tessera_failed_guesses",
+            "tessera_db_pool_connections_in_use",
+            "tessera_db_pool_wait_seconds",
+        }
+        assert "/metrics" not in app.openapi()["paths"]
+
+    async def test_a_validate_is_counted_by_route_status_and_verdict(
+        self, client: AsyncClient, checkout: dict[str, str], factory: Factory
+    ) -> None:
+        await factory.code(await factory.campaign(PercentOff(1000)), "OBS10")
+        route = {"method": "POST", "route": "/v1/validate", "status": "200"}
+        applied = {"endpoint": "validate", "reason": "applied"}
+        unknown = {"endpoint": "validate", "reason": "not_found"}
+        before = [
+            await sample(client, "tessera_http_requests_total", **route),
+            await sample(client, "tessera_http_request_duration_seconds_count", **route),
+            await sample(client, "tessera_code_verdicts_total", **applied),
+            await sample(client, "tessera_code_verdicts_total", **unknown),
+        ]
+        response = await client.post(
+            "/v1/validate", json={"codes": ["obs10", "NOPE-1"], "cart": CART}, headers=checkout
+        )
+        assert response.status_code == 200
+        after = [
+            await sample(client, "tessera_http_requests_total", **route),
+            await sample(client, "tessera_http_request_duration_seconds_count", **route),
+            await sample(client, "tessera_code_verdicts_total", **applied),
+            await sample(client, "tessera_code_verdicts_total", **unknown),
+        ]
+        assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 1]
+
+    async def test_redeems_are_counted_once_and_refusals_by_reason(
+        self, client: AsyncClient, checkout: dict[str, str], factory: Factory
+    ) -> None:
+        campaign = await factory.campaign(PercentOff(1000), per_customer_limit=1)
+        await factory.code(campaign, "ONCE10")
+        body = {"codes": ["ONCE10"], "customer": {"id": "cus_obs"}, "cart": CART}
+        applied = {"endpoint": "redeem", "reason": "applied"}
+        refused = {"endpoint": "redeem", "reason": "customer_limit_reached"}
+        before = [
+            await sample(client, "tessera_redemptions_total"),
+            await sample(client, "tessera_code_verdicts_total", **applied),
+            await sample(client, "tessera_code_verdicts_total", **refused),
+        ]
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+        first = await client.post("/v1/redeem", json=body, headers={**checkout, **key})
+        replay = await client.post("/v1/redeem", json=body, headers={**checkout, **key})
+        again = {"Idempotency-Key": str(uuid.uuid4())}
+        second = await client.post("/v1/redeem", json=body, headers={**checkout, **again})
+        assert [first.status_code, replay.status_code, second.status_code] == [201, 201, 409]
+        after = [
+            await sample(client, "tessera_redemptions_total"),
+            await sample(client, "tessera_code_verdicts_total", **applied),
+            await sample(client, "tessera_code_verdicts_total", **refused),
+        ]
+        assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1]

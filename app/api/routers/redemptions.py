@@ -1,8 +1,10 @@
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
+from app import metrics
 from app.api.deps import (
     CheckoutKey,
     IdempotencyKeyDep,
@@ -15,8 +17,19 @@ from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Redemption, RedemptionCreate
 from app.services import redemptions as service
+from app.services.errors import RedemptionRefused
 
 router = APIRouter(tags=["checkout"])
+
+
+async def count_refused_verdicts() -> AsyncIterator[None]:
+    """Count the verdicts of a refused redeem: the refusal is an exception, and it reaches
+    the route's dependencies on its way out."""
+    try:
+        yield
+    except RedemptionRefused as refused:
+        metrics.code_verdicts("redeem", refused.extensions["codes"])
+        raise
 
 
 @router.post(
@@ -34,6 +47,7 @@ router = APIRouter(tags=["checkout"])
         "wallet, pending through the return window."
     ),
     responses=problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
+    dependencies=[Depends(count_refused_verdicts)],
 )
 async def redeem(
     request: Request,
@@ -57,6 +71,9 @@ async def redeem(
         balance_codes=tuple(body.balance_codes),
         cashback_pending=timedelta(days=settings.wallets.pending_days),
     )
+    if not outcome.replayed:
+        metrics.code_verdicts("redeem", outcome.body["codes"])
+        metrics.redemption_created()
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return OrjsonResponse(outcome.body, status_code=201, headers=headers)
 
