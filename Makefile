@@ -27,7 +27,7 @@ run: $(STAMP)
 	  echo "local PostgreSQL: $$DATABASE_URL"; \
 	fi; \
 	$(BIN)/alembic upgrade head; \
-	exec $(BIN)/uvicorn app.asgi:app --host 127.0.0.1 --port $${PORT:-8000} --no-access-log
+	TESSERA_LOG_FORMAT="$${TESSERA_LOG_FORMAT:-console}" TESSERA_SHOW_ADMIN_KEY=1 exec $(BIN)/python -m app.serve --host 127.0.0.1 --port $${PORT:-8000}
 
 ## Lint, type-check and run every test against a throwaway PostgreSQL (or TEST_DATABASE_URL).
 test: $(STAMP) lint
