@@ -155,7 +155,10 @@ def forget_dead_processes() -> None:
         return
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     for path in glob.glob(os.path.join(directory, "gauge_live*_*.db")):
-        pid = int(path.rsplit("_", 1)[1].removesuffix(".db"))
+        pid_text = path.rsplit("_", 1)[1].removesuffix(".db")
+        if not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
         if pid != os.getpid() and not _alive(pid):
             multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
