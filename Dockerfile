@@ -22,5 +22,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 # Migrations run separately (`alembic upgrade head`, see docker-compose.yml), never on every start.
-CMD ["uvicorn", "app.asgi:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", \
-     "--no-access-log", "--timeout-graceful-shutdown", "20"]
+CMD ["python", "-m", "app.serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", \
+     "--timeout-graceful-shutdown", "20"]

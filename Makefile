@@ -21,13 +21,15 @@ install: $(STAMP)
 ## Serve on 127.0.0.1:8000. Without DATABASE_URL, start (or reuse) a PostgreSQL under .data/postgres.
 run: $(STAMP)
 	@set -e; \
+	export TESSERA_LOG_FORMAT="$${TESSERA_LOG_FORMAT:-console}"; \
 	if [ -z "$$DATABASE_URL" ]; then \
 	  export DATABASE_URL="$$($(BIN)/python scripts/localdb.py start)"; \
 	  export TESSERA_BOOTSTRAP_ADMIN_KEY="$${TESSERA_BOOTSTRAP_ADMIN_KEY:-$(LOCAL_ADMIN_KEY)}"; \
+	  export TESSERA_SHOW_ADMIN_KEY=1; \
 	  echo "local PostgreSQL: $$DATABASE_URL"; \
 	fi; \
 	$(BIN)/alembic upgrade head; \
-	exec $(BIN)/uvicorn app.asgi:app --host 127.0.0.1 --port $${PORT:-8000} --no-access-log
+	exec $(BIN)/python -m app.serve --host 127.0.0.1 --port $${PORT:-8000}
 
 ## Lint, type-check and run every test against a throwaway PostgreSQL (or TEST_DATABASE_URL).
 test: $(STAMP) lint

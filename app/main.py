@@ -1,7 +1,6 @@
 """create_app(): the FastAPI application, its lifespan, middleware, handlers and routers."""
 
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,7 +10,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import check_request
-from app.api.middleware import JsonLogFormatter, RequestContextMiddleware
+from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi, operation_id
 from app.api.problems import install_problem_handlers, route_methods
 from app.api.routers import (
@@ -21,6 +20,7 @@ from app.api.routers import (
     docs,
     health,
     loyalty,
+    metrics,
     pools,
     purges,
     redemptions,
@@ -30,7 +30,10 @@ from app.api.routers import (
 from app.api.routers.docs import mount_docs_assets
 from app.db.engine import Database, create_engine
 from app.db.errors import DATABASE_ERRORS
+from app.db.pool_metrics import instrument_pool
 from app.db.uow import UnitOfWork
+from app.logs import configure_logging
+from app.metrics import forget_dead_processes, process_stopping
 from app.services.api_keys import ensure_bootstrap_admin_key
 from app.services.health import ReadinessProbe
 from app.services.pools import fail_stalled_jobs
@@ -50,19 +53,12 @@ def migration_revisions() -> tuple[str, frozenset[str]]:
     return head, frozenset(script.revision for script in scripts.walk_revisions())
 
 
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLogFormatter())
-    root = logging.getLogger("tessera")
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False
-
-
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings)
+    instrument_pool(engine)
+    forget_dead_processes()
     database = Database.on(engine)
     app.state.database = database
     try:
@@ -82,11 +78,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
+        process_stopping()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_format, settings.log_level)
     app = FastAPI(
         title="Tessera",
         version="0.1.0",
@@ -118,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loyalty,
             balances,
             purges,
+            metrics,
             docs,
         )
     ]

@@ -1,6 +1,7 @@
 """One typed settings object, read from the environment once and validated at start-up."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,7 +67,19 @@ class WalletSettings(BaseModel, frozen=True):
     pending_days: int = Field(default=14, ge=0, le=365)
 
 
-class Settings(BaseSettings):
+class LogSettings(BaseSettings):
+    """How the process logs: all that `python -m app.serve` and `alembic` need before (or
+    without) the rest of the settings, so neither requires DATABASE_URL to set up logging."""
+
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", frozen=True, extra="ignore")
+
+    log_level: str = Field(default="info", pattern="^(?i)(debug|info|warning|error)$")
+    # json: one JSON object per line (UTC timestamps to the millisecond, the request id);
+    # console: one readable line per record, for a terminal (`make run`).
+    log_format: Literal["json", "console"] = "json"
+
+
+class Settings(LogSettings):
     model_config = SettingsConfigDict(
         env_prefix="TESSERA_", env_nested_delimiter="__", frozen=True, extra="ignore"
     )
@@ -75,7 +88,6 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "TESSERA_DATABASE_URL")
     )
     bootstrap_admin_key: SecretStr | None = None
-    log_level: str = Field(default="info", pattern="^(?i)(debug|info|warning|error)$")
     db: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
     limits: LimitSettings = LimitSettings()

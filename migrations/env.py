@@ -2,7 +2,6 @@
 
 import asyncio
 import os
-from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import pool
@@ -10,10 +9,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db.models import Base
+from app.logs import configure_logging
+from app.settings import LogSettings
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logging", True):
-    fileConfig(config.config_file_name)
+if config.attributes.get("configure_logging", True):
+    # The service's log format (TESSERA_LOG_FORMAT, TESSERA_LOG_LEVEL), from those two
+    # settings alone: migrating needs no other setting.
+    log = LogSettings()
+    configure_logging(log.log_format, log.log_level)
 
 target_metadata = Base.metadata
 

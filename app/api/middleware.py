@@ -1,16 +1,22 @@
-"""Pure ASGI middleware: request ids, the body-size limit and one access-log line per request."""
+"""Pure ASGI middleware: request ids, the body-size limit, and one timing per request that feeds
+both the access-log line and the HTTP metrics."""
 
 import logging
 import re
 import time
 import uuid
-from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
+from app.logs import current_request_id
+
 logger = logging.getLogger("tessera.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# The route label and log field when no route matched: the raw path may hold codes, e-mails
+# or keys, and would give the metrics one series per URL.
+UNMATCHED_ROUTE = "unmatched"
 
 
 class BodyTooLargeError(Exception):
@@ -18,8 +24,11 @@ class BodyTooLargeError(Exception):
 
 
 class RequestContextMiddleware:
-    """Accept a well-formed X-Request-ID or make one, echo it, and log the request with it.
-    Refuse bodies over max_body_bytes with 413 before the route reads them."""
+    """Accept a well-formed X-Request-ID or make one, echo it, and make it the request id of
+    every record logged while the request is served. Refuse bodies over max_body_bytes with
+    413 before the route reads them. When the response is sent, log one access line and count
+    the request by method, route template and status: never the raw path, query, headers or
+    body, which can hold codes, e-mails and keys."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -32,6 +41,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        context = current_request_id.set(request_id)
         header = (b"x-request-id", request_id.encode())
         status = 500
         response_started = False
@@ -67,16 +77,22 @@ class RequestContextMiddleware:
                 raise
             await self._too_large(request_id, send_with_id)
         finally:
-            logger.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            seconds = time.perf_counter() - started
+            current_request_id.reset(context)
+            route = scope.get("route")
+            template = getattr(route, "path", UNMATCHED_ROUTE)
+            metrics.http_request(scope["method"], template, status, seconds)
+            if logger.isEnabledFor(logging.INFO):
+                logger.info(
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "route": template,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 2),
+                    },
+                )
 
     async def _too_large(self, request_id: str, send: Send) -> None:
         body = orjson.dumps(
@@ -121,21 +137,3 @@ def _declared_length(scope: Scope) -> int:
             except ValueError:
                 return 0
     return 0
-
-
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line, with the request id and any structured extras."""
-
-    _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        entry.update((k, v) for k, v in record.__dict__.items() if k not in self._STANDARD)
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()

@@ -118,6 +118,12 @@ class RedemptionRefused(AppError):
     status = 409
     title = "One or more codes cannot be redeemed for this order"
 
+    def __init__(self, detail: str, *, replayed: bool = False, **extensions: Any) -> None:
+        super().__init__(detail, **extensions)
+        self.replayed = replayed
+        if replayed:
+            self.headers = {"Idempotent-Replayed": "true"}
+
 
 class IdempotencyKeyReused(AppError):
     code = ErrorCode.IDEMPOTENCY_KEY_REUSED

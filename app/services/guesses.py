@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
+from app import metrics
 from app.domain.guesses import Subject, crossed, subjects
 from app.services.errors import TooManyFailedGuesses
 from app.settings import GuessSettings
@@ -35,8 +36,10 @@ def refuse_if_blocked(blocked_until: datetime | None, now: datetime) -> None:
 
 
 def report(key_id: UUID, counted: Sequence[Subject], counts: Mapping[str, int], added: int) -> None:
-    """Log the thresholds this addition passed: a key's alarm once per window (someone may be
-    guessing through the shop's checkout from many customers and addresses), and blocks."""
+    """Count the failures, and log the thresholds this addition passed: a key's alarm once per
+    window (someone may be guessing through the shop's checkout from many customers and
+    addresses), and blocks."""
+    metrics.failed_guesses(added)
     for subject in counted:
         if not crossed(counts.get(subject.name, 0), added, subject.threshold):
             continue
@@ -46,6 +49,7 @@ def report(key_id: UUID, counted: Sequence[Subject], counts: Mapping[str, int], 
                 extra={"subject_kind": subject.name.split(":", 1)[0], "api_key_id": str(key_id)},
             )
         else:
+            metrics.guess_alarm()
             logger.warning(
                 "failed-guess alarm: the key passed %d failed guesses in one window",
                 subject.threshold,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from app import metrics
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import UnitOfWork
 from app.domain.engine import Evaluation, message_for
@@ -61,12 +62,12 @@ def _refusal(body: dict[str, Any], *, replayed: bool = False) -> RedemptionRefus
     balance_codes = body.get("balance_codes", [])
     refused = [code for code in [*body["codes"], *balance_codes] if not code["valid"]]
     reasons = ", ".join(f"{code['code']}: {code['reason']}" for code in refused)
-    error = RedemptionRefused(
-        f"Not redeemed ({reasons}).", codes=body["codes"], balance_codes=balance_codes
+    return RedemptionRefused(
+        f"Not redeemed ({reasons}).",
+        replayed=replayed,
+        codes=body["codes"],
+        balance_codes=balance_codes,
     )
-    if replayed:
-        error.headers = {"Idempotent-Replayed": "true"}
-    return error
 
 
 async def _consume(uow: UnitOfWork, applied: list[Promotion], customer_id: str | None) -> bool:
@@ -312,4 +313,5 @@ async def rollback_redemption(
                 uow, record.order_id, now, redemption_id=redemption_id, api_key_id=api_key_id
             )
         await uow.commit()
+    metrics.rollback_performed()
     return redemption_body(record)

@@ -3,6 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 
+from app import metrics
 from app.api.deps import (
     CheckoutKey,
     IdempotencyKeyDep,
@@ -15,6 +16,7 @@ from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Redemption, RedemptionCreate
 from app.services import redemptions as service
+from app.services.errors import RedemptionRefused
 
 router = APIRouter(tags=["checkout"])
 
@@ -46,17 +48,25 @@ async def redeem(
 ) -> OrjsonResponse:
     checkout = body.to_checkout_request()
     claim = idempotency_claim(request, api_key.id, idempotency_key, body.model_dump(mode="json"))
-    outcome = await service.redeem(
-        uow,
-        checkout,
-        body.order_id,
-        claim,
-        now,
-        settings.limits.max_discounts_per_order,
-        settings.guesses,
-        balance_codes=tuple(body.balance_codes),
-        cashback_pending=timedelta(days=settings.wallets.pending_days),
-    )
+    try:
+        outcome = await service.redeem(
+            uow,
+            checkout,
+            body.order_id,
+            claim,
+            now,
+            settings.limits.max_discounts_per_order,
+            settings.guesses,
+            balance_codes=tuple(body.balance_codes),
+            cashback_pending=timedelta(days=settings.wallets.pending_days),
+        )
+    except RedemptionRefused as refused:
+        if not refused.replayed:
+            metrics.code_verdicts("redeem", refused.extensions["codes"])
+        raise
+    if not outcome.replayed:
+        metrics.code_verdicts("redeem", outcome.body["codes"])
+        metrics.redemption_created()
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return OrjsonResponse(outcome.body, status_code=201, headers=headers)
 

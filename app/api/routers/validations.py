@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from app import metrics
 from app.api.deps import BearerToken, NowDep, ReadsDep, SettingsDep
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
@@ -33,4 +34,5 @@ async def validate(
     request = body.to_checkout_request()
     max_discounts = settings.limits.max_discounts_per_order
     verdict = await validate_codes(reads, token, request, now, max_discounts, settings.guesses)
+    metrics.code_verdicts("validate", verdict["codes"])
     return OrjsonResponse(verdict)
