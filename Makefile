@@ -17,7 +17,7 @@ COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.1
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install lock upgrade run test lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
+.PHONY: install lock upgrade run test explore lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -50,8 +50,19 @@ run: $(STAMP)
 	exec $(BIN)/uvicorn app.asgi:app --host 127.0.0.1 --port $${PORT:-8000} --no-access-log
 
 ## Lint, type-check and run every test against a throwaway PostgreSQL (or TEST_DATABASE_URL).
+## Deterministic: hypothesis and schemathesis draw the same examples on every run.
 test: $(STAMP) lint
 	$(BIN)/pytest
+
+## Every test with fresh random examples, and more of them (hypothesis and schemathesis).
+## Prints the seed; `make explore SEED=<seed>` draws the same examples again.
+## PYTEST_ARGS narrows it: `make explore PYTEST_ARGS=tests/unit`.
+explore: $(STAMP)
+	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "explore: hypothesis seed $$seed (replay: make explore SEED=$$seed)"; \
+	TESSERA_CONTRACT_EXAMPLES=$${TESSERA_CONTRACT_EXAMPLES:-150} \
+	  $(BIN)/pytest --hypothesis-profile=explore --hypothesis-seed=$$seed $(PYTEST_ARGS); \
+	status=$$?; echo "explore: hypothesis seed $$seed"; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -35,11 +36,22 @@ from tests.factories import Factory
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# CI explores the same number of examples from a fixed seed, so a run is reproducible and a
-# failure there is one anybody can replay; local runs keep exploring new examples.
-hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-if os.environ.get("CI") == "true":
-    hypothesis_settings.load_profile("ci")
+# `make test` draws the same examples on every run, wherever it runs: a result is reproducible and
+# a failure is one anybody can replay. Nothing that depends on the machine's speed decides it
+# (no deadline, no too-slow health check) and no example database carries over between runs.
+# `make explore` loads "explore" (--hypothesis-profile) with a printed --hypothesis-seed instead.
+hypothesis_settings.register_profile(
+    "deterministic",
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "explore", derandomize=False, database=None, print_blob=True, max_examples=500
+)
+hypothesis_settings.load_profile("deterministic")
 
 
 def _asyncpg_dsn(url: str) -> str:
