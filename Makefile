@@ -14,10 +14,14 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 # Both locks: one resolution for every platform, from Python 3.11 up.
 COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
 	--generate-hashes --quiet --custom-compile-command 'make lock'
+# pytest-xdist workers for `make test` and `make test-fast`; each gets its own database on the
+# run's one PostgreSQL server. WORKERS=0 runs everything in one process.
+WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install lock upgrade run test explore lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
+.PHONY: install lock upgrade run test test-fast explore lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -52,7 +56,11 @@ run: $(STAMP)
 ## Lint, type-check and run every test against a throwaway PostgreSQL (or TEST_DATABASE_URL).
 ## Deterministic: hypothesis and schemathesis draw the same examples on every run.
 test: $(STAMP) lint
-	$(BIN)/pytest
+	$(PYTEST)
+
+## Unit and API tests only (no lint, no concurrency, migration or contract tests).
+test-fast: $(STAMP)
+	$(PYTEST) tests/unit tests/api
 
 ## Every test with fresh random examples, and more of them (hypothesis and schemathesis).
 ## Prints the seed; `make explore SEED=<seed>` draws the same examples again.
@@ -61,7 +69,7 @@ explore: $(STAMP)
 	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
 	echo "explore: hypothesis seed $$seed (replay: make explore SEED=$$seed)"; \
 	TESSERA_CONTRACT_EXAMPLES=$${TESSERA_CONTRACT_EXAMPLES:-150} \
-	  $(BIN)/pytest --hypothesis-profile=explore --hypothesis-seed=$$seed $(PYTEST_ARGS); \
+	  $(PYTEST) --hypothesis-profile=explore --hypothesis-seed=$$seed $(PYTEST_ARGS); \
 	status=$$?; echo "explore: hypothesis seed $$seed"; exit $$status
 
 lint: $(STAMP)
