@@ -100,9 +100,9 @@ async def _drop_database(server_url: str, name: str) -> None:
 
 class RunFolder:
     """What a test run leaves in the temporary directory: one folder, made by the process that
-    runs the session (the controller under xdist), holding the throwaway server's data;
-    remove() stops the server and deletes the folder, whatever the outcome. TEST_DATABASE_URL
-    replaces the server."""
+    runs the session (the controller under xdist), holding pytest's base temporary directory
+    (unless --basetemp names one) and the throwaway server's data; remove() stops the server and
+    deletes the folder, whatever the outcome. TEST_DATABASE_URL replaces the server."""
 
     def __init__(self) -> None:
         self.path = Path(tempfile.mkdtemp(prefix="tessera-test-"))
@@ -142,12 +142,15 @@ class RunFolder:
             shutil.rmtree(self.path)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmpdir plugin reads --basetemp
 def pytest_configure(config: pytest.Config) -> None:
     # xdist's own marker, declared for runs without xdist too (see pytest_collection_modifyitems).
     config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
     if hasattr(config, "workerinput"):
         return  # an xdist worker: the controller's folder and server serve it
-    config.stash[_RUN] = RunFolder()
+    run = config.stash[_RUN] = RunFolder()
+    if config.option.basetemp is None:
+        config.option.basetemp = str(run.path / "pytest")
 
 
 @pytest.hookimpl(optionalhook=True)
