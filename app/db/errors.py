@@ -1,5 +1,6 @@
 """What the persistence layer reports besides results."""
 
+from asyncpg import InternalClientError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -53,6 +54,9 @@ def is_database_unavailable(exc: Exception) -> bool:
             return True
         orig = exc.orig
         cause = orig.__cause__ if orig is not None else None
+        if isinstance(cause, InternalClientError):
+            # The driver lost track of a connection terminated mid-statement.
+            return True
         sqlstate = getattr(orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
         return sqlstate in UNAVAILABLE_SQLSTATES
     return False

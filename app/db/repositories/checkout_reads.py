@@ -132,6 +132,9 @@ class CheckoutReads:
             rows: list[Any] = await driver.fetch(sql, *arguments)
         except (
             asyncpg.InterfaceError,
+            # The connection was terminated under a statement in flight: the driver's state
+            # machine is left mid-operation ("cannot switch to state ..."), so it is lost too.
+            asyncpg.InternalClientError,
             asyncpg.PostgresConnectionError,
             OSError,
             TimeoutError,
