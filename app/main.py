@@ -30,7 +30,6 @@ from app.api.routers import (
 from app.api.routers.docs import mount_docs_assets
 from app.db.engine import Database, create_engine
 from app.db.errors import DATABASE_ERRORS
-from app.db.pool_metrics import instrument_pool
 from app.db.uow import UnitOfWork
 from app.logs import configure_logging
 from app.metrics import forget_dead_processes, process_stopping
@@ -57,7 +56,6 @@ def migration_revisions() -> tuple[str, frozenset[str]]:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings)
-    instrument_pool(engine)
     forget_dead_processes()
     database = Database.on(engine)
     app.state.database = database

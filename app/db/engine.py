@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.db.pool_metrics import MeteredPool, count_connections_in_use
 from app.settings import Settings
 
 SessionFactory: TypeAlias = async_sessionmaker[AsyncSession]
@@ -26,9 +27,11 @@ def _json_dumps(value: Any) -> str:
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    """The service's engine: a fixed, metered pool of asyncpg connections with deadlines."""
     db = settings.db
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
+        poolclass=MeteredPool,
         pool_size=db.pool_size,
         max_overflow=db.max_overflow,
         pool_pre_ping=False,
@@ -49,6 +52,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
             },
         },
     )
+    count_connections_in_use(engine)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionFactory:

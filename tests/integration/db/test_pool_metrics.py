@@ -5,9 +5,9 @@ import asyncio
 
 from prometheus_client import REGISTRY
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db.pool_metrics import instrument_pool
+from app.db.engine import create_engine
+from app.settings import DatabaseSettings, Settings
 
 
 def value(name: str) -> float:
@@ -15,8 +15,9 @@ def value(name: str) -> float:
 
 
 async def test_in_use_and_waits(database_url: str) -> None:
-    engine = create_async_engine(database_url, pool_size=1, max_overflow=0)
-    instrument_pool(engine)
+    engine = create_engine(
+        Settings(database_url=database_url, db=DatabaseSettings(pool_size=1, max_overflow=0))
+    )
     try:
         async with engine.connect() as warm:  # opens the pool's one connection
             await warm.execute(text("SELECT 1"))
