@@ -10,8 +10,9 @@ done without one. The key's own count only raises an alarm.
 """
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from app.domain.engine import Evaluation
@@ -108,6 +109,29 @@ def blocking(counted: Sequence[Subject]) -> list[str]:
     return [subject.name for subject in counted if subject.blocks]
 
 
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A subject's failed guesses in its window after a request's were added, and until when
+    it is over its threshold (None: it is not)."""
+
+    failures: int
+    blocked_until: datetime | None
+
+
 def crossed(failures: int, added: int, threshold: int) -> bool:
     """True when adding `added` failures took a count to or past its threshold."""
     return failures >= threshold > failures - added
+
+
+def spent_before(
+    counted: Sequence[Subject], tallies: Mapping[str, Tally], added: int
+) -> datetime | None:
+    """Until when the request must be refused because a blocking subject's allowance was used
+    up before its failures were added: by requests that ran at the same time and passed the
+    block check first. Such a request is refused rather than answered, so that concurrency
+    cannot stretch an allowance. None when none was."""
+    for subject in counted:
+        tally = tallies.get(subject.name)
+        if subject.blocks and tally is not None and tally.failures - added >= subject.threshold:
+            return tally.blocked_until
+    return None

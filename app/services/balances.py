@@ -33,7 +33,7 @@ from app.services.errors import (
     CurrencyMismatch,
     InvalidGiftCard,
 )
-from app.services.guesses import guess_subjects, refuse_if_blocked, report
+from app.services.guesses import guess_subjects, refuse_if_blocked, settle
 from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
 from app.services.ledger import reverse_credit
 from app.services.rendering import timestamp
@@ -210,9 +210,9 @@ async def look_up_gift_card(
         )
         if account is None or account.kind is not AccountKind.GIFT_CARD or bound_elsewhere:
             window = timedelta(seconds=guesses.window_seconds)
-            counts = await uow.guesses.record(counted, 1, now, window)
+            tallies = await uow.guesses.record(counted, 1, now, window)
             await uow.commit()
-            report(lookup.api_key_id, counted, counts, 1)
+            settle(lookup.api_key_id, counted, tallies, 1, now)
             raise BalanceCodeNotFound("No gift card has this code.")
         return await balance_body(uow, account, now)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from app import metrics
-from app.domain.guesses import Subject, crossed, subjects
+from app.domain.guesses import Subject, Tally, crossed, spent_before, subjects
 from app.services.errors import TooManyFailedGuesses
 from app.settings import GuessSettings
 
@@ -35,13 +35,24 @@ def refuse_if_blocked(blocked_until: datetime | None, now: datetime) -> None:
         )
 
 
-def report(key_id: UUID, counted: Sequence[Subject], counts: Mapping[str, int], added: int) -> None:
-    """Count the failures, and log the thresholds this addition passed: a key's alarm once per
-    window (someone may be guessing through the shop's checkout from many customers and
-    addresses), and blocks."""
+def settle(
+    key_id: UUID,
+    counted: Sequence[Subject],
+    tallies: Mapping[str, Tally],
+    added: int,
+    now: datetime,
+) -> None:
+    """After a request's failed guesses were counted: refuse it (429) if a concurrent request
+    had used up a blocking allowance first, so the answer it would give is never sent; count
+    them, and log the thresholds this addition passed (a key's alarm once per window: someone
+    may be guessing through the shop's checkout from many customers and addresses)."""
     metrics.failed_guesses(added)
+    spent_until = spent_before(counted, tallies, added)
+    if spent_until is not None:
+        refuse_if_blocked(spent_until, now)
     for subject in counted:
-        if not crossed(counts.get(subject.name, 0), added, subject.threshold):
+        tally = tallies.get(subject.name)
+        if tally is None or not crossed(tally.failures, added, subject.threshold):
             continue
         if subject.blocks:
             logger.info(

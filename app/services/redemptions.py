@@ -19,7 +19,7 @@ from app.domain.reasons import Reason
 from app.domain.rules import Promotion
 from app.services import balances, loyalty
 from app.services.errors import RedemptionNotFound, RedemptionRefused
-from app.services.guesses import guess_subjects, refuse_if_blocked, report
+from app.services.guesses import guess_subjects, refuse_if_blocked, settle
 from app.services.idempotency import IdempotencyClaim, claim_or_replay
 from app.services.validations import CheckoutRequest, evaluate_request, evaluation_body
 from app.settings import GuessSettings
@@ -190,8 +190,8 @@ async def redeem(
             if not body["valid"]:
                 failures = failed_guesses(evaluation)
                 if failures:
-                    counts = await uow.guesses.record(counted, failures, now, window)
-                    report(claim.api_key_id, counted, counts, failures)
+                    tallies = await uow.guesses.record(counted, failures, now, window)
+                    settle(claim.api_key_id, counted, tallies, failures, now)
                 break
             applied = [application.promotion for application in evaluation.applied]
             plan = await _consume_and_plan(
@@ -201,8 +201,8 @@ async def redeem(
                 body = {**body, "balance_codes": list(plan.verdicts)}
                 if not plan.is_valid:
                     if plan.unknown:
-                        counts = await uow.guesses.record(counted, plan.unknown, now, window)
-                        report(claim.api_key_id, counted, counts, plan.unknown)
+                        tallies = await uow.guesses.record(counted, plan.unknown, now, window)
+                        settle(claim.api_key_id, counted, tallies, plan.unknown, now)
                     body["valid"] = False
                     break
                 redemption_id = uuid4()

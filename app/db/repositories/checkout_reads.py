@@ -26,11 +26,11 @@ from app.db.mappers import Fields, promotion_from_row
 from app.db.models import ApiKey as ApiKeyRow
 from app.db.models import GuessFailure
 from app.db.repositories.codes import candidates_statement
-from app.db.repositories.guesses import RECORD_FAILURES, record_arguments
+from app.db.repositories.guesses import RECORD_FAILURES, record_arguments, tallies
 from app.db.repositories.ledger import Summary, summary_of, summary_sql
 from app.db.repositories.loyalty import PROGRAM_COLUMN_NAMES, program_from_row
 from app.domain.api_keys import ApiKey, Scope
-from app.domain.guesses import UNADDRESSED_PREFIX, Subject
+from app.domain.guesses import UNADDRESSED_PREFIX, Subject, Tally
 from app.domain.loyalty import Program
 from app.domain.rules import Promotion
 
@@ -200,10 +200,10 @@ class CheckoutReads:
 
     async def record_failed_guesses(
         self, subjects: Sequence[Subject], failures: int, now: datetime, window: timedelta
-    ) -> dict[str, int]:
-        """Add failures to each subject (one statement); each count in its window afterwards."""
+    ) -> dict[str, Tally]:
+        """Add failures to each subject (one statement); each tally in its window afterwards."""
         rows = await self._run(RECORD_FAILURES, record_arguments(subjects, failures, now, window))
-        return {row["subject"]: row["failures"] for row in rows}
+        return tallies(rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Failed code guesses, counted per subject in fixed windows (domain/guesses.py)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.db.models import GuessFailure
 from app.db.repositories.base import Repository
-from app.domain.guesses import Subject
+from app.domain.guesses import Subject, Tally
 
 # Add failed guesses to each subject's count for its current fixed window (a window that has
 # passed starts again at now), and mark the subject over its threshold to the window's end once
@@ -32,8 +32,12 @@ ON CONFLICT (subject) DO UPDATE SET
         WHEN g.failures + $4::integer >= excluded.threshold THEN g.window_start + $5::interval
         ELSE g.blocked_until
     END
-RETURNING g.subject, g.failures
+RETURNING g.subject, g.failures, g.blocked_until
 """
+
+
+def tallies(rows: Iterable[Any]) -> dict[str, Tally]:
+    return {row["subject"]: Tally(row["failures"], row["blocked_until"]) for row in rows}
 
 
 def record_arguments(
@@ -55,12 +59,13 @@ class GuessRepository(Repository):
 
     async def record(
         self, subjects: Sequence[Subject], failures: int, now: datetime, window: timedelta
-    ) -> dict[str, int]:
-        """Add failures to each subject; each subject's count in its window afterwards."""
+    ) -> dict[str, Tally]:
+        """Add failures to each subject; each subject's tally in its window afterwards. The
+        rows stay locked to the end of the transaction."""
         connection = await self.session.connection()
         raw = await connection.get_raw_connection()
         driver = cast(DriverConnection, raw.driver_connection)
         rows = await driver.fetch(
             RECORD_FAILURES, *record_arguments(subjects, failures, now, window)
         )
-        return {row["subject"]: row["failures"] for row in rows}
+        return tallies(rows)

@@ -1,8 +1,17 @@
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
 
-from app.domain.guesses import GuessLimits, address_of, blocking, crossed, subjects
+from app.domain.guesses import (
+    GuessLimits,
+    Tally,
+    address_of,
+    blocking,
+    crossed,
+    spent_before,
+    subjects,
+)
 
 LIMITS = GuessLimits(per_customer=10, per_address=50, per_key_unaddressed=1000, key_alarm=1000)
 
@@ -44,3 +53,19 @@ class TestSubjects:
         self, failures: int, added: int, threshold: int, expected: bool
     ) -> None:
         assert crossed(failures, added, threshold) is expected
+
+
+class TestConcurrentSpending:
+    def test_a_request_is_refused_when_the_allowance_was_spent_before_its_failures(
+        self,
+    ) -> None:
+        until = datetime(2026, 12, 1, 12, 10, tzinfo=UTC)
+        counted = subjects(uuid4(), "cus_1", None, LIMITS)
+        customer = counted[0].name
+        # Its 3 failures took the customer from 8 to 11: it crossed, it is answered.
+        assert spent_before(counted, {customer: Tally(11, until)}, 3) is None
+        # 10 were there before its 3: a concurrent request spent the allowance first.
+        assert spent_before(counted, {customer: Tally(13, until)}, 3) == until
+        # The key's alarm never refuses.
+        alarm = counted[-1].name
+        assert spent_before(counted, {alarm: Tally(5000, until)}, 1) is None
