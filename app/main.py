@@ -27,7 +27,6 @@ from app.api.routers import (
     support,
     validations,
 )
-from app.api.routers.docs import mount_docs_assets
 from app.db.engine import Database, create_engine
 from app.db.errors import DATABASE_ERRORS
 from app.db.uow import UnitOfWork
@@ -89,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
         dependencies=[Depends(check_request)],
+        # Served by routers/docs.py, offline and as routes of their own.
+        openapi_url=None,
         docs_url=None,
         redoc_url=None,
     )
@@ -119,7 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     for router in routers:
         app.include_router(router)
-    mount_docs_assets(app)
     app.state.route_methods = route_methods(
         [*app.routes, *(route for router in routers for route in router.routes)]
     )

@@ -2,6 +2,7 @@
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -18,7 +19,7 @@ from app.db.uow import ReadUnitOfWork, UnitOfWork
 from app.domain.api_keys import ApiKey as ApiKeyValue
 from app.domain.api_keys import Scope
 from app.services.api_keys import authenticate
-from app.services.errors import Unauthorized, UnsupportedMediaType
+from app.services.errors import Unauthorized
 from app.services.idempotency import IdempotencyClaim
 from app.settings import Settings
 
@@ -42,15 +43,11 @@ def _query_parameters(route: APIRoute) -> frozenset[str]:
 
 
 async def check_request(request: Request) -> None:
-    """What every route refuses before it looks at the request's content: a JSON body sent as
-    another media type (415, not a 422 about its shape), and query parameters the route does
-    not define, as unknown body fields are refused (a misspelt `limt=5` fails loudly)."""
+    """Refuse query parameters a route does not define, as unknown body fields are refused: a
+    misspelt `limt=5` fails loudly, not ignored. (A JSON body sent as another media type is
+    answered 415 where its validation fails: api/problems.py.)"""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
-        return
-    if route.body_field is not None and not _is_json(request) and await request.body():
-        raise UnsupportedMediaType("Send the body as JSON, with 'Content-Type: application/json'.")
-    if not request.query_params:
+    if not request.query_params or not isinstance(route, APIRoute):
         return
     allowed = _query_parameters(route)
     unknown = [name for name in request.query_params if name not in allowed]
@@ -65,13 +62,6 @@ async def check_request(request: Request) -> None:
                 for name in unknown
             ]
         )
-
-
-def _is_json(request: Request) -> bool:
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
 
 
 async def get_database(request: Request) -> Database:
@@ -113,7 +103,25 @@ async def bearer_token(
 
 
 BearerToken = Annotated[str, Depends(bearer_token)]
-"""The raw API key, for a route whose service checks it inside its own query."""
+
+
+async def deferred_checkout_key(request: Request, reads: ReadsDep, token: BearerToken) -> str:
+    """The raw API key of a route whose service checks it inside its own query (one round
+    trip for the key and the work). Should the request be refused for its content before the
+    service runs, the key is checked then (api/problems.py), so a bad key is a 401 first there
+    as on every other route."""
+    request.state.deferred_key = DeferredKey(reads, token, (Scope.CHECKOUT,))
+    return token
+
+
+DeferredCheckoutKey = Annotated[str, Depends(deferred_checkout_key)]
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredKey:
+    reads: ReadUnitOfWork
+    token: str
+    scopes: tuple[Scope, ...]
 
 
 def require_scope(*scopes: Scope) -> Callable[..., Awaitable[ApiKeyValue]]:

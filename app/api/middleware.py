@@ -80,7 +80,8 @@ class RequestContextMiddleware:
             seconds = time.perf_counter() - started
             current_request_id.reset(context)
             route = scope.get("route")
-            template = getattr(route, "path", UNMATCHED_ROUTE)
+            # path_format: the template without converters ("{gift_card_id}", not ":uuid").
+            template = getattr(route, "path_format", UNMATCHED_ROUTE)
             metrics.http_request(scope["method"], template, status, seconds)
             if logger.isEnabledFor(logging.INFO):
                 logger.info(

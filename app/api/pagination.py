@@ -8,9 +8,10 @@ from uuid import UUID
 
 from fastapi import Query
 
+from app.api.schemas.common import QUERY_INTEGER
 from app.services.errors import InvalidCursor
 
-LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size")]
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="Page size"), QUERY_INTEGER]
 CursorQuery = Annotated[
     str | None, Query(max_length=200, description="`next_cursor` of the previous page")
 ]

@@ -9,13 +9,16 @@ from uuid import UUID
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from app.api.deps import DeferredKey
 from app.api.schemas.checkout import BalanceCodeResult, CodeResult
 from app.db.errors import DATABASE_ERRORS, is_database_unavailable
+from app.services.api_keys import authenticate
 from app.services.errors import AppError, ErrorCode
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -148,7 +151,7 @@ _DESCRIPTIONS = {
 }
 
 _HTTP_CODES = {
-    400: (ErrorCode.MALFORMED_JSON, "Malformed request"),
+    400: (ErrorCode.MALFORMED_JSON, "Malformed JSON"),
     401: (ErrorCode.UNAUTHORIZED, "Missing or invalid API key"),
     403: (ErrorCode.FORBIDDEN, "Forbidden"),
     404: (ErrorCode.NOT_FOUND, "Not found"),
@@ -179,12 +182,17 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
+        return _malformed_json(request, "The request body is not valid JSON.")
+    refused_key = await _deferred_key_refusal(request)
+    if refused_key is not None:
+        return refused_key
+    if await _is_json_body_of_another_type(request):
         return problem_response(
             request,
-            status=400,
-            code=ErrorCode.MALFORMED_JSON,
-            title="Malformed JSON",
-            detail="The request body is not valid JSON.",
+            status=415,
+            code=ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            title=_HTTP_CODES[415][1],
+            detail="Send the body as JSON, with 'Content-Type: application/json'.",
         )
     if any(_is_missing_idempotency_key(error) for error in errors):
         return problem_response(
@@ -210,6 +218,44 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _malformed_json(request: Request, detail: str) -> Response:
+    return problem_response(
+        request,
+        status=400,
+        code=ErrorCode.MALFORMED_JSON,
+        title=_HTTP_CODES[400][1],
+        detail=detail,
+    )
+
+
+async def _deferred_key_refusal(request: Request) -> Response | None:
+    """A route that checks its key inside its own work (deps.deferred_checkout_key) was
+    refused for its content before that: check the key now, so a bad one is a 401 first."""
+    deferred = getattr(request.state, "deferred_key", None)
+    if not isinstance(deferred, DeferredKey):
+        return None
+    try:
+        await authenticate(deferred.reads, deferred.token, *deferred.scopes)
+    except AppError as refused:
+        return await _app_error(request, refused)
+    except DATABASE_ERRORS:
+        return None  # the content's own problem is still the answer
+    return None
+
+
+async def _is_json_body_of_another_type(request: Request) -> bool:
+    """FastAPI leaves a body that is not declared JSON undecoded, and its validation then
+    fails on the body's shape: that is a 415."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.body_field is None:
+        return False
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    is_json = media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+    return not is_json and bool(await request.body())
+
+
 def _is_missing_idempotency_key(error: Any) -> bool:
     loc = error.get("loc", ())
     return bool(
@@ -230,6 +276,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             title="Request body too large",
             detail="The request body is larger than this service accepts.",
         )
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        # FastAPI could not decode the JSON body (json.JSONDecodeError is answered earlier).
+        if "integer string conversion" in str(exc.__cause__):
+            return problem_response(
+                request,
+                status=422,
+                code=ErrorCode.VALIDATION_ERROR,
+                title="The request is not valid",
+                detail="A number in the body has more digits than any field takes.",
+            )
+        return _malformed_json(request, "The request body is not valid JSON (or UTF-8).")
     code, title = _HTTP_CODES.get(exc.status_code, (ErrorCode.VALIDATION_ERROR, "Bad request"))
     detail = exc.detail if isinstance(exc.detail, str) else title
     headers = dict(exc.headers) if exc.headers else {}

@@ -13,7 +13,13 @@ from app.domain.campaigns import Campaign, CampaignStatus, Code, CodeSource, Tri
 from app.domain.codegen import CodeSpec, generate
 from app.domain.codes import display, is_well_formed, normalise
 from app.domain.rules import Rules, Stacking
-from app.services.errors import CampaignNotFound, CodeAlreadyExists, CodeNotFound, InvalidCampaign
+from app.services.errors import (
+    CampaignNotFound,
+    CodeAlreadyExists,
+    CodeNotFound,
+    InvalidCampaign,
+    InvalidCode,
+)
 
 # A drawn code that collides with an existing one is drawn again, at most this often in all.
 _DRAWS = 3
@@ -184,7 +190,7 @@ async def create_code(
     """Add a named code to a campaign. Codes are unique after normalisation across campaigns."""
     normalised = normalise(terms.code)
     if not is_well_formed(normalised):
-        raise InvalidCampaign(
+        raise InvalidCode(
             "A code is 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit.",
             fields=["code"],
         )

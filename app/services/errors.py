@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     API_KEY_NOT_FOUND = "api_key_not_found"
     CODE_ALREADY_EXISTS = "code_already_exists"
     INVALID_CAMPAIGN = "invalid_campaign"
+    INVALID_CODE = "invalid_code"
     REDEMPTION_REFUSED = "redemption_refused"
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
@@ -111,6 +112,12 @@ class InvalidCampaign(AppError):
     code = ErrorCode.INVALID_CAMPAIGN
     status = 422
     title = "The campaign's terms are inconsistent"
+
+
+class InvalidCode(AppError):
+    code = ErrorCode.INVALID_CODE
+    status = 422
+    title = "The code's text is not a valid code"
 
 
 class RedemptionRefused(AppError):

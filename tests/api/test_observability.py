@@ -52,20 +52,24 @@ class TestAccessLog:
     ) -> None:
         headers = {**checkout, "X-Request-ID": "req-abc"}
         response = await client.get(
-            f"/v1/gift-cards/{SECRET_CODE}", params={"email": EMAIL}, headers=headers
+            f"/v1/customers/{EMAIL}/wallets", params={"email": EMAIL}, headers=headers
         )
         await client.post(
             "/v1/validate",
             json={"codes": [SECRET_CODE], "customer": {"id": EMAIL}, "cart": CART},
             headers=checkout,
         )
+        await client.get(f"/v1/gift-cards/{uuid.uuid4()}", headers=checkout)
+        await client.get(f"/v1/gift-cards/{SECRET_CODE}", headers=checkout)
         printed = json.dumps(lines := logs())
         for secret in (SECRET_CODE, EMAIL, checkout["Authorization"].split()[1], "email="):
             assert secret not in printed
         access = [line for line in lines if line["logger"] == "tessera.access"]
         assert [(line["method"], line["route"]) for line in access] == [
-            ("GET", "/v1/gift-cards/{gift_card_id}"),
+            ("GET", "/v1/customers/{customer_id}/wallets"),
             ("POST", "/v1/validate"),
+            ("GET", "/v1/gift-cards/{gift_card_id}"),
+            ("GET", "unmatched"),
         ]
         first = access[0]
         assert first["status"] == response.status_code

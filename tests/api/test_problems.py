@@ -327,6 +327,9 @@ class TestMalformedRequests:
             ("DELETE", "/v1/validate", "POST"),
             ("DELETE", "/v1/campaigns", "GET, POST"),
             ("PUT", "/v1/campaigns/00000000-0000-0000-0000-000000000000", "GET, PATCH"),
+            # A literal segment beside a parameter: the card ids are UUIDs, "lookup" is not one.
+            ("GET", "/v1/gift-cards/lookup", "POST"),
+            ("DELETE", "/v1/gift-cards/00000000-0000-0000-0000-000000000000", "GET"),
         ],
     )
     async def test_405_lists_every_allowed_method(
@@ -468,3 +471,80 @@ class TestRequestIds:
         ]
         assert replaced != "a b\tc"
         assert len(replaced) == 32
+
+
+class TestIdsUsedInUrls:
+    """Customer and order ids name resources in URLs, where '/' cannot travel (servers decode
+    %2F before routing): an id with one would be stored and then be out of reach."""
+
+    @pytest.mark.parametrize(
+        ("path", "body"),
+        [
+            ("/v1/validate", validate_body(customer={"id": "shop/42"})),
+            ("/v1/redeem", validate_body(order_id="web/9001")),
+            ("/v1/campaigns/00000000-0000-0000-0000-000000000000/claims", {"customer_id": "a/b"}),
+        ],
+    )
+    async def test_a_slash_is_refused(
+        self, client: AsyncClient, factory: Factory, path: str, body: dict[str, object]
+    ) -> None:
+        admin = bearer(await factory.api_key(Scope.ADMIN))
+        headers = {**admin, "Idempotency-Key": "slash"}
+        problem = assert_problem(
+            await client.post(path, json=body, headers=headers), 422, "validation_error"
+        )
+        assert "pattern" in str(problem["errors"])
+
+
+class TestQueryIntegers:
+    @pytest.mark.parametrize("limit", ["20.0", "2e1", "+20", " 20", "\uff12\uff10", "true"])
+    async def test_are_digits_only(self, client: AsyncClient, factory: Factory, limit: str) -> None:
+        admin = bearer(await factory.api_key(Scope.ADMIN))
+        response = await client.get("/v1/campaigns", params={"limit": limit}, headers=admin)
+        assert_problem(response, 422, "validation_error")
+
+    async def test_digits_are_taken(self, client: AsyncClient, factory: Factory) -> None:
+        admin = bearer(await factory.api_key(Scope.ADMIN))
+        response = await client.get("/v1/campaigns", params={"limit": "20"}, headers=admin)
+        assert response.status_code == 200
+
+
+class TestTheKeyComesFirst:
+    """A caller without a valid key learns nothing about its request's content: 401 before any
+    422 or 415, also on /v1/validate, whose key is checked inside its one statement."""
+
+    @pytest.mark.parametrize("path", ["/v1/validate", "/v1/redeem", "/v1/campaigns"])
+    @pytest.mark.parametrize(
+        ("content", "content_type"),
+        [(b'{"cart": 1}', "application/json"), (b"codes=A", "text/plain")],
+    )
+    async def test_a_bad_key_is_401_whatever_the_body(
+        self, client: AsyncClient, path: str, content: bytes, content_type: str
+    ) -> None:
+        headers = {
+            "Authorization": "Bearer tsk_not_a_key",
+            "Content-Type": content_type,
+            "Idempotency-Key": "k",
+        }
+        response = await client.post(path, content=content, headers=headers)
+        assert_problem(response, 401, "unauthorized")
+        assert response.headers["www-authenticate"] == 'Bearer realm="tessera"'
+
+    async def test_a_good_key_then_hears_about_the_body(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        bad = await client.post("/v1/validate", json={"cart": 1}, headers=checkout)
+        assert_problem(bad, 422, "validation_error")
+        typed = await client.post(
+            "/v1/validate", content=b"{}", headers={**checkout, "Content-Type": "text/plain"}
+        )
+        assert_problem(typed, 415, "unsupported_media_type")
+
+    async def test_a_huge_number_is_a_422_not_malformed_json(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        body = b'{"cart": ' + b"9" * 5000 + b"}"
+        response = await client.post(
+            "/v1/validate", content=body, headers={**checkout, "Content-Type": "application/json"}
+        )
+        assert_problem(response, 422, "validation_error")

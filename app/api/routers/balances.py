@@ -1,7 +1,6 @@
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 
 from app.api.deps import (
     AdminKey,
@@ -13,9 +12,9 @@ from app.api.deps import (
     idempotency_claim,
 )
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.api.params import CustomerPath
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
-from app.api.schemas.common import NOT_BLANK
 from app.api.schemas.loyalty import (
     BalanceCode,
     BalanceCodeList,
@@ -28,8 +27,6 @@ from app.api.schemas.loyalty import (
 from app.services import balances as service
 
 router = APIRouter(tags=["gift cards and wallets"])
-
-CustomerPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLANK)]
 
 
 @router.post(
@@ -93,7 +90,7 @@ async def look_up_gift_card(
 
 
 @router.get(
-    "/v1/gift-cards/{gift_card_id}",
+    "/v1/gift-cards/{gift_card_id:uuid}",
     response_model=BalanceCode,
     summary="A gift card and its balance",
     responses=problem_responses(401, 403, 404, 422, 503),
@@ -105,7 +102,7 @@ async def gift_card_balance(
 
 
 @router.get(
-    "/v1/gift-cards/{gift_card_id}/entries",
+    "/v1/gift-cards/{gift_card_id:uuid}/entries",
     response_model=LedgerEntryList,
     summary="A gift card's ledger, newest first",
     responses=problem_responses(401, 403, 404, 422, 503),
@@ -126,7 +123,7 @@ async def gift_card_history(
 
 
 @router.post(
-    "/v1/gift-cards/{gift_card_id}/top-ups",
+    "/v1/gift-cards/{gift_card_id:uuid}/top-ups",
     response_model=BalanceCode,
     summary="Add value to a gift card",
     description="Requires an `Idempotency-Key`: a retry adds nothing more.",

@@ -1,7 +1,6 @@
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 
 from app.api.deps import (
     AdminKey,
@@ -15,9 +14,9 @@ from app.api.deps import (
     idempotency_claim,
 )
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.api.params import CustomerPath, OrderPath
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
-from app.api.schemas.common import NOT_BLANK
 from app.api.schemas.loyalty import (
     Adjustment,
     AdjustmentCreate,
@@ -42,8 +41,6 @@ from app.services import loyalty as service
 
 router = APIRouter(tags=["loyalty"])
 
-CustomerPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLANK)]
-OrderPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLANK)]
 _MEMBER = "/v1/loyalty/programs/{program_id}/members/{customer_id}"
 
 

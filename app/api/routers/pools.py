@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from app.api.deps import AdminKey, DatabaseDep, NowDep, SupportKey, UowDep
 from app.api.problems import problem_responses
 from app.api.schemas.campaigns import Code
-from app.api.schemas.common import MAX_LIMIT, Timestamp
+from app.api.schemas.common import MAX_LIMIT, QUERY_INTEGER, Timestamp
 from app.api.schemas.pools import ClaimCreate, CodeGenerationCreate, CodeImported, CodeJob
 from app.db.uow import UnitOfWork
 from app.domain.pools import CodeUse
@@ -126,8 +126,10 @@ async def import_codes(
     request: Request,
     uow: UowDep,
     key: AdminKey,
-    max_redemptions: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Uses per code")] = 1,
-    per_customer_limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
+    max_redemptions: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Uses per code"), QUERY_INTEGER
+    ] = 1,
+    per_customer_limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT), QUERY_INTEGER] = None,
     expires_at: Annotated[Timestamp | None, Query()] = None,
 ) -> CodeImported:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

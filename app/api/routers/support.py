@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from app.api.deps import (
     AdminKey,
@@ -13,6 +13,7 @@ from app.api.deps import (
     idempotency_claim,
 )
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.api.params import CustomerPath
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.common import NOT_BLANK, Timestamp
@@ -77,9 +78,6 @@ async def issue_support_code(
     issued = await service.issue_code(uow, key, terms, claim, now)
     headers = {"Idempotent-Replayed": "true"} if issued.replayed else None
     return OrjsonResponse(issued.body, status_code=201, headers=headers)
-
-
-CustomerPath = Annotated[str, Path(min_length=1, max_length=200, pattern=NOT_BLANK)]
 
 
 @router.get(

@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
 from app import metrics
-from app.api.deps import BearerToken, NowDep, ReadsDep, SettingsDep
+from app.api.deps import DeferredCheckoutKey, NowDep, ReadsDep, SettingsDep
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Validation, ValidationRequest
@@ -27,7 +27,7 @@ router = APIRouter(tags=["checkout"])
 async def validate(
     body: ValidationRequest,
     reads: ReadsDep,
-    token: BearerToken,
+    token: DeferredCheckoutKey,
     now: NowDep,
     settings: SettingsDep,
 ) -> OrjsonResponse:

@@ -35,6 +35,9 @@ PRINTABLE = rf"^[^{_HIDDEN}]*$"
 # Printable and not blank. Identifiers are kept exactly as sent (like Stripe's), never trimmed,
 # so what the spec accepts is what is stored.
 NOT_BLANK = rf"^[^{_HIDDEN}]*[^\s{_HIDDEN}][^{_HIDDEN}]*$"
+# An identifier that later names a resource in a URL (customer and order ids): as NOT_BLANK,
+# and without '/', which no path segment can carry (servers decode %2F before routing).
+PATH_ID = rf"^[^/{_HIDDEN}]*[^\s/{_HIDDEN}][^/{_HIDDEN}]*$"
 
 
 CurrencyCode = Annotated[
@@ -57,6 +60,16 @@ def _json_integer(value: object) -> object:
 
 
 JSON_INTEGER = BeforeValidator(_json_integer)
+
+
+def _query_integer(value: object) -> object:
+    """Integers in a query string as digits only: `20`, never `20.0` or `2e1`."""
+    if (isinstance(value, str) and not value.isascii()) or not str(value).isdigit():
+        raise ValueError("must be an integer written in digits")
+    return value
+
+
+QUERY_INTEGER = BeforeValidator(_query_integer)
 Amount = Annotated[
     int,
     Field(ge=0, le=MAX_AMOUNT, description="Money in minor units of the currency (cents for EUR)"),
@@ -79,8 +92,11 @@ Name = Annotated[
 ]
 CustomerId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
-    Field(description="The shop's id for the customer", examples=["cus_1042"]),
+    StringConstraints(min_length=1, max_length=200, pattern=PATH_ID),
+    Field(
+        description="The shop's id for the customer (no '/': it is used in URLs)",
+        examples=["cus_1042"],
+    ),
 ]
 CodeText = Annotated[
     str,
@@ -92,7 +108,7 @@ CodeText = Annotated[
 Email = Annotated[
     str,
     StringConstraints(
-        min_length=3, max_length=200, pattern=rf"^ *[^@\s{_HIDDEN}]+@[^@\s{_HIDDEN}]+ *$"
+        min_length=3, max_length=200, pattern=rf"^ *[^@\s/{_HIDDEN}]+@[^@\s/{_HIDDEN}]+ *$"
     ),
     Field(examples=["ann@example.com"]),
 ]
@@ -102,8 +118,11 @@ Sku = Annotated[
 ]
 ExternalId = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
-    Field(description="Your own identifier, stored exactly as given", examples=["order-7731"]),
+    StringConstraints(min_length=1, max_length=200, pattern=PATH_ID),
+    Field(
+        description="Your own identifier, stored exactly as given (no '/': it is used in URLs)",
+        examples=["order-7731"],
+    ),
 ]
 
 
