@@ -13,10 +13,13 @@ import logging
 import logging.config
 import sys
 import time
+import traceback
 from contextvars import ContextVar
 from typing import Any, Literal, TextIO
 
+import asyncpg
 import orjson
+from sqlalchemy.exc import EmulatedDBAPIException, StatementError
 
 LogFormat = Literal["json", "console"]
 
@@ -63,6 +66,48 @@ class _UtcSeconds:
         return self._text
 
 
+# Database errors quote the values of the statement that failed (SQLAlchemy's parameters,
+# asyncpg's "invalid input for query argument $1: '…'", PostgreSQL's "Key (code)=(…)"): codes,
+# e-mails and key digests. A traceback names their class and SQLSTATE, never their message.
+_QUOTING_ERRORS: tuple[type[BaseException], ...] = (
+    StatementError,
+    EmulatedDBAPIException,  # SQLAlchemy's stand-ins for asyncpg's errors
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+def format_exception_safely(exc: BaseException) -> str:
+    """exc's traceback, chained exceptions first, as Python prints it, except that a database
+    error's message is left out."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        cause = current.__cause__
+        current = (
+            cause if cause is not None or current.__suppress_context__ else current.__context__
+        )
+    parts: list[str] = []
+    for link in reversed(chain):
+        if parts:
+            parts.append("\nThe above exception led to the following:\n\n")
+        if link.__traceback__ is not None:
+            parts.append("Traceback (most recent call last):\n")
+            parts.extend(traceback.format_tb(link.__traceback__))
+        parts.append(_headline(link))
+    return "".join(parts).rstrip("\n")
+
+
+def _headline(exc: BaseException) -> str:
+    if not isinstance(exc, _QUOTING_ERRORS):
+        return "".join(traceback.format_exception_only(type(exc), exc))
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(orig, "sqlstate", None)
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    return f"{name}: (message withheld: it can quote request data; SQLSTATE {sqlstate})\n"
+
+
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _NOT_EXTRAS}
 
@@ -84,8 +129,8 @@ class JsonFormatter(logging.Formatter):
             "request_id": record.__dict__.get("request_id"),
         }
         entry.update(_extras(record))
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exc"] = format_exception_safely(record.exc_info[1])
         elif record.stack_info:
             entry["stack"] = record.stack_info
         return orjson.dumps(entry, default=str).decode()
@@ -110,8 +155,8 @@ class ConsoleFormatter(logging.Formatter):
         )
         if fields:
             line += "  " + " ".join(f"{key}={value}" for key, value in fields.items())
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            line += "\n" + format_exception_safely(record.exc_info[1])
         elif record.stack_info:
             line += "\n" + record.stack_info
         return line

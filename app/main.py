@@ -120,7 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     for router in routers:
         app.include_router(router)
-    app.state.route_methods = route_methods(
-        [*app.routes, *(route for router in routers for route in router.routes)]
-    )
+    # The routers' own routes: app.routes holds only the included routers themselves.
+    app.state.route_methods = route_methods(route for router in routers for route in router.routes)
     return app

@@ -61,7 +61,10 @@ ROLLBACKS = Counter(
 )
 FAILED_GUESSES = Counter(
     "tessera_failed_guesses",
-    "Failed code guesses recorded: unknown codes and codes bound to another customer.",
+    "Failed code guesses recorded: unknown codes and codes bound to another customer. "
+    "addressed=false: the request sent no client_ip, so the guesses used the allowance its "
+    "API key's requests without an address share.",
+    ["addressed"],
 )
 GUESS_ALARMS = Counter(
     "tessera_failed_guess_alarms",
@@ -117,11 +120,11 @@ def rollback_performed() -> None:
     ROLLBACKS.inc()
 
 
-def failed_guesses(count: int) -> None:
-    """count failed code guesses were recorded against a customer's, an address's and a
-    key's allowance."""
+def failed_guesses(count: int, *, addressed: bool) -> None:
+    """count failed code guesses were recorded, of a request that sent its shopper's address
+    (client_ip) or not."""
     if count:
-        FAILED_GUESSES.inc(count)
+        FAILED_GUESSES.labels("true" if addressed else "false").inc(count)
 
 
 def guess_alarm() -> None:

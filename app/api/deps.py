@@ -81,6 +81,14 @@ async def get_reads(database: DatabaseDep) -> ReadUnitOfWork:
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+async def get_uow_factory(database: DatabaseDep) -> Callable[[], UnitOfWork]:
+    """New units of work, for a use case that opens one at a time of its own."""
+    return lambda: UnitOfWork(database.sessions)
+
+
+UowFactoryDep = Annotated[Callable[[], UnitOfWork], Depends(get_uow_factory)]
 ReadsDep = Annotated[ReadUnitOfWork, Depends(get_reads)]
 
 

@@ -26,8 +26,8 @@ HEADERS: dict[str, dict[str, Any]] = {
     },
     "Idempotent-Replayed": {
         "description": "`true` when this answers an earlier request with the same "
-        "Idempotency-Key (the first answer, or the resource as it is now if it changed "
-        "since); absent on the first answer.",
+        "Idempotency-Key rather than doing the work again; absent on the first answer. The "
+        "operation's description says what a replay shows.",
         "schema": {"type": "string", "enum": ["true"]},
     },
     "WWW-Authenticate": {

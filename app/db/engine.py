@@ -32,6 +32,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         settings.database_url,
         poolclass=MeteredPool,
+        # Errors would print their statement's parameters (codes, e-mails, key digests) into
+        # logs and tracebacks.
+        hide_parameters=True,
         pool_size=db.pool_size,
         max_overflow=db.max_overflow,
         pool_pre_ping=False,

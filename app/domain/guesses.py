@@ -104,6 +104,11 @@ def subjects(
     return counted
 
 
+def is_unaddressed(counted: Sequence[Subject]) -> bool:
+    """True when the request named no client address (its key's shared allowance counts)."""
+    return any(subject.name.startswith(UNADDRESSED_PREFIX) for subject in counted)
+
+
 def blocking(counted: Sequence[Subject]) -> list[str]:
     """The names whose blocks refuse a request."""
     return [subject.name for subject in counted if subject.blocks]

@@ -33,7 +33,7 @@ from app.services.errors import (
     CurrencyMismatch,
     InvalidGiftCard,
 )
-from app.services.guesses import guess_subjects, refuse_if_blocked, settle
+from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
 from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
 from app.services.ledger import reverse_credit
 from app.services.rendering import timestamp
@@ -193,26 +193,26 @@ class Lookup:
 async def look_up_gift_card(
     uow: UnitOfWork, lookup: Lookup, guesses: GuessSettings, now: datetime
 ) -> dict[str, Any]:
-    """The gift card with this code, for its customer (or anyone, for an unbound card). An
-    unknown code, or one bound to another customer, is a failed guess; once the customer's or
-    the address's allowance is used up every lookup is refused (429) whatever the code, so
-    the answers stop telling which codes exist."""
+    """The gift card with this code: an unbound card for anyone, a bound one only for its
+    customer. An unknown code, or one bound to a customer the lookup does not name, is a failed
+    guess; once the customer's or the address's allowance is used up every lookup is refused
+    (429) whatever the code, so the answers stop telling which codes exist."""
     counted = guess_subjects(lookup.api_key_id, lookup.customer_id, lookup.client_ip, guesses)
     async with uow:
         refuse_if_blocked(await uow.guesses.blocked_until(blocking(counted), now), now)
         key = normalise(lookup.code)
         account = (await uow.ledger.by_code([key])).get(key) if is_well_formed(key) else None
+        # As at redeem: a card bound to a customer exists only for that customer.
         bound_elsewhere = (
             account is not None
             and account.customer_id is not None
-            and lookup.customer_id is not None
             and account.customer_id != lookup.customer_id
         )
         if account is None or account.kind is not AccountKind.GIFT_CARD or bound_elsewhere:
-            window = timedelta(seconds=guesses.window_seconds)
-            tallies = await uow.guesses.record(counted, 1, now, window)
+            await count_failed_guesses(
+                uow.guesses.record, lookup.api_key_id, counted, 1, now, guesses
+            )
             await uow.commit()
-            settle(lookup.api_key_id, counted, tallies, 1, now)
             raise BalanceCodeNotFound("No gift card has this code.")
         return await balance_body(uow, account, now)
 

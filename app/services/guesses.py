@@ -3,12 +3,20 @@ used up, and the alarm when a key's guesses pass what a shop's checkout normally
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TypeAlias
 from uuid import UUID
 
 from app import metrics
-from app.domain.guesses import Subject, Tally, crossed, spent_before, subjects
+from app.domain.guesses import (
+    Subject,
+    Tally,
+    crossed,
+    is_unaddressed,
+    spent_before,
+    subjects,
+)
 from app.services.errors import TooManyFailedGuesses
 from app.settings import GuessSettings
 
@@ -35,21 +43,37 @@ def refuse_if_blocked(blocked_until: datetime | None, now: datetime) -> None:
         )
 
 
-def settle(
+# A repository's statement that adds failures to subjects in a window and returns the tallies.
+Record: TypeAlias = Callable[
+    [Sequence[Subject], int, datetime, timedelta], Awaitable[Mapping[str, Tally]]
+]
+
+
+async def count_failed_guesses(
+    record: Record,
     key_id: UUID,
     counted: Sequence[Subject],
-    tallies: Mapping[str, Tally],
-    added: int,
+    failures: int,
     now: datetime,
+    guesses: GuessSettings,
 ) -> None:
-    """After a request's failed guesses were counted: refuse it (429) if a concurrent request
-    had used up a blocking allowance first, so the answer it would give is never sent; count
-    them, and log the thresholds this addition passed (a key's alarm once per window: someone
-    may be guessing through the shop's checkout from many customers and addresses)."""
-    metrics.failed_guesses(added)
-    spent_until = spent_before(counted, tallies, added)
-    if spent_until is not None:
-        refuse_if_blocked(spent_until, now)
+    """Add a request's failed guesses to its counters (record: the repository's statement,
+    on the caller's connection or transaction), report the thresholds they passed, and
+    refuse the request (429) if a concurrent request had used up a blocking allowance first,
+    so the answer it would give is never sent."""
+    tallies = await record(counted, failures, now, timedelta(seconds=guesses.window_seconds))
+    metrics.failed_guesses(failures, addressed=not is_unaddressed(counted))
+    _report_crossings(key_id, counted, tallies, failures)
+    refuse_if_blocked(spent_before(counted, tallies, failures), now)
+
+
+def _report_crossings(
+    key_id: UUID, counted: Sequence[Subject], tallies: Mapping[str, Tally], added: int
+) -> None:
+    """Log the thresholds this addition passed: a key's alarm once per window (someone may be
+    guessing through the shop's checkout from many customers and addresses), and blocks. (In
+    a redeem refused for a concurrent request's spending, the transaction and its count roll
+    back, and the next request may report the same crossing again.)"""
     for subject in counted:
         tally = tallies.get(subject.name)
         if tally is None or not crossed(tally.failures, added, subject.threshold):

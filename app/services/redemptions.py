@@ -19,7 +19,7 @@ from app.domain.reasons import Reason
 from app.domain.rules import Promotion
 from app.services import balances, loyalty
 from app.services.errors import RedemptionNotFound, RedemptionRefused
-from app.services.guesses import guess_subjects, refuse_if_blocked, settle
+from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
 from app.services.idempotency import IdempotencyClaim, claim_or_replay
 from app.services.validations import CheckoutRequest, evaluate_request, evaluation_body
 from app.settings import GuessSettings
@@ -179,7 +179,6 @@ async def redeem(
             return RedeemOutcome(body=redemption_body(current), replayed=True)
 
         counted = guess_subjects(claim.api_key_id, request.customer_id, request.client_ip, guesses)
-        window = timedelta(seconds=guesses.window_seconds)
         if request.codes or balance_codes:
             blocked_until = await uow.guesses.blocked_until(blocking(counted), now)
             refuse_if_blocked(blocked_until, now)
@@ -190,8 +189,9 @@ async def redeem(
             if not body["valid"]:
                 failures = failed_guesses(evaluation)
                 if failures:
-                    tallies = await uow.guesses.record(counted, failures, now, window)
-                    settle(claim.api_key_id, counted, tallies, failures, now)
+                    await count_failed_guesses(
+                        uow.guesses.record, claim.api_key_id, counted, failures, now, guesses
+                    )
                 break
             applied = [application.promotion for application in evaluation.applied]
             plan = await _consume_and_plan(
@@ -201,8 +201,14 @@ async def redeem(
                 body = {**body, "balance_codes": list(plan.verdicts)}
                 if not plan.is_valid:
                     if plan.unknown:
-                        tallies = await uow.guesses.record(counted, plan.unknown, now, window)
-                        settle(claim.api_key_id, counted, tallies, plan.unknown, now)
+                        await count_failed_guesses(
+                            uow.guesses.record,
+                            claim.api_key_id,
+                            counted,
+                            plan.unknown,
+                            now,
+                            guesses,
+                        )
                     body["valid"] = False
                     break
                 redemption_id = uuid4()

@@ -2,7 +2,7 @@
 verdict. Never writes."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from app.db.repositories.checkout_reads import Guessers
@@ -16,7 +16,7 @@ from app.domain.guesses import address_subject, customer_subject, failed_guesses
 from app.domain.reasons import Shortfall
 from app.domain.rules import Promotion
 from app.services.api_keys import check_access, hash_key
-from app.services.guesses import guess_subjects, refuse_if_blocked, settle
+from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
 from app.settings import GuessSettings
 
 
@@ -107,10 +107,9 @@ async def validate_codes(
     if failures:
         counted = guess_subjects(key.id, request.customer_id, request.client_ip, guesses)
         async with reads:
-            tallies = await reads.checkout.record_failed_guesses(
-                counted, failures, now, timedelta(seconds=guesses.window_seconds)
+            await count_failed_guesses(
+                reads.checkout.record_failed_guesses, key.id, counted, failures, now, guesses
             )
-        settle(key.id, counted, tallies, failures, now)
     return evaluation_body(evaluation, request.customer_id)
 
 

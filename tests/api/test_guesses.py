@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from prometheus_client import REGISTRY
 
 from app.api.deps import get_database, request_time
 from app.db.engine import Database
@@ -153,11 +154,16 @@ class TestFailedGuesses:
     ) -> None:
         await factory.code(await factory.campaign(), "REAL-CODE")
         caplog.set_level(logging.INFO, logger="tessera.guesses")
+        before = REGISTRY.get_sample_value("tessera_failed_guess_alarms_total") or 0.0
+        addressed = {"addressed": "true"}
+        guessed = REGISTRY.get_sample_value("tessera_failed_guesses_total", addressed) or 0.0
         for n in range(10):
             await validate(strict, checkout, [f"X-{n}"], f"c-{n}", f"198.51.100.{n + 1}")
         alarms = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert len(alarms) == 1, "one alarm per key and window"
         assert "failed-guess alarm" in alarms[0].getMessage()
+        assert REGISTRY.get_sample_value("tessera_failed_guess_alarms_total") == before + 1
+        assert REGISTRY.get_sample_value("tessera_failed_guesses_total", addressed) == guessed + 10
         honest = await validate(strict, checkout, ["REAL-CODE"], "alice", "203.0.113.7")
         assert honest.json()["codes"][0]["reason"] is None
 

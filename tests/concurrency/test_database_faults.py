@@ -19,6 +19,7 @@ from app.api.deps import get_database
 from app.db.engine import Database, create_engine
 from app.domain.api_keys import Scope
 from app.main import create_app
+from app.services import health
 from app.settings import DatabaseSettings, Settings
 from tests.factories import Factory, bearer, cart
 from tests.faults import FreezableProxy
@@ -137,3 +138,46 @@ async def test_readiness_answers_while_connecting_hangs(
     proxy.freeze()
     response, took = await _timed(frozen_client.get("/readyz"))
     _assert_unavailable(response, took)
+
+
+async def test_readiness_keeps_its_own_deadline_and_runs_one_check_at_a_time(
+    settings: Settings, proxy: FreezableProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Database deadlines ten times longer than readiness's: the probe's own deadline answers,
+    and probes that arrive together share one check (one connection) instead of each opening
+    one on a stalled database."""
+    database_name = make_url(settings.database_url).database
+    assert database_name is not None
+    slow = DEADLINES.model_copy(
+        update={
+            "connect_timeout_ms": 3_000,
+            "pool_timeout_ms": 3_000,
+            "command_timeout_ms": 3_000,
+            "ready_timeout_ms": 300,
+        }
+    )
+    own = Settings(database_url=proxy.url(database_name), log_level="error", db=slow)
+    engine = create_engine(own)
+    app = create_app(own)
+    database = Database.on(engine)
+    app.dependency_overrides[get_database] = lambda: database
+    started = 0
+    check = health._revision
+
+    async def counted(uow: Any) -> str | None:
+        nonlocal started
+        started += 1
+        return await check(uow)
+
+    monkeypatch.setattr(health, "_revision", counted)
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http:
+            proxy.freeze()
+            probes = await asyncio.gather(*(_timed(http.get("/readyz")) for _ in range(5)))
+            for response, took in probes:
+                _assert_unavailable(response, took)
+                assert took < 1.5, f"the probe waited for the database's deadline: {took:.1f} s"
+            assert started == 1
+    finally:
+        proxy.thaw()
+        await engine.dispose()

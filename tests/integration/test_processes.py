@@ -52,11 +52,12 @@ def samples(exposition: str) -> dict[tuple[str, frozenset[tuple[str, str]]], flo
 
 WORKER = """
 from app import metrics
-metrics.failed_guesses({guesses})
+metrics.failed_guesses({guesses}, addressed=True)
 metrics.http_request("POST", "/v1/validate", 200, 0.002)
 metrics.connection_checked_out()
 """
 
+ADDRESSED = frozenset({("addressed", "true")})
 SCRAPER = """
 import sys
 from app import metrics
@@ -73,14 +74,14 @@ def test_metrics_of_two_processes_are_merged(tmp_path: Path) -> None:
     validate = frozenset({("method", "POST"), ("route", "/v1/validate"), ("status", "200")})
 
     merged = samples(python(SCRAPER, env))
-    assert merged["tessera_failed_guesses_total", frozenset()] == 5
+    assert merged["tessera_failed_guesses_total", ADDRESSED] == 5
     assert merged["tessera_http_requests_total", validate] == 2
     assert merged["tessera_http_request_duration_seconds_count", validate] == 2
     # Both exited without saying so: their connections still count until someone notices.
     assert merged["tessera_db_pool_connections_in_use", frozenset()] == 2
 
     noticed = samples(python(SCRAPER, env, "forget"))
-    assert noticed["tessera_failed_guesses_total", frozenset()] == 5
+    assert noticed["tessera_failed_guesses_total", ADDRESSED] == 5
     assert noticed["tessera_db_pool_connections_in_use", frozenset()] == 0
 
 

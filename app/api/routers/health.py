@@ -1,9 +1,8 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from app.api.deps import DatabaseDep
+from app.api.deps import UowFactoryDep
 from app.api.problems import problem_responses
-from app.db.uow import UnitOfWork
 from app.services.health import ReadinessProbe
 
 router = APIRouter(tags=["health"])
@@ -38,7 +37,7 @@ async def healthz() -> Health:
     ),
     responses=problem_responses(503),
 )
-async def readyz(request: Request, database: DatabaseDep) -> Readiness:
+async def readyz(request: Request, new_uow: UowFactoryDep) -> Readiness:
     probe: ReadinessProbe = request.app.state.readiness
-    ready = await probe.check(lambda: UnitOfWork(database.sessions))
+    ready = await probe.check(new_uow)
     return Readiness(status="ok", migration=ready.revision, schema_is_newer=ready.is_newer)

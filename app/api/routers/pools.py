@@ -8,12 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import AdminKey, DatabaseDep, NowDep, SupportKey, UowDep
+from app.api.deps import AdminKey, NowDep, SupportKey, UowDep, UowFactoryDep
 from app.api.problems import problem_responses
 from app.api.schemas.campaigns import Code
 from app.api.schemas.common import MAX_LIMIT, QUERY_INTEGER, Timestamp
 from app.api.schemas.pools import ClaimCreate, CodeGenerationCreate, CodeImported, CodeJob
-from app.db.uow import UnitOfWork
 from app.domain.pools import CodeUse
 from app.services import pools as service
 from app.services.errors import InvalidParameter, UnsupportedMediaType
@@ -41,12 +40,12 @@ async def generate_codes(
     response: Response,
     background: BackgroundTasks,
     uow: UowDep,
-    database: DatabaseDep,
+    new_uow: UowFactoryDep,
     api_key: AdminKey,
 ) -> CodeJob:
     terms = body.to_terms()
     job = await service.start_generation(uow, campaign_id, api_key.id, terms)
-    background.add_task(service.run_generation, lambda: UnitOfWork(database.sessions), job, terms)
+    background.add_task(service.run_generation, new_uow, job, terms)
     response.headers["Location"] = f"/v1/code-jobs/{job.id}"
     return CodeJob.of(job)
 
@@ -195,9 +194,9 @@ def _csv_rows(page: list[CodeUse], now: datetime) -> bytes:
     },
 )
 async def export_codes(
-    campaign_id: UUID, database: DatabaseDep, _: AdminKey, now: NowDep
+    campaign_id: UUID, new_uow: UowFactoryDep, _: AdminKey, now: NowDep
 ) -> StreamingResponse:
-    pages = await service.export_codes(lambda: UnitOfWork(database.sessions), campaign_id)
+    pages = await service.export_codes(new_uow, campaign_id)
 
     async def body() -> AsyncIterator[bytes]:
         yield (",".join(_EXPORT_COLUMNS) + "\n").encode()

@@ -28,9 +28,12 @@ router = APIRouter(tags=["checkout"])
     summary="Consume the codes for an order, all or nothing",
     description=(
         "Re-validates and consumes every limit in one transaction. Requires an "
-        "`Idempotency-Key`: a retry with the same key and body returns the first answer "
-        "(with `Idempotent-Replayed: true`); the same key with another body is a 409. A refusal "
-        "is a 409 `redemption_refused` listing each code's reason. `balance_codes` (gift cards, "
+        "`Idempotency-Key`: a retry with the same key and body answers as the first request "
+        "did, with `Idempotent-Replayed: true` (a refusal is replayed as the same 409), except "
+        "that a redemption rolled back since is shown as it is now: `status: rolled_back`, "
+        "still 201, never as a discount to honour; redeeming again needs a new key. The same "
+        "key with another body is a 409 `idempotency_key_reused`. A refusal is a 409 "
+        "`redemption_refused` listing each code's reason. `balance_codes` (gift cards, "
         "wallets) then pay towards the total after discounts, each up to its balance, in the "
         "order sent; `amount_due` is what is left to charge. Cashback goes to the customer's "
         "wallet, pending through the return window."

@@ -401,7 +401,8 @@ class GiftCardLookup(RequestModel):
     code: CodeText = Field(examples=["GC7K-2M9Q-XW4R-8TPB"])
     customer_id: CustomerId | None = Field(
         default=None,
-        description="The shopper asking: a card bound to another customer is not found",
+        description="The shopper asking: a card bound to a customer is found only with that "
+        "customer's id",
     )
     client_ip: ClientIp | None = None
 

@@ -15,13 +15,12 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 from sqlalchemy import DateTime, String, Text, bindparam, cast, func, literal, select, true
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import Select
 
-from app.db.errors import UNAVAILABLE_SQLSTATES, DatabaseUnavailableError
+from app.db.driver import fetch
 from app.db.mappers import Fields, promotion_from_row
 from app.db.models import ApiKey as ApiKeyRow
 from app.db.models import GuessFailure
@@ -123,29 +122,7 @@ class CheckoutReads:
         return await self._run(statement.sql, statement.arguments(values))
 
     async def _run(self, sql: str, arguments: Sequence[Any]) -> list[Any]:
-        """Rows of sql, run by the driver. SQLAlchemy does not see these errors, so a lost
-        connection is invalidated here (never handed to the next request) and transient
-        refusals become DatabaseUnavailableError like any other unavailability."""
-        raw = await self.connection.get_raw_connection()
-        driver: asyncpg.Connection = raw.driver_connection
-        try:
-            rows: list[Any] = await driver.fetch(sql, *arguments)
-        except (
-            asyncpg.InterfaceError,
-            # The connection was terminated under a statement in flight: the driver's state
-            # machine is left mid-operation ("cannot switch to state ..."), so it is lost too.
-            asyncpg.InternalClientError,
-            asyncpg.PostgresConnectionError,
-            OSError,
-            TimeoutError,
-        ) as exc:
-            await self.connection.invalidate(exc)
-            raise DatabaseUnavailableError(str(exc)) from exc
-        except asyncpg.PostgresError as exc:
-            if exc.sqlstate in UNAVAILABLE_SQLSTATES:
-                raise DatabaseUnavailableError(str(exc)) from exc
-            raise
-        return rows
+        return await fetch(self.connection, sql, arguments)
 
     async def authenticate(self, key_hash: bytes) -> ApiKey | None:
         """The active key with this digest, or None."""

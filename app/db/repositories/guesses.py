@@ -2,11 +2,11 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from asyncpg import Connection as DriverConnection
 from sqlalchemy import func, select
 
+from app.db.driver import fetch
 from app.db.models import GuessFailure
 from app.db.repositories.base import Repository
 from app.domain.guesses import Subject, Tally
@@ -62,10 +62,6 @@ class GuessRepository(Repository):
     ) -> dict[str, Tally]:
         """Add failures to each subject; each subject's tally in its window afterwards. The
         rows stay locked to the end of the transaction."""
-        connection = await self.session.connection()
-        raw = await connection.get_raw_connection()
-        driver = cast(DriverConnection, raw.driver_connection)
-        rows = await driver.fetch(
-            RECORD_FAILURES, *record_arguments(subjects, failures, now, window)
-        )
+        arguments = record_arguments(subjects, failures, now, window)
+        rows = await fetch(await self.session.connection(), RECORD_FAILURES, arguments)
         return tallies(rows)
