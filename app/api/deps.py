@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.clock import utc_now
 from app.db.engine import Database
-from app.db.uow import ReadUnitOfWork, UnitOfWork
+from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import ApiKey as ApiKeyValue
 from app.domain.api_keys import Scope
 from app.services.api_keys import authenticate
@@ -76,8 +76,8 @@ async def get_uow(database: DatabaseDep) -> UnitOfWork:
     return UnitOfWork(database.sessions)
 
 
-async def get_reads(database: DatabaseDep) -> ReadUnitOfWork:
-    return ReadUnitOfWork(database.connect_for_read)
+async def get_statements(database: DatabaseDep) -> StatementUnitOfWork:
+    return StatementUnitOfWork(database.connect_for_read)
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
@@ -89,7 +89,7 @@ async def get_uow_factory(database: DatabaseDep) -> Callable[[], UnitOfWork]:
 
 
 UowFactoryDep = Annotated[Callable[[], UnitOfWork], Depends(get_uow_factory)]
-ReadsDep = Annotated[ReadUnitOfWork, Depends(get_reads)]
+StatementsDep = Annotated[StatementUnitOfWork, Depends(get_statements)]
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -113,7 +113,7 @@ async def bearer_token(
 BearerToken = Annotated[str, Depends(bearer_token)]
 
 
-async def deferred_checkout_key(request: Request, reads: ReadsDep, token: BearerToken) -> str:
+async def deferred_checkout_key(request: Request, reads: StatementsDep, token: BearerToken) -> str:
     """The raw API key of a route whose service checks it inside its own query (one round
     trip for the key and the work). Should the request be refused for its content before the
     service runs, the key is checked then (api/problems.py), so a bad key is a 401 first there
@@ -127,7 +127,7 @@ DeferredCheckoutKey = Annotated[str, Depends(deferred_checkout_key)]
 
 @dataclass(frozen=True, slots=True)
 class DeferredKey:
-    reads: ReadUnitOfWork
+    reads: StatementUnitOfWork
     token: str
     scopes: tuple[Scope, ...]
 
@@ -135,7 +135,7 @@ class DeferredKey:
 def require_scope(*scopes: Scope) -> Callable[..., Awaitable[ApiKeyValue]]:
     """The caller's key, which must hold one of scopes."""
 
-    async def dependency(reads: ReadsDep, token: BearerToken) -> ApiKeyValue:
+    async def dependency(reads: StatementsDep, token: BearerToken) -> ApiKeyValue:
         return await authenticate(reads, token, *scopes)
 
     return dependency

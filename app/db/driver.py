@@ -36,3 +36,16 @@ async def fetch(connection: AsyncConnection, sql: str, arguments: Sequence[Any])
             raise DatabaseUnavailableError(str(exc)) from exc
         raise
     return rows
+
+
+async def fetch_atomically(
+    connection: AsyncConnection, sql: str, arguments: Sequence[Any]
+) -> list[Any]:
+    """fetch, for a statement that may fail on purpose (a refused guarded write): on an
+    autocommit connection it is its own transaction; inside a transaction (tests run inside
+    one) a savepoint keeps its failure from aborting the rest."""
+    options = connection.sync_engine.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return await fetch(connection, sql, arguments)
+    async with connection.begin_nested():
+        return await fetch(connection, sql, arguments)

@@ -1,6 +1,7 @@
 """Units of work. UnitOfWork: one session, one transaction, repositories on it; nothing is
 committed unless the use case calls commit(), and leaving the block any other way rolls back.
-ReadUnitOfWork: one autocommit connection for the checkout's single-statement reads."""
+StatementUnitOfWork: one autocommit connection for the checkout's single-statement reads and
+writes."""
 
 from types import TracebackType
 from typing import Self
@@ -12,6 +13,7 @@ from app.db.repositories.api_keys import ApiKeyRepository
 from app.db.repositories.audit import AuditRepository
 from app.db.repositories.campaigns import CampaignRepository
 from app.db.repositories.checkout_reads import CheckoutReads
+from app.db.repositories.checkout_writes import CheckoutWrites
 from app.db.repositories.codes import CodeRepository
 from app.db.repositories.guesses import GuessRepository
 from app.db.repositories.idempotency import IdempotencyRepository
@@ -112,19 +114,23 @@ class Savepoint:
         await self._tx.rollback()
 
 
-class ReadUnitOfWork:
-    """A pooled connection in autocommit mode: every statement is a read-only snapshot of its
-    own and costs one round trip, with no BEGIN or ROLLBACK. For use cases whose reads are one
-    statement each; anything that writes uses UnitOfWork."""
+class StatementUnitOfWork:
+    """A pooled connection in autocommit mode: every statement is a transaction of its own and
+    costs one round trip, with no BEGIN, COMMIT or ROLLBACK. For use cases whose reads are one
+    statement each and whose writes are one atomic statement each (the checkout's); anything
+    that needs several writes to succeed or fail together uses UnitOfWork."""
 
     checkout: CheckoutReads
+    writes: CheckoutWrites
 
     def __init__(self, connect: ConnectionFactory) -> None:
         self._connect = connect
 
     async def __aenter__(self) -> Self:
         self._context = self._connect()
-        self.checkout = CheckoutReads(await self._context.__aenter__())
+        connection = await self._context.__aenter__()
+        self.checkout = CheckoutReads(connection)
+        self.writes = CheckoutWrites(connection)
         return self
 
     async def __aexit__(

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
-from app.db.uow import ReadUnitOfWork, UnitOfWork
+from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.audit import Action, AuditEntry
 from app.services.errors import ApiKeyNotFound, Forbidden, Unauthorized
@@ -41,7 +41,7 @@ def check_access(record: ApiKey | None, *scopes: Scope) -> ApiKey:
     return record
 
 
-async def authenticate(reads: ReadUnitOfWork, raw_key: str, *scopes: Scope) -> ApiKey:
+async def authenticate(reads: StatementUnitOfWork, raw_key: str, *scopes: Scope) -> ApiKey:
     """The active key behind a bearer token, if it holds one of scopes. One indexed read: a
     revoked key stops working on the next request."""
     async with reads:

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from app.db.repositories.ledger import Account, Entry, NewEntry, Summary
-from app.db.uow import ReadUnitOfWork, UnitOfWork
+from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.benefits import AmountOff
 from app.domain.campaigns import CampaignKind, CodeSource, Trigger
@@ -265,7 +265,7 @@ async def _balance(
 
 
 async def member_balance(
-    reads: ReadUnitOfWork, program_id: UUID, customer_id: str, now: datetime
+    reads: StatementUnitOfWork, program_id: UUID, customer_id: str, now: datetime
 ) -> dict[str, Any]:
     """A member's points now, in one statement (shops show it on every page). A customer who
     never earned has an empty balance, not a 404."""

@@ -1,31 +1,59 @@
 """Redeem and roll back: the only writers of usage counters.
 
-A redeem is one transaction: claim the idempotency key, re-evaluate, consume every limit with a
-conditional statement, record the redemption, store the response, commit. A refusal is stored
-under the key too, so a retry gets the same answer.
+A redeem reads (the key, the Idempotency-Key's stored answer, whether the customer or address is
+blocked, the codes: one statement), evaluates, then writes in one statement that claims the
+Idempotency-Key, consumes every limit with a guarded write, records the redemption and stores the
+answer, or does nothing at all (db/repositories/checkout_writes.py): two round trips. A redeem
+with balance codes (gift cards, wallets) or cashback runs as one transaction instead, since a
+balance is read, locked and planned before it is spent. Either way a refusal is stored under the
+key too, so a retry gets the same answer.
 """
 
+import asyncio
+import random
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from app import metrics
+from app.db.errors import CodeBusyError
+from app.db.repositories.checkout_reads import Guessers
+from app.db.repositories.checkout_writes import (
+    CODE_BUSY,
+    KEY_TAKEN,
+    Answer,
+    NewRedemption,
+    WriteRefused,
+)
+from app.db.repositories.idempotency import StoredResponse
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
-from app.db.uow import UnitOfWork
+from app.db.uow import StatementUnitOfWork, UnitOfWork
+from app.domain.api_keys import Scope
 from app.domain.engine import Evaluation, message_for
-from app.domain.guesses import blocking, failed_guesses
+from app.domain.guesses import address_subject, blocking, customer_subject, failed_guesses
 from app.domain.reasons import Reason
 from app.domain.rules import Promotion
 from app.services import balances, loyalty
-from app.services.errors import RedemptionNotFound, RedemptionRefused
+from app.services.api_keys import authenticate, check_access, hash_key
+from app.services.errors import IdempotencyKeyReused, RedemptionNotFound, RedemptionRefused
 from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
 from app.services.idempotency import IdempotencyClaim, claim_or_replay
-from app.services.validations import CheckoutRequest, evaluate_request, evaluation_body
+from app.services.validations import (
+    CheckoutRequest,
+    evaluate_request,
+    evaluation_body,
+    lookup_keys,
+)
 from app.settings import GuessSettings
 
 # How often a redeem re-evaluates after losing a race for a limit before it gives up.
 _CONSUME_ATTEMPTS = 3
+# How a redeem waits while every counter row with room is held by other redeems.
+_FIRST_PAUSE_SECONDS = 0.002
+_MAX_PAUSE_SECONDS = 0.05
+_MAX_BUSY_SECONDS = 5.0
 _REFUSED_STATUS = 409
 _CREATED_STATUS = 201
 
@@ -150,7 +178,222 @@ def _items(evaluation: Evaluation, customer_id: str | None) -> list[RedemptionIt
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class RedeemTerms:
+    """What a redeem asks for, besides the cart and codes."""
+
+    order_id: str | None
+    idempotency_key: str
+    request_hash: bytes
+    balance_codes: tuple[str, ...] = ()
+    cashback_pending: timedelta = timedelta(0)
+
+
 async def redeem(
+    statements: StatementUnitOfWork,
+    uow: UnitOfWork,
+    raw_key: str,
+    request: CheckoutRequest,
+    terms: RedeemTerms,
+    now: datetime,
+    max_discounts: int,
+    guesses: GuessSettings,
+) -> RedeemOutcome:
+    """Consume every code in the request for this order, all or nothing, exactly once per
+    idempotency key, for a caller holding the checkout scope. No limit is ever exceeded: each
+    is taken by a conditional UPDATE or a guarded upsert, and nothing is recorded unless all of
+    them were taken. Balance codes then pay towards the total after discounts (their accounts
+    locked, so a balance is never spent twice), and cashback is credited to the customer's
+    wallet."""
+    if not terms.balance_codes:
+        outcome = await _redeem_in_statements(
+            statements, raw_key, request, terms, now, max_discounts, guesses
+        )
+        if outcome is not None:
+            return outcome
+    key = await authenticate(statements, raw_key, Scope.CHECKOUT)
+    claim = IdempotencyClaim(key.id, terms.idempotency_key, terms.request_hash)
+    return await _redeem_in_transaction(
+        uow,
+        request,
+        terms.order_id,
+        claim,
+        now,
+        max_discounts,
+        guesses,
+        balance_codes=terms.balance_codes,
+        cashback_pending=terms.cashback_pending,
+    )
+
+
+async def _redeem_in_statements(
+    statements: StatementUnitOfWork,
+    raw_key: str,
+    request: CheckoutRequest,
+    terms: RedeemTerms,
+    now: datetime,
+    max_discounts: int,
+    guesses: GuessSettings,
+) -> RedeemOutcome | None:
+    """Redeem in two statements when no balance is involved; None, having written nothing,
+    when the redemption turns out to credit cashback (the transaction path does that)."""
+    guessers = Guessers(
+        customer=customer_subject(request.customer_id), address=address_subject(request.client_ip)
+    )
+    async with statements:
+        for _ in range(_CONSUME_ATTEMPTS):
+            found = await statements.checkout.load_for_redeem(
+                hash_key(raw_key),
+                lookup_keys(request),
+                request.customer_id,
+                guessers,
+                terms.idempotency_key,
+                now,
+            )
+            key = check_access(found.key, Scope.CHECKOUT)
+            claim = IdempotencyClaim(key.id, terms.idempotency_key, terms.request_hash)
+            if found.stored is not None:
+                return await _replay(statements, claim, found.stored)
+            if request.codes:
+                refuse_if_blocked(found.blocked_until, now)
+            evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
+            body = evaluation_body(evaluation, request.customer_id)
+            if not body["valid"]:
+                failures = failed_guesses(evaluation)
+                if failures:
+                    counted = guess_subjects(
+                        key.id, request.customer_id, request.client_ip, guesses
+                    )
+                    await count_failed_guesses(
+                        statements.checkout.record_failed_guesses,
+                        key.id,
+                        counted,
+                        failures,
+                        now,
+                        guesses,
+                    )
+                break
+            if evaluation.cashback_amount > 0 and request.customer_id is not None:
+                return None
+            record = RedemptionRecord(
+                id=uuid4(),
+                customer_id=request.customer_id,
+                order_id=terms.order_id,
+                status="succeeded",
+                result=_result(body, balances.NO_PAYMENTS, evaluation.total_amount, None),
+                created_at=now,
+                rolled_back_at=None,
+            )
+            response = redemption_body(record)
+            try:
+                await _record_patiently(
+                    statements,
+                    _new_redemption(record, evaluation, request),
+                    Answer(key.id, claim.key, claim.request_hash, _CREATED_STATUS, response, now),
+                )
+            except WriteRefused as refused:
+                if refused.reason == KEY_TAKEN:
+                    return await _replay_taken(statements, claim, now)
+                continue  # a limit ran out since the read: read and evaluate again
+            return RedeemOutcome(body=response, replayed=False)
+        else:
+            # Lost every race for a limit; report it as the limit it lost.
+            body = _mark_limit_reached(body)
+        refusal = Answer(key.id, claim.key, claim.request_hash, _REFUSED_STATUS, body, now)
+        try:
+            await statements.writes.store_answer(refusal)
+        except WriteRefused:
+            return await _replay_taken(statements, claim, now)
+    raise _refusal(body)
+
+
+async def _record_patiently(
+    statements: StatementUnitOfWork, redemption: NewRedemption, answer: Answer
+) -> None:
+    """record_redemption, again after a short jittered pause while every counter row with
+    room is held by other redeems (they never queue on a row lock: SKIP LOCKED), for up to
+    _MAX_BUSY_SECONDS; then CodeBusyError (503), never a false limit_reached."""
+    pause = _FIRST_PAUSE_SECONDS
+    deadline = time.monotonic() + _MAX_BUSY_SECONDS
+    while True:
+        try:
+            await statements.writes.record_redemption(redemption, answer)
+            return
+        except WriteRefused as refused:
+            if refused.reason != CODE_BUSY:
+                raise
+        if time.monotonic() > deadline:
+            raise CodeBusyError("every counter row with room stayed held")
+        # Jitter, so that the redeems that found every row held do not return together.
+        await asyncio.sleep(random.uniform(0, pause))
+        pause = min(pause * 2, _MAX_PAUSE_SECONDS)
+
+
+async def _replay(
+    statements: StatementUnitOfWork, claim: IdempotencyClaim, stored: StoredResponse
+) -> RedeemOutcome:
+    """The answer to a retry: the stored refusal, or the redemption as it is now (one rolled
+    back since is shown rolled back, never as a discount still to honour)."""
+    if stored.request_hash != claim.request_hash:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was sent before with a different request; "
+            "use a new key for a new request."
+        )
+    assert stored.status is not None, "a key is stored with its answer"
+    assert stored.body is not None, "a key is stored with its answer"
+    if stored.status == _REFUSED_STATUS:
+        raise _refusal(stored.body, replayed=True)
+    current = await statements.checkout.redemption(UUID(stored.body["id"]))
+    assert current is not None, "a stored redemption is never deleted"
+    return RedeemOutcome(body=redemption_body(current), replayed=True)
+
+
+async def _replay_taken(
+    statements: StatementUnitOfWork, claim: IdempotencyClaim, now: datetime
+) -> RedeemOutcome:
+    """Another request with the same key got there first (it had not finished when this one
+    read): answer as it did."""
+    stored = await statements.checkout.stored_answer(claim.api_key_id, claim.key, now)
+    assert stored is not None, "a taken key has its answer once its statement is done"
+    return await _replay(statements, claim, stored)
+
+
+def _result(
+    body: dict[str, Any], plan: balances.PaymentPlan, total: int, credit: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What a redemption stores of its evaluation, payments and cashback."""
+    return {
+        **body,
+        "balance_codes": list(plan.verdicts),
+        "payments": [payment.body() for payment in plan.payments],
+        "paid_amount": plan.paid,
+        "amount_due": total - plan.paid,
+        "cashback_credit": credit,
+    }
+
+
+def _new_redemption(
+    record: RedemptionRecord, evaluation: Evaluation, request: CheckoutRequest
+) -> NewRedemption:
+    applied = [application.promotion for application in evaluation.applied]
+    return NewRedemption(
+        id=record.id,
+        customer_id=request.customer_id,
+        order_id=record.order_id,
+        currency=request.cart.currency,
+        subtotal_amount=evaluation.subtotal_amount,
+        discount_amount=evaluation.discount_amount,
+        shipping_amount=evaluation.shipping_amount,
+        shipping_discount_amount=evaluation.shipping_discount_amount,
+        cashback_amount=evaluation.cashback_amount,
+        result=record.result,
+        items=_items(evaluation, request.customer_id),
+        code_ids=sorted(p.code_id for p in applied if p.code_id is not None),
+        customer_limits=sorted(_customer_limits(applied)) if request.customer_id else [],
+    )
+
+
+async def _redeem_in_transaction(
     uow: UnitOfWork,
     request: CheckoutRequest,
     order_id: str | None,
@@ -162,11 +405,8 @@ async def redeem(
     balance_codes: tuple[str, ...] = (),
     cashback_pending: timedelta = timedelta(0),
 ) -> RedeemOutcome:
-    """Consume every code in the request for this order, all or nothing, exactly once per
-    idempotency key. No limit is ever exceeded: each is taken by a conditional UPDATE or a
-    guarded upsert, and nothing is recorded unless all of them were taken. Balance codes then
-    pay towards the total after discounts (their accounts locked, so a balance is never spent
-    twice), and cashback is credited to the customer's wallet."""
+    """Redeem as one transaction, for balance codes and cashback: claim the key, re-evaluate,
+    take the limits, lock and plan the balances, record, pay, credit, store the answer."""
     async with uow:
         stored = await claim_or_replay(uow, claim)
         if stored is not None:
@@ -198,8 +438,8 @@ async def redeem(
                 uow, applied, request, balance_codes, evaluation.total_amount, now
             )
             if plan is not None:
-                body = {**body, "balance_codes": list(plan.verdicts)}
                 if not plan.is_valid:
+                    body = {**body, "balance_codes": list(plan.verdicts)}
                     if plan.unknown:
                         await count_failed_guesses(
                             uow.guesses.record,
@@ -221,13 +461,7 @@ async def redeem(
                     credit = balances.cashback_credit(
                         wallet, evaluation.cashback_amount, now + cashback_pending
                     )
-                result = {
-                    **body,
-                    "payments": [payment.body() for payment in plan.payments],
-                    "paid_amount": plan.paid,
-                    "amount_due": evaluation.total_amount - plan.paid,
-                    "cashback_credit": credit,
-                }
+                result = _result(body, plan, evaluation.total_amount, credit)
                 record = await uow.redemptions.insert(
                     redemption_id=redemption_id,
                     api_key_id=claim.api_key_id,

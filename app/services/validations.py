@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from app.db.repositories.checkout_reads import Guessers
-from app.db.uow import ReadUnitOfWork, UnitOfWork
+from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
@@ -63,7 +63,7 @@ class CheckoutRequest:
         )
 
 
-def _lookup_keys(request: CheckoutRequest) -> list[str]:
+def lookup_keys(request: CheckoutRequest) -> list[str]:
     """The normalised texts worth looking up: a malformed code cannot exist."""
     return sorted({key for key in map(normalise, request.codes) if is_well_formed(key)})
 
@@ -74,13 +74,13 @@ async def evaluate_request(
     """Load the requested codes and the live automatic promotions (one query) and run the
     engine, inside the caller's unit of work."""
     by_code, automatic = await uow.codes.load_candidates(
-        _lookup_keys(request), request.customer_id, now
+        lookup_keys(request), request.customer_id, now
     )
     return request.evaluate_with(by_code, automatic, now, max_discounts)
 
 
 async def validate_codes(
-    reads: ReadUnitOfWork,
+    reads: StatementUnitOfWork,
     raw_key: str,
     request: CheckoutRequest,
     now: datetime,
@@ -97,7 +97,7 @@ async def validate_codes(
     )
     async with reads:
         found = await reads.checkout.load_candidates(
-            hash_key(raw_key), _lookup_keys(request), request.customer_id, guessers, now
+            hash_key(raw_key), lookup_keys(request), request.customer_id, guessers, now
         )
     key = check_access(found.key, Scope.CHECKOUT)
     if request.codes:

@@ -8,7 +8,7 @@ from app.api.deps import (
     CheckoutOrSupportKey,
     IdempotencyKeyDep,
     NowDep,
-    ReadsDep,
+    StatementsDep,
     SupportKey,
     UowDep,
     idempotency_claim,
@@ -161,7 +161,7 @@ async def list_rewards(program_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -
 async def member_balance(
     program_id: UUID,
     customer_id: CustomerPath,
-    reads: ReadsDep,
+    reads: StatementsDep,
     _: CheckoutOrSupportKey,
     now: NowDep,
 ) -> OrjsonResponse:

@@ -6,11 +6,13 @@ from fastapi import APIRouter, Request
 from app import metrics
 from app.api.deps import (
     CheckoutKey,
+    DeferredCheckoutKey,
     IdempotencyKeyDep,
     NowDep,
     SettingsDep,
+    StatementsDep,
     UowDep,
-    idempotency_claim,
+    request_fingerprint,
 )
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
@@ -43,25 +45,30 @@ router = APIRouter(tags=["checkout"])
 async def redeem(
     request: Request,
     body: RedemptionCreate,
+    statements: StatementsDep,
     uow: UowDep,
-    api_key: CheckoutKey,
+    token: DeferredCheckoutKey,
     idempotency_key: IdempotencyKeyDep,
     now: NowDep,
     settings: SettingsDep,
 ) -> OrjsonResponse:
-    checkout = body.to_checkout_request()
-    claim = idempotency_claim(request, api_key.id, idempotency_key, body.model_dump(mode="json"))
+    terms = service.RedeemTerms(
+        order_id=body.order_id,
+        idempotency_key=idempotency_key,
+        request_hash=request_fingerprint(request, body.model_dump(mode="json")),
+        balance_codes=tuple(body.balance_codes),
+        cashback_pending=timedelta(days=settings.wallets.pending_days),
+    )
     try:
         outcome = await service.redeem(
+            statements,
             uow,
-            checkout,
-            body.order_id,
-            claim,
+            token,
+            body.to_checkout_request(),
+            terms,
             now,
             settings.limits.max_discounts_per_order,
             settings.guesses,
-            balance_codes=tuple(body.balance_codes),
-            cashback_pending=timedelta(days=settings.wallets.pending_days),
         )
     except RedemptionRefused as refused:
         if not refused.replayed:

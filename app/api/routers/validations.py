@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
 from app import metrics
-from app.api.deps import DeferredCheckoutKey, NowDep, ReadsDep, SettingsDep
+from app.api.deps import DeferredCheckoutKey, NowDep, SettingsDep, StatementsDep
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Validation, ValidationRequest
@@ -26,7 +26,7 @@ router = APIRouter(tags=["checkout"])
 )
 async def validate(
     body: ValidationRequest,
-    reads: ReadsDep,
+    reads: StatementsDep,
     token: DeferredCheckoutKey,
     now: NowDep,
     settings: SettingsDep,

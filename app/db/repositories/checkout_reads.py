@@ -1,5 +1,6 @@
-"""The checkout's reads, each one statement on an autocommit connection (db/uow.ReadUnitOfWork):
-authenticating a key, validate's key-plus-candidates lookup in a single round trip, and a
+"""The checkout's reads, each one statement on an autocommit connection
+(db/uow.StatementUnitOfWork): authenticating a key, validate's key-plus-candidates lookup in a
+single round trip (redeem's also finds the Idempotency-Key's stored answer), a redemption, and a
 loyalty member's balance (shops show it on every page).
 
 These run on every checkout request, so they skip SQLAlchemy's per-call work: each statement is
@@ -24,10 +25,13 @@ from app.db.driver import fetch
 from app.db.mappers import Fields, promotion_from_row
 from app.db.models import ApiKey as ApiKeyRow
 from app.db.models import GuessFailure
+from app.db.models import IdempotencyKey as IdempotencyKeyRow
 from app.db.repositories.codes import candidates_statement
 from app.db.repositories.guesses import RECORD_FAILURES, record_arguments, tallies
+from app.db.repositories.idempotency import KEY_LIFETIME, StoredResponse
 from app.db.repositories.ledger import Summary, summary_of, summary_sql
 from app.db.repositories.loyalty import PROGRAM_COLUMN_NAMES, program_from_row
+from app.db.repositories.redemptions import RedemptionRecord
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.guesses import UNADDRESSED_PREFIX, Subject, Tally
 from app.domain.loyalty import Program
@@ -90,6 +94,28 @@ _KEY_AND_CANDIDATES = _Rendered(
 )
 
 
+# Redeem's read: the same, plus what an earlier request with the same Idempotency-Key stored
+# (nothing when there was none, or it expired).
+_STORED = (
+    select(
+        IdempotencyKeyRow.request_hash.label("stored_hash"),
+        IdempotencyKeyRow.response_status.label("stored_status"),
+        IdempotencyKeyRow.response_body.label("stored_body"),
+    )
+    .where(
+        IdempotencyKeyRow.api_key_id == _ACTIVE_KEY.c.key_id,
+        IdempotencyKeyRow.key == bindparam("idempotency_key", type_=String),
+        IdempotencyKeyRow.created_at > bindparam("keys_alive_since", type_=DateTime(timezone=True)),
+    )
+    .lateral("stored")
+)
+_KEY_STORED_AND_CANDIDATES = _Rendered(
+    select(_ACTIVE_KEY, _BLOCKED_UNTIL, _STORED, _CANDIDATES).select_from(
+        _ACTIVE_KEY.outerjoin(_STORED, true()).outerjoin(_CANDIDATES, true())
+    )
+)
+
+
 def _api_key(row: Fields) -> ApiKey:
     return ApiKey(
         id=row["key_id"],
@@ -100,6 +126,15 @@ def _api_key(row: Fields) -> ApiKey:
         revoked_at=None,
     )
 
+
+_STORED_ANSWER = """
+SELECT request_hash, response_status, response_body FROM idempotency_keys
+WHERE api_key_id = $1 AND key = $2 AND created_at > $3
+"""
+_REDEMPTION = """
+SELECT id, customer_id, order_id, status, result, created_at, rolled_back_at
+FROM redemptions WHERE id = $1
+"""
 
 # A program, the member's debt and the sums over the member's lots; a customer who never
 # earned gets zeros (the lateral sums over no lots), an unknown program no row.
@@ -140,30 +175,35 @@ class CheckoutReads:
         """The active key with this digest (None when unknown or revoked, and then nothing
         else), until when the customer or address may not try codes, the requested codes by
         normalised text and the live automatic promotions."""
-        values = {
-            "key_hash": key_hash,
-            "codes": list(normalised_codes),
-            "customer_id": customer_id,
-            "customer_subject": guessers.customer,
-            "address_subject": guessers.address,
-            "now": now,
-        }
-        key: ApiKey | None = None
-        blocked_until: datetime | None = None
-        by_code: dict[str, Promotion] = {}
-        automatic: list[Promotion] = []
-        for row in await self._fetch(_KEY_AND_CANDIDATES, values):
-            if key is None:
-                key = _api_key(row)
-                blocked_until = row["blocked_until"]
-            if row["campaign_id"] is None:
-                continue
-            promotion = promotion_from_row(row)
-            if row["normalised_code"] is None:
-                automatic.append(promotion)
-            else:
-                by_code[row["normalised_code"]] = promotion
-        return Candidates(key, blocked_until, by_code, automatic)
+        values = _candidate_values(key_hash, normalised_codes, customer_id, guessers, now)
+        return _candidates(await self._fetch(_KEY_AND_CANDIDATES, values), stored=False)
+
+    async def load_for_redeem(
+        self,
+        key_hash: bytes,
+        normalised_codes: Sequence[str],
+        customer_id: str | None,
+        guessers: "Guessers",
+        idempotency_key: str,
+        now: datetime,
+    ) -> "Candidates":
+        """load_candidates, plus the answer an earlier request with this Idempotency-Key
+        stored, if any and not expired: one statement."""
+        values = _candidate_values(key_hash, normalised_codes, customer_id, guessers, now)
+        values["idempotency_key"] = idempotency_key
+        values["keys_alive_since"] = now - KEY_LIFETIME
+        return _candidates(await self._fetch(_KEY_STORED_AND_CANDIDATES, values), stored=True)
+
+    async def stored_answer(
+        self, api_key_id: UUID, idempotency_key: str, now: datetime
+    ) -> StoredResponse | None:
+        """What the request that holds this Idempotency-Key stored, unless it expired."""
+        rows = await self._run(_STORED_ANSWER, [api_key_id, idempotency_key, now - KEY_LIFETIME])
+        return StoredResponse(*rows[0]) if rows else None
+
+    async def redemption(self, redemption_id: UUID) -> RedemptionRecord | None:
+        rows = await self._run(_REDEMPTION, [redemption_id])
+        return RedemptionRecord(**dict(rows[0])) if rows else None
 
     async def member_balance(
         self, program_id: UUID, customer_id: str, now: datetime, soon: timedelta
@@ -198,3 +238,45 @@ class Candidates:
     blocked_until: datetime | None
     by_code: dict[str, Promotion]
     automatic: list[Promotion]
+    stored: StoredResponse | None = None
+
+
+def _candidate_values(
+    key_hash: bytes,
+    normalised_codes: Sequence[str],
+    customer_id: str | None,
+    guessers: Guessers,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "key_hash": key_hash,
+        "codes": list(normalised_codes),
+        "customer_id": customer_id,
+        "customer_subject": guessers.customer,
+        "address_subject": guessers.address,
+        "now": now,
+    }
+
+
+def _candidates(rows: Sequence[Any], *, stored: bool) -> Candidates:
+    key: ApiKey | None = None
+    blocked_until: datetime | None = None
+    answer: StoredResponse | None = None
+    by_code: dict[str, Promotion] = {}
+    automatic: list[Promotion] = []
+    for row in rows:
+        if key is None:
+            key = _api_key(row)
+            blocked_until = row["blocked_until"]
+            if stored and row["stored_hash"] is not None:
+                answer = StoredResponse(
+                    row["stored_hash"], row["stored_status"], row["stored_body"]
+                )
+        if row["campaign_id"] is None:
+            continue
+        promotion = promotion_from_row(row)
+        if row["normalised_code"] is None:
+            automatic.append(promotion)
+        else:
+            by_code[row["normalised_code"]] = promotion
+    return Candidates(key, blocked_until, by_code, automatic, answer)

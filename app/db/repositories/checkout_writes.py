@@ -1,0 +1,250 @@
+"""The checkout's writes, each one statement on an autocommit connection (like checkout_reads):
+a statement is atomic on its own, so a redeem needs no BEGIN and COMMIT around its work.
+
+`record_redemption` claims the Idempotency-Key, takes one use of every code and customer limit
+(each a guarded write, as before), records the redemption and its items and stores the answer,
+all in one statement. If the key is taken, or any guarded write finds no room, the statement
+raises through tessera_refuse() (migration 8b1f4c7e2a90) and leaves nothing behind.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.driver import fetch_atomically
+from app.db.repositories.idempotency import KEY_LIFETIME
+from app.db.repositories.redemptions import RedemptionItemRecord
+
+# Why record_redemption wrote nothing.
+KEY_TAKEN = "key_taken"  # another request holds (or held) the Idempotency-Key
+CODE_BUSY = "code_busy"  # every counter row with room is held by other redeems right now
+CODE_LIMIT = "code_limit"  # a code has no use left, or its campaign is no longer active
+CUSTOMER_LIMIT = "customer_limit"  # the customer has used up a per-customer limit
+
+_CLAIM = """
+claim AS (
+    INSERT INTO idempotency_keys AS k
+        (api_key_id, key, request_hash, response_status, response_body, created_at)
+    VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+    ON CONFLICT (api_key_id, key) DO UPDATE SET
+        request_hash = excluded.request_hash,
+        response_status = excluded.response_status,
+        response_body = excluded.response_body,
+        created_at = excluded.created_at
+    -- An expired key is taken over; a live one is somebody's answer.
+    WHERE k.created_at <= $6 - $7::interval
+    RETURNING 1
+)"""
+
+# One use of each code ($8, in id order) from a random counter row with room that no other
+# transaction holds, while its campaign is active; the customer's uses ($9-$12: subject,
+# subject id, limit, customer), each an upsert that counts only below its limit; then the
+# redemption and its items. Every part reads `claim`, so nothing happens for a taken key, and
+# the final SELECT raises unless every part did all it had to.
+_REDEEM = f"""
+WITH {_CLAIM},
+pick AS (
+    SELECT p.code_id, p.slot
+    FROM claim, unnest($8::uuid[]) AS wanted(code_id)
+    CROSS JOIN LATERAL (
+        SELECT c.code_id, c.slot FROM code_counters AS c
+        WHERE c.code_id = wanted.code_id AND (c.capacity IS NULL OR c.used < c.capacity)
+        ORDER BY random()
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    ) AS p
+),
+took AS (
+    UPDATE code_counters AS counter SET used = counter.used + 1
+    FROM pick, codes, campaigns
+    WHERE counter.code_id = pick.code_id AND counter.slot = pick.slot
+      AND (counter.capacity IS NULL OR counter.used < counter.capacity)
+      AND codes.id = counter.code_id
+      AND campaigns.id = codes.campaign_id AND campaigns.status = 'active'
+    RETURNING counter.code_id
+),
+usage AS (
+    SELECT * FROM unnest($9::text[], $10::uuid[], $11::integer[]) AS u(subject, subject_id, lim)
+),
+counted AS (
+    INSERT INTO customer_usages AS cu (subject, subject_id, customer_id, redemption_count)
+    SELECT usage.subject, usage.subject_id, $12::text, 1 FROM claim, usage
+    ORDER BY usage.subject, usage.subject_id
+    ON CONFLICT (subject, subject_id, customer_id) DO UPDATE
+        SET redemption_count = cu.redemption_count + 1
+        WHERE cu.redemption_count < (
+            SELECT usage.lim FROM usage
+            WHERE usage.subject = excluded.subject AND usage.subject_id = excluded.subject_id
+        )
+    RETURNING 1
+),
+redemption AS (
+    INSERT INTO redemptions (
+        id, api_key_id, customer_id, order_id, currency, subtotal_amount, discount_amount,
+        shipping_amount, shipping_discount_amount, total_amount, cashback_amount, result,
+        created_at
+    )
+    SELECT $13::uuid, $1, $12::text, $14::text, $15::text, $16::bigint, $17::bigint,
+           $18::bigint, $19::bigint, $20::bigint, $21::bigint, $22::jsonb, $6
+    FROM claim
+    RETURNING id
+),
+items AS (
+    INSERT INTO redemption_items (
+        redemption_id, position, code_id, campaign_id, discount_amount,
+        shipping_discount_amount, cashback_amount, counted_code_customer,
+        counted_campaign_customer
+    )
+    SELECT redemption.id, i.* FROM redemption, unnest(
+        $23::smallint[], $24::uuid[], $25::uuid[], $26::bigint[], $27::bigint[], $28::bigint[],
+        $29::boolean[], $30::boolean[]
+    ) AS i
+),
+done AS (
+    SELECT (SELECT count(*) FROM claim) AS claimed,
+           (SELECT count(*) FROM took) AS codes_taken,
+           (SELECT count(*) FROM counted) AS customers_counted
+)
+SELECT CASE
+    WHEN done.claimed = 0 THEN tessera_refuse('{KEY_TAKEN}')
+    WHEN done.codes_taken < cardinality($8::uuid[]) THEN tessera_refuse(
+        CASE WHEN (
+            SELECT bool_and(EXISTS (
+                SELECT FROM code_counters AS c
+                JOIN codes ON codes.id = c.code_id
+                JOIN campaigns ON campaigns.id = codes.campaign_id AND campaigns.status = 'active'
+                WHERE c.code_id = wanted.code_id AND (c.capacity IS NULL OR c.used < c.capacity)
+            ))
+            FROM unnest($8::uuid[]) AS wanted(code_id)
+        ) THEN '{CODE_BUSY}' ELSE '{CODE_LIMIT}' END
+    )
+    WHEN done.customers_counted < cardinality($9::text[]) THEN tessera_refuse('{CUSTOMER_LIMIT}')
+    ELSE true
+END AS recorded
+FROM done
+"""
+
+# A refusal is an answer too: stored under the key, so a retry gets it again.
+_STORE_REFUSAL = f"""
+WITH {_CLAIM}
+SELECT CASE WHEN (SELECT count(*) FROM claim) = 0 THEN tessera_refuse('{KEY_TAKEN}')
+            ELSE true END
+"""
+
+
+class WriteRefused(Exception):
+    """A checkout write found a guarded part refused and wrote nothing; reason says which
+    (KEY_TAKEN, CODE_BUSY, CODE_LIMIT, CUSTOMER_LIMIT)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An idempotent answer to store with the key that asked for it."""
+
+    api_key_id: UUID
+    key: str
+    request_hash: bytes
+    status: int
+    body: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewRedemption:
+    id: UUID
+    customer_id: str | None
+    order_id: str | None
+    currency: str
+    subtotal_amount: int
+    discount_amount: int
+    shipping_amount: int
+    shipping_discount_amount: int
+    cashback_amount: int
+    result: dict[str, Any]
+    items: Sequence[RedemptionItemRecord]
+    code_ids: Sequence[UUID]
+    """One use of each is taken."""
+    customer_limits: Sequence[tuple[str, UUID, int]]
+    """(subject, subject id, limit): one use of each is counted for the customer."""
+
+    @property
+    def total_amount(self) -> int:
+        return (
+            self.subtotal_amount
+            - self.discount_amount
+            + self.shipping_amount
+            - self.shipping_discount_amount
+        )
+
+
+def _claim_arguments(answer: Answer) -> list[Any]:
+    return [
+        answer.api_key_id,
+        answer.key,
+        answer.request_hash,
+        answer.status,
+        orjson.dumps(answer.body).decode(),
+        answer.at,
+        KEY_LIFETIME,
+    ]
+
+
+class CheckoutWrites:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def _write(self, sql: str, arguments: Sequence[Any]) -> None:
+        try:
+            await fetch_atomically(self.connection, sql, arguments)
+        except asyncpg.RaiseError as refused:
+            raise WriteRefused(refused.args[0] if refused.args else str(refused)) from None
+
+    async def record_redemption(self, redemption: NewRedemption, answer: Answer) -> None:
+        """Claim the key, take every use, record the redemption and store answer, at once;
+        WriteRefused, with nothing written, when any part is refused."""
+        items = redemption.items
+        usages = redemption.customer_limits
+        await self._write(
+            _REDEEM,
+            [
+                *_claim_arguments(answer),
+                list(redemption.code_ids),
+                [subject for subject, _, _ in usages],
+                [subject_id for _, subject_id, _ in usages],
+                [limit for _, _, limit in usages],
+                redemption.customer_id,
+                redemption.id,
+                redemption.order_id,
+                redemption.currency,
+                redemption.subtotal_amount,
+                redemption.discount_amount,
+                redemption.shipping_amount,
+                redemption.shipping_discount_amount,
+                redemption.total_amount,
+                redemption.cashback_amount,
+                orjson.dumps(redemption.result).decode(),
+                [i.position for i in items],
+                [i.code_id for i in items],
+                [i.campaign_id for i in items],
+                [i.discount_amount for i in items],
+                [i.shipping_discount_amount for i in items],
+                [i.cashback_amount for i in items],
+                [i.counted_code_customer for i in items],
+                [i.counted_campaign_customer for i in items],
+            ],
+        )
+
+    async def store_answer(self, answer: Answer) -> None:
+        """Claim the key with a stored answer and nothing else (a refusal); WriteRefused
+        (KEY_TAKEN) when another request holds the key."""
+        await self._write(_STORE_REFUSAL, _claim_arguments(answer))
