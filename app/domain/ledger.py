@@ -7,7 +7,7 @@ could have been spent; a lot without an expiry is taken last. Ties go to the old
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
@@ -58,6 +58,18 @@ class Lot:
 
 
 @dataclass(frozen=True, slots=True)
+class Summary:
+    """An account's lots summed at one moment. `expiring`: what live lots lose by a horizon
+    unless spent."""
+
+    available: int
+    pending: int
+    expiring: int
+    lifetime_earned: int
+    earned_last_12_months: int
+
+
+@dataclass(frozen=True, slots=True)
 class Take:
     """So much taken from one lot."""
 
@@ -96,6 +108,23 @@ def take_up_to(ordered: Sequence[Lot], amount: int) -> tuple[Take, ...]:
 
 def total(takes: Iterable[Take]) -> int:
     return sum(take.amount for take in takes)
+
+
+def after_debit(
+    summary: Summary, lots: Iterable[Lot], takes: Iterable[Take], expiring_by: datetime
+) -> Summary:
+    """The summary once takes (a debit planned from spendable lots) are taken: what it took
+    was available, and expiring if its lot expires by the horizon; nothing else changes."""
+    expires = {lot.id: lot.expires_at for lot in lots}
+    taken = expiring = 0
+    for take in takes:
+        taken += take.amount
+        expiry = expires[take.lot_id]
+        if expiry is not None and expiry <= expiring_by:
+            expiring += take.amount
+    return replace(
+        summary, available=summary.available - taken, expiring=summary.expiring - expiring
+    )
 
 
 def plan_debit(lots: Iterable[Lot], amount: int, now: datetime) -> tuple[Take, ...] | None:

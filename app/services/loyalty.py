@@ -1,67 +1,33 @@
-"""Loyalty programs: members earn points on orders, spend them on rewards, and support adjusts
-balances; an order's points are taken back when it is rolled back or returned, and points
-expire. Every change is a ledger entry (db/repositories/ledger.py), made under the member's
-account lock, so a balance can never be spent twice.
+"""Loyalty programs and their rewards: the terms members earn by and the rewards they can buy
+with points. Members' balances, earning and adjustments are in services/members.py, spending on
+rewards in services/rewards.py, expiry in services/expiry.py.
 """
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from app.db.repositories.ledger import Account, Entry, NewEntry, Summary
-from app.db.uow import StatementUnitOfWork, UnitOfWork
+from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.benefits import AmountOff
-from app.domain.campaigns import CampaignKind, CodeSource, Trigger
-from app.domain.codegen import parse_spec
+from app.domain.campaigns import CampaignKind, Trigger
 from app.domain.conditions import Conditions, Target
-from app.domain.ledger import (
-    EntryKind,
-    available,
-    credit_against_debt,
-    plan_debit,
-    spendable,
-    take_up_to,
-    total,
-)
 from app.domain.loyalty import (
-    MAX_POINTS_PER_CREDIT,
     Program,
     ProgramStatus,
     Reward,
-    Tier,
-    TierBasis,
-    points_for,
-    standing,
     tiers_problem,
 )
 from app.domain.rules import Rules, Stacking
-from app.services.campaigns import insert_bound_code
 from app.services.errors import (
-    CurrencyMismatch,
-    InsufficientPoints,
     InvalidProgram,
-    OrderAlreadyEarned,
-    PointsLimitExceeded,
-    ProgramArchived,
     ProgramNotFound,
-    RewardArchived,
     RewardNotFound,
 )
-from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
-from app.services.ledger import reverse_credit
-from app.services.rendering import timestamp
-
-# "Points expiring soon" looks this far ahead.
-EXPIRING_WINDOW = timedelta(days=30)
-# Accounts whose expired lots one expiry transaction empties.
-EXPIRY_BATCH = 500
-_CREATED_STATUS = 201
-_REWARD_CODE = parse_spec(length=12)
 
 
-async def _program(uow: UnitOfWork, program_id: UUID, *, for_update: bool = False) -> Program:
+async def find_program(uow: UnitOfWork, program_id: UUID, *, for_update: bool = False) -> Program:
     program = await uow.loyalty.program(program_id, for_update=for_update)
     if program is None:
         raise ProgramNotFound(f"No loyalty program has id {program_id}.")
@@ -99,7 +65,7 @@ async def update_program(
     """Change a program's terms; they apply to what is earned from now on (existing lots keep
     their availability and expiry). The currency cannot change."""
     async with uow:
-        current = await _program(uow, program_id, for_update=True)
+        current = await find_program(uow, program_id, for_update=True)
         changed = replace(current, **changes)
         _check_program(changed)
         stored = await uow.loyalty.update_program(changed)
@@ -117,7 +83,7 @@ async def update_program(
 
 async def get_program(uow: UnitOfWork, program_id: UUID) -> Program:
     async with uow:
-        return await _program(uow, program_id)
+        return await find_program(uow, program_id)
 
 
 async def list_programs(
@@ -141,7 +107,7 @@ async def create_reward(
     """A reward and the campaign (kind 'reward') whose codes it hands out: amount off an order
     of at least min_subtotal, in the program's currency."""
     async with uow:
-        program = await _program(uow, program_id)
+        program = await find_program(uow, program_id)
         conditions = Conditions(
             min_subtotal_amounts={program.currency: min_subtotal} if min_subtotal else {}
         )
@@ -208,452 +174,5 @@ async def set_reward_status(
 
 async def list_rewards(uow: UnitOfWork, program_id: UUID) -> list[Reward]:
     async with uow:
-        await _program(uow, program_id)
+        await find_program(uow, program_id)
         return await uow.loyalty.rewards(program_id)
-
-
-# -- balances
-
-
-def qualifying_points(program: Program, summary: Summary) -> int:
-    if program.tier_basis is TierBasis.ROLLING_12_MONTHS:
-        return summary.earned_last_12_months
-    return summary.lifetime_earned
-
-
-def _tier_body(tier: Tier | None) -> dict[str, Any] | None:
-    if tier is None:
-        return None
-    return {
-        "key": tier.key,
-        "label": tier.label,
-        "threshold": tier.threshold,
-        "multiplier_percent": tier.multiplier_percent,
-    }
-
-
-def balance_body(
-    program: Program, customer_id: str, summary: Summary, debt: int, now: datetime
-) -> dict[str, Any]:
-    qualifying = qualifying_points(program, summary)
-    place = standing(program.tiers, qualifying)
-    return {
-        "program_id": str(program.id),
-        "customer_id": customer_id,
-        "available_points": summary.available - debt,
-        "pending_points": summary.pending,
-        "expiring_points": summary.expiring,
-        "expiring_before": timestamp(now + EXPIRING_WINDOW),
-        "lifetime_points": summary.lifetime_earned,
-        "qualifying_points": qualifying,
-        "tier": _tier_body(place.tier),
-        "next_tier": _tier_body(place.next_tier),
-        "points_to_next_tier": place.points_to_next_tier,
-    }
-
-
-_EMPTY = Summary(available=0, pending=0, expiring=0, lifetime_earned=0, earned_last_12_months=0)
-
-
-async def _balance(
-    uow: UnitOfWork, program: Program, customer_id: str, account: Account | None, now: datetime
-) -> dict[str, Any]:
-    if account is None:
-        return balance_body(program, customer_id, _EMPTY, 0, now)
-    summary = await uow.ledger.summary(account.id, now, EXPIRING_WINDOW)
-    return balance_body(program, customer_id, summary, account.debt, now)
-
-
-async def member_balance(
-    reads: StatementUnitOfWork, program_id: UUID, customer_id: str, now: datetime
-) -> dict[str, Any]:
-    """A member's points now, in one statement (shops show it on every page). A customer who
-    never earned has an empty balance, not a 404."""
-    async with reads:
-        found = await reads.checkout.member_balance(program_id, customer_id, now, EXPIRING_WINDOW)
-    if found is None:
-        raise ProgramNotFound(f"No loyalty program has id {program_id}.")
-    program, summary, debt = found
-    return balance_body(program, customer_id, summary, debt, now)
-
-
-async def member_history(
-    uow: UnitOfWork,
-    program_id: UUID,
-    customer_id: str,
-    limit: int,
-    before: tuple[datetime, UUID] | None,
-) -> list[Entry]:
-    async with uow:
-        await _program(uow, program_id)
-        account = await uow.ledger.member(program_id, customer_id)
-        if account is None:
-            return []
-        return await uow.ledger.history(account.id, limit, before)
-
-
-# -- earning and reversing
-
-
-def _earn_body(entry: Entry, customer_id: str, balance: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "entry_id": str(entry.id),
-        "order_id": entry.order_id,
-        "customer_id": customer_id,
-        "points": entry.amount,
-        "amount": entry.details["amount"],
-        "multiplier_percent": entry.details["multiplier_percent"],
-        "available_at": entry.details["available_at"],
-        "expires_at": entry.details["expires_at"],
-        "created_at": timestamp(entry.created_at),
-        "balance": balance,
-    }
-
-
-async def earn(
-    uow: UnitOfWork,
-    program_id: UUID,
-    *,
-    customer_id: str,
-    order_id: str,
-    amount: int,
-    currency: str,
-    api_key_id: UUID,
-    now: datetime,
-) -> Written:
-    """Points for an order paid amount: the program's rate times the member's tier multiplier
-    (tier as it stood before this order), pending until the return window passes. Once per
-    order and program: the same order again returns the first answer; with another amount it
-    is refused."""
-    async with uow:
-        program = await _program(uow, program_id)
-        if program.status is ProgramStatus.ARCHIVED:
-            raise ProgramArchived(f"Loyalty program {program_id} is archived.")
-        if currency != program.currency:
-            raise CurrencyMismatch(
-                f"The program earns on {program.currency} amounts, not {currency}.",
-                fields=["currency"],
-            )
-        account_id = await uow.ledger.ensure_member(program_id, customer_id)
-        account = (await uow.ledger.lock([account_id]))[account_id]
-        existing = await uow.ledger.earned(account_id, order_id)
-        if existing is not None:
-            if existing.details.get("amount") != amount:
-                raise OrderAlreadyEarned(
-                    f"Order {order_id} already earned points on an amount of "
-                    f"{existing.details.get('amount')}; it earns once.",
-                    entry_id=str(existing.id),
-                )
-            balance = await _balance(uow, program, customer_id, account, now)
-            return Written(_earn_body(existing, customer_id, balance), replayed=True)
-
-        before = await uow.ledger.summary(account_id, now, EXPIRING_WINDOW)
-        tier = standing(program.tiers, qualifying_points(program, before)).tier
-        multiplier = tier.multiplier_percent if tier else 100
-        points = points_for(amount, program.earn_rate, multiplier)
-        if points > MAX_POINTS_PER_CREDIT:
-            raise PointsLimitExceeded(
-                f"The order would earn {points} points; one earn may credit at most "
-                f"{MAX_POINTS_PER_CREDIT}.",
-                fields=["amount"],
-            )
-        available_at = program.available_from(now)
-        entry, debt = await _credit_points(
-            uow,
-            account,
-            program,
-            NewEntry(
-                kind=EntryKind.EARN,
-                amount=points,
-                order_id=order_id,
-                api_key_id=api_key_id,
-                details={
-                    "amount": amount,
-                    "currency": currency,
-                    "multiplier_percent": multiplier,
-                    "tier": tier.key if tier else None,
-                    "available_at": timestamp(available_at),
-                    "expires_at": timestamp(program.expiry_of(now)),
-                },
-            ),
-            available_at=available_at,
-            now=now,
-        )
-        balance = await _balance(uow, program, customer_id, replace(account, debt=debt), now)
-        await uow.commit()
-    return Written(_earn_body(entry, customer_id, balance), replayed=False)
-
-
-async def _credit_points(
-    uow: UnitOfWork,
-    account: Account,
-    program: Program,
-    entry: NewEntry,
-    *,
-    available_at: datetime,
-    now: datetime,
-) -> tuple[Entry, int]:
-    """Append a credit (earn, or a positive adjustment) to a locked member's account, with
-    its lot expiring as the program says. A debt is paid from it first (the entry's details
-    say how much) and the lot keeps the rest; the lot exists even when the debt took it all,
-    since earned points count towards tiers. Returns the entry and the debt left."""
-    credit = credit_against_debt(entry.amount, account.debt)
-    written = await uow.ledger.append(
-        account.id, replace(entry, details={**(entry.details or {}), "debt_paid": credit.debt_paid})
-    )
-    if entry.amount > 0:
-        await uow.ledger.add_lot(
-            account_id=account.id,
-            entry_id=written.id,
-            source=entry.kind,
-            amount=entry.amount,
-            remaining=credit.lot_amount,
-            available_at=available_at,
-            expires_at=program.expiry_of(now),
-            now=now,
-        )
-    debt = account.debt - credit.debt_paid
-    if credit.debt_paid:
-        await uow.ledger.set_debt(account.id, debt)
-    return written, debt
-
-
-async def reverse_order_points(
-    uow: UnitOfWork,
-    order_id: str,
-    now: datetime,
-    *,
-    program_id: UUID | None = None,
-    redemption_id: UUID | None = None,
-    api_key_id: UUID | None = None,
-) -> list[Entry]:
-    """Inside the caller's transaction: take back what the order earned, in every program (or
-    one), once. Taken first from the order's own lot (pending or not), then other pending
-    points, then available ones soonest to expire first; what is still missing becomes debt if
-    the program allows a negative balance, and is forgiven otherwise (the entry says which)."""
-    earns = await uow.ledger.earns_for_order(order_id, program_id)
-    if not earns:
-        return []
-    accounts = await uow.ledger.lock(e.account_id for e in earns)
-    own_lots = await uow.ledger.lots_of_entries([e.id for e in earns])
-    reversals: list[Entry] = []
-    for earned in sorted(earns, key=lambda e: e.account_id):
-        account = accounts[earned.account_id]
-        if await uow.ledger.reversals_of(account.id, [earned.id]):
-            continue
-        assert account.program_id is not None, "earn entries belong to points accounts"
-        program = await _program(uow, account.program_id)
-        entry = await reverse_credit(
-            uow,
-            account,
-            earned,
-            own_lots[earned.id],
-            now,
-            allow_debt=program.allow_negative_balance,
-            order_id=order_id,
-            redemption_id=redemption_id,
-            api_key_id=api_key_id,
-        )
-        reversals.append(entry)
-    return reversals
-
-
-async def reverse_order(
-    uow: UnitOfWork, program_id: UUID, order_id: str, api_key_id: UUID, now: datetime
-) -> list[Entry]:
-    """An order returned without a redemption to roll back: take its points back, once."""
-    async with uow:
-        await _program(uow, program_id)
-        entries = await reverse_order_points(
-            uow, order_id, now, program_id=program_id, api_key_id=api_key_id
-        )
-        await uow.commit()
-    return entries
-
-
-# -- spending and adjusting
-
-
-async def _locked_member(
-    uow: UnitOfWork, program: Program, customer_id: str, *, create: bool
-) -> Account | None:
-    if create:
-        account_id = await uow.ledger.ensure_member(program.id, customer_id)
-    else:
-        found = await uow.ledger.member(program.id, customer_id)
-        if found is None:
-            return None
-        account_id = found.id
-    return (await uow.ledger.lock([account_id]))[account_id]
-
-
-def _short(available: int, wanted: int) -> InsufficientPoints:
-    return InsufficientPoints(
-        f"{wanted} points are needed and {max(available, 0)} are available.",
-        available_points=available,
-        needed_points=wanted,
-    )
-
-
-async def redeem_reward(
-    uow: UnitOfWork,
-    program_id: UUID,
-    customer_id: str,
-    reward_id: UUID,
-    claim: IdempotencyClaim,
-    now: datetime,
-) -> Written:
-    """Spend the reward's points (soonest to expire first) for a single-use code bound to the
-    member, in one transaction under the member's lock: two spends of one balance run one
-    after the other, and the second sees what the first left."""
-    async with uow:
-        stored = await claim_or_replay(uow, claim)
-        if stored is not None:
-            return Written(stored.body, replayed=True)
-        program = await _program(uow, program_id)
-        reward = await uow.loyalty.reward(reward_id)
-        if reward is None or reward.program_id != program_id:
-            raise RewardNotFound(f"Program {program_id} has no reward {reward_id}.")
-        if reward.status is ProgramStatus.ARCHIVED:
-            raise RewardArchived(f"Reward {reward_id} is archived.")
-        account = await _locked_member(uow, program, customer_id, create=False)
-        if account is None:
-            raise _short(0, reward.points_cost)
-        lots = await uow.ledger.open_lots(account.id)
-        points_left = available(lots, now) - account.debt
-        if points_left < reward.points_cost:
-            raise _short(points_left, reward.points_cost)
-        takes = plan_debit(lots, reward.points_cost, now)
-        assert takes is not None, "the lots hold at least the cost"
-        await uow.ledger.take(takes)
-        code = await insert_bound_code(
-            uow,
-            _REWARD_CODE,
-            campaign_id=reward.campaign_id,
-            customer_id=customer_id,
-            expires_at=now + timedelta(days=reward.valid_days),
-            source=CodeSource.REWARD,
-        )
-        entry = await uow.ledger.append(
-            account.id,
-            NewEntry(
-                kind=EntryKind.SPEND,
-                amount=-reward.points_cost,
-                reward_id=reward.id,
-                code_id=code.id,
-                api_key_id=claim.api_key_id,
-            ),
-        )
-        await uow.ledger.allocate(entry.id, takes)
-        balance = await _balance(uow, program, customer_id, account, now)
-        body = {
-            "entry_id": str(entry.id),
-            "reward_id": str(reward.id),
-            "points_spent": reward.points_cost,
-            "code": code.code,
-            "code_id": str(code.id),
-            "campaign_id": str(reward.campaign_id),
-            "expires_at": timestamp(code.expires_at),
-            "created_at": timestamp(entry.created_at),
-            "balance": balance,
-        }
-        await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
-        await uow.commit()
-    return Written(body, replayed=False)
-
-
-async def adjust(
-    uow: UnitOfWork,
-    program_id: UUID,
-    customer_id: str,
-    *,
-    points: int,
-    reason: str,
-    claim: IdempotencyClaim,
-    now: datetime,
-) -> Written:
-    """Support's correction: add points (available at once, expiring like earned ones; they do
-    not count towards tiers) or remove available ones (soonest to expire first). Removing more
-    than is available is refused unless the program allows a negative balance. Audited."""
-    async with uow:
-        stored = await claim_or_replay(uow, claim)
-        if stored is not None:
-            return Written(stored.body, replayed=True)
-        program = await _program(uow, program_id)
-        # Removing points from someone who has none only makes sense as debt.
-        account = await _locked_member(
-            uow, program, customer_id, create=points > 0 or program.allow_negative_balance
-        )
-        if account is None:
-            raise _short(0, -points)
-        entry_terms = NewEntry(
-            kind=EntryKind.ADJUST, amount=points, api_key_id=claim.api_key_id, reason=reason
-        )
-        if points > 0:
-            entry, debt = await _credit_points(
-                uow, account, program, entry_terms, available_at=now, now=now
-            )
-        else:
-            wanted = -points
-            lots = await uow.ledger.open_lots(account.id)
-            points_left = available(lots, now) - account.debt
-            if not program.allow_negative_balance and points_left < wanted:
-                raise _short(points_left, wanted)
-            takes = take_up_to(spendable(lots, now), wanted)
-            missing = wanted - total(takes)
-            await uow.ledger.take(takes)
-            entry = await uow.ledger.append(
-                account.id, replace(entry_terms, details={"debt_added": missing})
-            )
-            await uow.ledger.allocate(entry.id, takes)
-            debt = account.debt + missing
-            if missing:
-                await uow.ledger.set_debt(account.id, debt)
-        await uow.audit.record(
-            AuditEntry(
-                action=Action.POINTS_ADJUSTED,
-                api_key_id=claim.api_key_id,
-                customer_id=customer_id,
-                subject_id=program_id,
-                reason=reason,
-                details={"points": points, "entry_id": str(entry.id)},
-            )
-        )
-        balance = await _balance(uow, program, customer_id, replace(account, debt=debt), now)
-        body = {
-            "entry_id": str(entry.id),
-            "points": points,
-            "reason": reason,
-            "created_at": timestamp(entry.created_at),
-            "balance": balance,
-        }
-        await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
-        await uow.commit()
-    return Written(body, replayed=False)
-
-
-# -- expiry
-
-
-@dataclass(frozen=True, slots=True)
-class ExpiryRun:
-    accounts: int
-    lots: int
-    amount: int
-
-
-async def expire(uow: UnitOfWork, now: datetime, batch: int = EXPIRY_BATCH) -> ExpiryRun:
-    """Write an expire entry for everything past its expiry (points, and gift-card or wallet
-    lots that have one), a batch of accounts per transaction. Safe to run twice or at once:
-    accounts are locked and emptied lots are not found again, so the second run finds
-    nothing."""
-    accounts = lots = amount = 0
-    while True:
-        async with uow:
-            expired = await uow.ledger.expire_batch(now, batch)
-            await uow.commit()
-        if not expired:
-            return ExpiryRun(accounts=accounts, lots=lots, amount=amount)
-        accounts += len(expired)
-        lots += sum(len(item.takes) for item in expired)
-        amount += sum(item.amount for item in expired)

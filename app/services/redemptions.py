@@ -35,7 +35,7 @@ from app.domain.engine import Evaluation, message_for
 from app.domain.guesses import address_subject, blocking, customer_subject, failed_guesses
 from app.domain.reasons import Reason
 from app.domain.rules import Promotion
-from app.services import balances, loyalty
+from app.services import balances, members
 from app.services.api_keys import authenticate, check_access, hash_key
 from app.services.errors import IdempotencyKeyReused, RedemptionNotFound, RedemptionRefused
 from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
@@ -549,7 +549,7 @@ async def rollback_redemption(
                 await uow.redemptions.release_customer_use(subject, subject_id, record.customer_id)
         await balances.reverse_redemption_balances(uow, redemption_id, now, api_key_id)
         if record.order_id is not None:
-            await loyalty.reverse_order_points(
+            await members.reverse_order_points(
                 uow, record.order_id, now, redemption_id=redemption_id, api_key_id=api_key_id
             )
         await uow.commit()

@@ -37,7 +37,7 @@ from app.api.schemas.loyalty import (
     RewardRedemptionCreate,
     RewardUpdate,
 )
-from app.services import loyalty as service
+from app.services import expiry, loyalty, members, rewards
 
 router = APIRouter(tags=["loyalty"])
 
@@ -61,7 +61,7 @@ def _replayed(replayed: bool) -> dict[str, str] | None:
     responses=problem_responses(400, 401, 403, 413, 422),
 )
 async def create_program(body: ProgramCreate, uow: UowDep, key: AdminKey, now: NowDep) -> Program:
-    return Program.of(await service.create_program(uow, key.id, body.to_domain(now)))
+    return Program.of(await loyalty.create_program(uow, key.id, body.to_domain(now)))
 
 
 @router.get(
@@ -73,7 +73,7 @@ async def create_program(body: ProgramCreate, uow: UowDep, key: AdminKey, now: N
 async def list_programs(
     uow: UowDep, _: AdminKey, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> ProgramList:
-    programs = await service.list_programs(uow, limit, decode_cursor(cursor))
+    programs = await loyalty.list_programs(uow, limit, decode_cursor(cursor))
     last = programs[-1] if len(programs) == limit else None
     return ProgramList(
         data=[Program.of(p) for p in programs],
@@ -88,7 +88,7 @@ async def list_programs(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_program(program_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -> Program:
-    return Program.of(await service.get_program(uow, program_id))
+    return Program.of(await loyalty.get_program(uow, program_id))
 
 
 @router.patch(
@@ -104,7 +104,7 @@ async def get_program(program_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) ->
 async def update_program(
     program_id: UUID, body: ProgramUpdate, uow: UowDep, key: AdminKey
 ) -> Program:
-    return Program.of(await service.update_program(uow, key.id, program_id, body.changes()))
+    return Program.of(await loyalty.update_program(uow, key.id, program_id, body.changes()))
 
 
 @router.post(
@@ -115,7 +115,7 @@ async def update_program(
     responses=problem_responses(400, 401, 403, 404, 413, 422),
 )
 async def create_reward(program_id: UUID, body: RewardCreate, uow: UowDep, key: AdminKey) -> Reward:
-    reward = await service.create_reward(
+    reward = await loyalty.create_reward(
         uow,
         key.id,
         program_id,
@@ -137,7 +137,7 @@ async def create_reward(program_id: UUID, body: RewardCreate, uow: UowDep, key: 
 async def update_reward(
     program_id: UUID, reward_id: UUID, body: RewardUpdate, uow: UowDep, key: AdminKey
 ) -> Reward:
-    reward = await service.set_reward_status(uow, key.id, program_id, reward_id, body.status)
+    reward = await loyalty.set_reward_status(uow, key.id, program_id, reward_id, body.status)
     return Reward.of(reward)
 
 
@@ -148,7 +148,7 @@ async def update_reward(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_rewards(program_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -> RewardList:
-    return RewardList(data=[Reward.of(r) for r in await service.list_rewards(uow, program_id)])
+    return RewardList(data=[Reward.of(r) for r in await loyalty.list_rewards(uow, program_id)])
 
 
 @router.get(
@@ -165,7 +165,7 @@ async def member_balance(
     _: CheckoutOrSupportKey,
     now: NowDep,
 ) -> OrjsonResponse:
-    return OrjsonResponse(await service.member_balance(reads, program_id, customer_id, now))
+    return OrjsonResponse(await members.member_balance(reads, program_id, customer_id, now))
 
 
 @router.get(
@@ -182,7 +182,7 @@ async def member_history(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> LedgerEntryList:
-    entries = await service.member_history(
+    entries = await members.member_history(
         uow, program_id, customer_id, limit, decode_cursor(cursor)
     )
     last = entries[-1] if len(entries) == limit else None
@@ -211,7 +211,7 @@ async def member_history(
 async def earn(
     program_id: UUID, body: EarnCreate, uow: UowDep, key: CheckoutKey, now: NowDep
 ) -> OrjsonResponse:
-    written = await service.earn(
+    written = await members.earn(
         uow,
         program_id,
         customer_id=body.customer_id,
@@ -243,7 +243,7 @@ async def earn(
 async def reverse_order(
     program_id: UUID, order_id: OrderPath, uow: UowDep, key: CheckoutKey, now: NowDep
 ) -> LedgerEntryList:
-    entries = await service.reverse_order(uow, program_id, order_id, key.id, now)
+    entries = await members.reverse_order(uow, program_id, order_id, key.id, now)
     return LedgerEntryList(data=[LedgerEntry.of(e) for e in entries], next_cursor=None)
 
 
@@ -270,7 +270,7 @@ async def redeem_reward(
     now: NowDep,
 ) -> OrjsonResponse:
     claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
-    written = await service.redeem_reward(uow, program_id, customer_id, body.reward_id, claim, now)
+    written = await rewards.redeem_reward(uow, program_id, customer_id, body.reward_id, claim, now)
     return OrjsonResponse(written.body, status_code=201, headers=_replayed(written.replayed))
 
 
@@ -297,7 +297,7 @@ async def adjust(
     now: NowDep,
 ) -> OrjsonResponse:
     claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
-    written = await service.adjust(
+    written = await members.adjust(
         uow,
         program_id,
         customer_id,
@@ -321,5 +321,5 @@ async def adjust(
     responses=problem_responses(401, 403, 422, 503),
 )
 async def run_expiry(uow: UowDep, _: AdminKey, now: NowDep) -> ExpiryRun:
-    run = await service.expire(uow, now)
+    run = await expiry.expire(uow, now)
     return ExpiryRun(accounts=run.accounts, lots=run.lots, amount=run.amount)

@@ -29,12 +29,18 @@ from app.db.models import IdempotencyKey as IdempotencyKeyRow
 from app.db.repositories.codes import candidates_statement
 from app.db.repositories.guesses import RECORD_FAILURES, record_arguments, tallies
 from app.db.repositories.idempotency import KEY_LIFETIME, StoredResponse
-from app.db.repositories.ledger import Summary, summary_of, summary_sql
-from app.db.repositories.loyalty import PROGRAM_COLUMN_NAMES, program_from_row
+from app.db.repositories.ledger import summary_of, summary_sql
+from app.db.repositories.loyalty import (
+    PROGRAM_COLUMN_NAMES,
+    REWARD_COLUMN_NAMES,
+    program_from_row,
+    reward_from_row,
+)
 from app.db.repositories.redemptions import RedemptionRecord
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.guesses import UNADDRESSED_PREFIX, Subject, Tally
-from app.domain.loyalty import Program
+from app.domain.ledger import Lot, Summary
+from app.domain.loyalty import Program, Reward
 from app.domain.rules import Promotion
 
 
@@ -148,6 +154,48 @@ LEFT JOIN LATERAL ({summary_sql("a.id", "$3::timestamptz", "$4::timestamptz")}) 
 WHERE p.id = $1
 """
 
+# A reward spend's read, one row per open lot of the member (one row of nulls beside the rest
+# when there is none): the active key ($1) and what an earlier request with the same
+# Idempotency-Key ($2, alive since $3) stored; the program ($4), the reward ($5, if it is the
+# program's) and the member ($6: account, debt, lots summed at $7 with $8 the expiring horizon).
+_REWARD_SPEND = f"""
+SELECT k.id AS key_id, k.name AS key_name, k.key_prefix, k.scopes AS key_scopes,
+       k.created_at AS key_created_at,
+       stored.request_hash AS stored_hash, stored.response_status AS stored_status,
+       stored.response_body AS stored_body,
+       p.id AS program_found, {", ".join(f"p.{name}" for name in PROGRAM_COLUMN_NAMES)},
+       {", ".join(f"r.{name} AS reward_{name}" for name in REWARD_COLUMN_NAMES)},
+       a.id AS account_id, coalesce(a.debt, 0) AS debt, s.*,
+       lot.id AS lot_id, lot.remaining AS lot_remaining, lot.available_at AS lot_available_at,
+       lot.expires_at AS lot_expires_at, lot.created_at AS lot_created_at
+FROM api_keys AS k
+LEFT JOIN idempotency_keys AS stored
+  ON stored.api_key_id = k.id AND stored.key = $2 AND stored.created_at > $3
+LEFT JOIN loyalty_programs AS p ON p.id = $4
+LEFT JOIN loyalty_rewards AS r ON r.id = $5 AND r.program_id = p.id
+LEFT JOIN balance_accounts AS a
+  ON a.kind = 'points' AND a.program_id = p.id AND a.customer_id = $6
+LEFT JOIN LATERAL ({summary_sql("a.id", "$7::timestamptz", "$8::timestamptz")}) AS s ON true
+LEFT JOIN ledger_lots AS lot ON lot.account_id = a.id AND lot.remaining > 0
+WHERE k.key_hash = $1 AND k.revoked_at IS NULL
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RewardSpend:
+    """What a reward spend reads: the caller's key (None: unknown or revoked, and nothing
+    else), an earlier answer under its Idempotency-Key, the program and reward (None when
+    unknown), and the member's account id (None: never earned), debt, summary and open lots."""
+
+    key: ApiKey | None
+    stored: StoredResponse | None = None
+    program: Program | None = None
+    reward: Reward | None = None
+    account_id: UUID | None = None
+    debt: int = 0
+    summary: Summary | None = None
+    lots: tuple[Lot, ...] = ()
+
 
 class CheckoutReads:
     def __init__(self, connection: AsyncConnection) -> None:
@@ -214,6 +262,68 @@ class CheckoutReads:
             return None
         row = SimpleNamespace(**dict(rows[0]))
         return program_from_row(row), summary_of(row), row.debt
+
+    async def load_reward_spend(
+        self,
+        key_hash: bytes,
+        idempotency_key: str,
+        program_id: UUID,
+        reward_id: UUID,
+        customer_id: str,
+        now: datetime,
+        soon: timedelta,
+    ) -> RewardSpend:
+        """Everything a reward spend decides on, in one statement."""
+        rows = await self._run(
+            _REWARD_SPEND,
+            [
+                key_hash,
+                idempotency_key,
+                now - KEY_LIFETIME,
+                program_id,
+                reward_id,
+                customer_id,
+                now,
+                now + soon,
+            ],
+        )
+        if not rows:
+            return RewardSpend(key=None)
+        first = rows[0]
+        stored = None
+        if first["stored_hash"] is not None:
+            stored = StoredResponse(
+                first["stored_hash"], first["stored_status"], first["stored_body"]
+            )
+        program = None
+        if first["program_found"] is not None:
+            program = program_from_row(SimpleNamespace(**dict(first)))
+        reward = None
+        if first["reward_id"] is not None:
+            reward = reward_from_row(
+                SimpleNamespace(**{name: first[f"reward_{name}"] for name in REWARD_COLUMN_NAMES})
+            )
+        lots = tuple(
+            Lot(
+                id=row["lot_id"],
+                remaining=row["lot_remaining"],
+                available_at=row["lot_available_at"],
+                expires_at=row["lot_expires_at"],
+                created_at=row["lot_created_at"],
+            )
+            for row in rows
+            if row["lot_id"] is not None
+        )
+        return RewardSpend(
+            key=_api_key(first),
+            stored=stored,
+            program=program,
+            reward=reward,
+            account_id=first["account_id"],
+            debt=first["debt"],
+            summary=summary_of(SimpleNamespace(**dict(first))),
+            lots=lots,
+        )
 
     async def record_failed_guesses(
         self, subjects: Sequence[Subject], failures: int, now: datetime, window: timedelta

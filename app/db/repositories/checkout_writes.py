@@ -18,14 +18,17 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.driver import fetch_atomically
+from app.db.errors import DuplicateKeyError
 from app.db.repositories.idempotency import KEY_LIFETIME
 from app.db.repositories.redemptions import RedemptionItemRecord
+from app.domain.ledger import Take
 
 # Why record_redemption wrote nothing.
 KEY_TAKEN = "key_taken"  # another request holds (or held) the Idempotency-Key
 CODE_BUSY = "code_busy"  # every counter row with room is held by other redeems right now
 CODE_LIMIT = "code_limit"  # a code has no use left, or its campaign is no longer active
 CUSTOMER_LIMIT = "customer_limit"  # the customer has used up a per-customer limit
+BALANCE_CHANGED = "balance_changed"  # the account or its lots changed since they were read
 
 _CLAIM = """
 claim AS (
@@ -130,6 +133,62 @@ END AS recorded
 FROM done
 """
 
+# A reward's points spent from the lots planned ($10 ids, $11 amounts) of the member's account
+# ($8), whose debt must still be $9: the account row is locked first, as every other writer of
+# a balance does, then each take is a guarded UPDATE; the single-use code ($12-$17) bound to the
+# member and its counter row; the spend entry ($18, -$19 points, reward $20) and which lots it
+# took. The final SELECT raises unless the key was claimed and every take happened.
+_SPEND_REWARD = f"""
+WITH {_CLAIM},
+account AS (
+    SELECT a.id FROM claim, balance_accounts AS a
+    WHERE a.id = $8 AND a.debt = $9
+    FOR UPDATE OF a
+),
+took AS (
+    UPDATE ledger_lots AS lot SET remaining = lot.remaining - t.amount
+    FROM account, unnest($10::uuid[], $11::bigint[]) AS t(lot_id, amount)
+    WHERE lot.id = t.lot_id AND lot.account_id = account.id AND lot.remaining >= t.amount
+    RETURNING lot.id
+),
+code AS (
+    INSERT INTO codes (
+        id, campaign_id, code, normalised_code, max_redemptions, customer_id, expires_at, source
+    )
+    SELECT $12::uuid, $13::uuid, $14::text, $15::text, 1, $16::text, $17::timestamptz, 'reward'
+    FROM account
+    RETURNING id
+),
+counter AS (
+    INSERT INTO code_counters (code_id, slot, capacity) SELECT code.id, 0, 1 FROM code
+),
+entry AS (
+    INSERT INTO ledger_entries (
+        id, account_id, kind, amount, reward_id, code_id, api_key_id, created_at
+    )
+    SELECT $18::uuid, account.id, 'spend', -($19::bigint), $20::uuid, code.id, $1, $6
+    FROM account, code
+    RETURNING id
+),
+allocated AS (
+    INSERT INTO ledger_allocations (entry_id, lot_id, amount)
+    SELECT entry.id, t.lot_id, t.amount
+    FROM entry, unnest($10::uuid[], $11::bigint[]) AS t(lot_id, amount)
+),
+done AS (
+    SELECT (SELECT count(*) FROM claim) AS claimed,
+           (SELECT count(*) FROM account) AS locked,
+           (SELECT count(*) FROM took) AS taken
+)
+SELECT CASE
+    WHEN done.claimed = 0 THEN tessera_refuse('{KEY_TAKEN}')
+    WHEN done.locked = 0 OR done.taken < cardinality($10::uuid[])
+        THEN tessera_refuse('{BALANCE_CHANGED}')
+    ELSE true
+END AS recorded
+FROM done
+"""
+
 # A refusal is an answer too: stored under the key, so a retry gets it again.
 _STORE_REFUSAL = f"""
 WITH {_CLAIM}
@@ -199,6 +258,25 @@ def _claim_arguments(answer: Answer) -> list[Any]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class RewardSpendWrite:
+    """A reward bought with points, as planned from what was read."""
+
+    account_id: UUID
+    debt: int
+    """What the account owed when read: the spend is refused if it changed since."""
+    takes: Sequence[Take]
+    code_id: UUID
+    campaign_id: UUID
+    code: str
+    normalised_code: str
+    customer_id: str
+    expires_at: datetime
+    entry_id: UUID
+    points: int
+    reward_id: UUID
+
+
 class CheckoutWrites:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
@@ -243,6 +321,33 @@ class CheckoutWrites:
                 [i.counted_campaign_customer for i in items],
             ],
         )
+
+    async def spend_reward(self, spend: RewardSpendWrite, answer: Answer) -> None:
+        """Claim the key, take the planned points, make the code and store answer, at once;
+        WriteRefused (KEY_TAKEN, BALANCE_CHANGED), with nothing written, otherwise.
+        DuplicateKeyError when the drawn code text is taken (draw again)."""
+        try:
+            await self._write(
+                _SPEND_REWARD,
+                [
+                    *_claim_arguments(answer),
+                    spend.account_id,
+                    spend.debt,
+                    [take.lot_id for take in spend.takes],
+                    [take.amount for take in spend.takes],
+                    spend.code_id,
+                    spend.campaign_id,
+                    spend.code,
+                    spend.normalised_code,
+                    spend.customer_id,
+                    spend.expires_at,
+                    spend.entry_id,
+                    spend.points,
+                    spend.reward_id,
+                ],
+            )
+        except asyncpg.UniqueViolationError as taken:
+            raise DuplicateKeyError(taken.constraint_name or "") from None
 
     async def store_answer(self, answer: Answer) -> None:
         """Claim the key with a stored answer and nothing else (a refusal); WriteRefused

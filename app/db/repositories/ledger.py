@@ -20,7 +20,7 @@ from app.db.models import BalanceAccount as AccountRow
 from app.db.models import LedgerAllocation, LedgerLot
 from app.db.models import LedgerEntry as EntryRow
 from app.db.repositories.base import Repository, translating_integrity_errors
-from app.domain.ledger import AccountKind, EntryKind, Lot, Take
+from app.domain.ledger import AccountKind, EntryKind, Lot, Summary, Take
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +65,6 @@ class NewEntry:
     api_key_id: UUID | None = None
     reason: str | None = None
     details: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """An account's lots summed at one moment."""
-
-    available: int
-    pending: int
-    expiring: int
-    lifetime_earned: int
-    earned_last_12_months: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ _REWARD_COLUMNS = (
 
 # The columns program_from_row reads, for statements written as SQL text.
 PROGRAM_COLUMN_NAMES = tuple(column.key for column in _PROGRAM_COLUMNS)
+REWARD_COLUMN_NAMES = tuple(column.key for column in _REWARD_COLUMNS)
 
 
 def _tiers_json(tiers: tuple[Tier, ...]) -> list[dict[str, Any]]:
@@ -79,7 +80,7 @@ def program_from_row(row: Any) -> Program:
     )
 
 
-def _reward(row: Any) -> Reward:
+def reward_from_row(row: Any) -> Reward:
     return Reward(
         id=row.id,
         program_id=row.program_id,
@@ -162,13 +163,13 @@ class LoyaltyRepository(Repository):
             )
             .returning(*_REWARD_COLUMNS)
         )
-        return _reward((await self.session.execute(stmt)).one())
+        return reward_from_row((await self.session.execute(stmt)).one())
 
     async def reward(self, reward_id: UUID) -> Reward | None:
         row = (
             await self.session.execute(select(*_REWARD_COLUMNS).where(RewardRow.id == reward_id))
         ).one_or_none()
-        return None if row is None else _reward(row)
+        return None if row is None else reward_from_row(row)
 
     async def set_reward_status(self, reward_id: UUID, status: ProgramStatus) -> Reward | None:
         stmt = (
@@ -178,7 +179,7 @@ class LoyaltyRepository(Repository):
             .returning(*_REWARD_COLUMNS)
         )
         row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else _reward(row)
+        return None if row is None else reward_from_row(row)
 
     async def rewards(self, program_id: UUID) -> list[Reward]:
         stmt = (
@@ -186,4 +187,4 @@ class LoyaltyRepository(Repository):
             .where(RewardRow.program_id == program_id)
             .order_by(RewardRow.points_cost, RewardRow.created_at, RewardRow.id)
         )
-        return [_reward(row) for row in await self.session.execute(stmt)]
+        return [reward_from_row(row) for row in await self.session.execute(stmt)]
