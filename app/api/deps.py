@@ -113,16 +113,21 @@ async def bearer_token(
 BearerToken = Annotated[str, Depends(bearer_token)]
 
 
-async def deferred_checkout_key(request: Request, reads: StatementsDep, token: BearerToken) -> str:
-    """The raw API key of a route whose service checks it inside its own query (one round
-    trip for the key and the work). Should the request be refused for its content before the
-    service runs, the key is checked then (api/problems.py), so a bad key is a 401 first there
-    as on every other route."""
-    request.state.deferred_key = DeferredKey(reads, token, (Scope.CHECKOUT,))
-    return token
+def deferred_key(*scopes: Scope) -> Callable[..., Awaitable[str]]:
+    """The raw API key of a route whose service checks it inside its own work (one round trip
+    for the key and the work), which must hold one of scopes. Should the request be refused
+    for its content before the service runs, the key is checked then (api/problems.py), so a
+    bad key is a 401 first there as on every other route."""
+
+    async def dependency(request: Request, reads: StatementsDep, token: BearerToken) -> str:
+        request.state.deferred_key = DeferredKey(reads, token, scopes)
+        return token
+
+    return dependency
 
 
-DeferredCheckoutKey = Annotated[str, Depends(deferred_checkout_key)]
+DeferredCheckoutKey = Annotated[str, Depends(deferred_key(Scope.CHECKOUT))]
+DeferredCheckoutOrSupportKey = Annotated[str, Depends(deferred_key(Scope.CHECKOUT, Scope.SUPPORT))]
 
 
 @dataclass(frozen=True, slots=True)

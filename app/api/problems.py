@@ -229,7 +229,7 @@ def _malformed_json(request: Request, detail: str) -> Response:
 
 
 async def _deferred_key_refusal(request: Request) -> Response | None:
-    """A route that checks its key inside its own work (deps.deferred_checkout_key) was
+    """A route that checks its key inside its own work (deps.deferred_key) was
     refused for its content before that: check the key now, so a bad one is a 401 first."""
     deferred = getattr(request.state, "deferred_key", None)
     if not isinstance(deferred, DeferredKey):

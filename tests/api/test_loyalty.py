@@ -275,7 +275,13 @@ class TestSpending:
         await earn(client, checkout, program, "o-1", 5000)  # 100, expire day 30
         clock.advance(days=20)
         await earn(client, checkout, program, "o-2", 5000)  # 100, expire day 50
-        assert (await self.buy(client, checkout, program, reward)).status_code == 201
+        bought = await self.buy(client, checkout, program, reward)
+        assert bought.status_code == 201
+        # The balance a spend answers with is the balance it left (computed from its plan,
+        # not read back): both lots expire within 30 days, the sooner one paid.
+        after = await balance(client, checkout, program)
+        assert bought.json()["balance"] == after
+        assert (after["available_points"], after["expiring_points"]) == (100, 100)
 
         clock.advance(days=15)  # day 35: the first lot is past its expiry
         run = await client.post("/v1/expiry-runs", headers=admin)

@@ -6,12 +6,14 @@ from app.api.deps import (
     AdminKey,
     CheckoutKey,
     CheckoutOrSupportKey,
+    DeferredCheckoutOrSupportKey,
     IdempotencyKeyDep,
     NowDep,
     StatementsDep,
     SupportKey,
     UowDep,
     idempotency_claim,
+    request_fingerprint,
 )
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.params import CustomerPath, OrderPath
@@ -37,6 +39,7 @@ from app.api.schemas.loyalty import (
     RewardRedemptionCreate,
     RewardUpdate,
 )
+from app.domain.api_keys import Scope
 from app.services import expiry, loyalty, members, rewards
 
 router = APIRouter(tags=["loyalty"])
@@ -253,8 +256,8 @@ async def reverse_order(
     response_model=RewardRedemption,
     summary="Spend points on a reward: a single-use code bound to the member",
     description=(
-        "Atomic: the points (soonest to expire first) and the code in one transaction under "
-        "the member's lock, so a balance is never spent twice. 409 `insufficient_points` when "
+        "Atomic: the points (soonest to expire first) and the code in one write that locks "
+        "the member's balance, so a balance is never spent twice. 409 `insufficient_points` when "
         "the available points do not cover it. Requires an `Idempotency-Key`."
     ),
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
@@ -264,13 +267,21 @@ async def redeem_reward(
     program_id: UUID,
     customer_id: CustomerPath,
     body: RewardRedemptionCreate,
+    statements: StatementsDep,
     uow: UowDep,
-    key: CheckoutOrSupportKey,
+    token: DeferredCheckoutOrSupportKey,
     idempotency_key: IdempotencyKeyDep,
     now: NowDep,
 ) -> OrjsonResponse:
-    claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
-    written = await rewards.redeem_reward(uow, program_id, customer_id, body.reward_id, claim, now)
+    purchase = rewards.RewardPurchase(
+        program_id=program_id,
+        customer_id=customer_id,
+        reward_id=body.reward_id,
+        idempotency_key=idempotency_key,
+        request_hash=request_fingerprint(request, body.model_dump(mode="json")),
+    )
+    scopes = (Scope.CHECKOUT, Scope.SUPPORT)
+    written = await rewards.redeem_reward(statements, uow, token, scopes, purchase, now)
     return OrjsonResponse(written.body, status_code=201, headers=_replayed(written.replayed))
 
 

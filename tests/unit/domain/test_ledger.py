@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from app.domain.ledger import (
     Lot,
+    Summary,
+    after_debit,
     available,
     credit_against_debt,
     plan_debit,
@@ -131,3 +133,22 @@ def test_a_reversal_never_takes_more_than_asked_or_than_a_lot_holds(
     by_id = {one.id: one for one in lots}
     assert all(0 < t.amount <= by_id[t.lot_id].remaining for t in reversal.takes)
     assert all(not by_id[t.lot_id].is_expired(NOW) for t in reversal.takes)
+
+
+class TestAfterDebit:
+    def test_a_debit_leaves_available_and_expiring_less_and_nothing_else(self) -> None:
+        now = datetime(2026, 12, 1, tzinfo=UTC)
+        soon = now + timedelta(days=30)
+        lots = [
+            Lot(uuid4(), 100, now - timedelta(days=1), now + timedelta(days=10), now),
+            Lot(uuid4(), 100, now - timedelta(days=1), now + timedelta(days=90), now),
+        ]
+        before = Summary(
+            available=200, pending=40, expiring=100, lifetime_earned=500, earned_last_12_months=300
+        )
+        takes = plan_debit(lots, 150, now)
+        assert takes is not None
+        after = after_debit(before, lots, takes, soon)
+        assert after == Summary(
+            available=50, pending=40, expiring=0, lifetime_earned=500, earned_last_12_months=300
+        )
