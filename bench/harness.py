@@ -6,9 +6,10 @@ Starts (or reuses) the local PostgreSQL, a fresh `tessera_bench` database, the s
 uvicorn and, one at a time, a wrk load generator (installed with apt-get when missing). Every
 scenario runs at each concurrency; the ceilings are measured in the same run: a bare FastAPI
 endpoint fetching one row by primary key through the same pool, and pgbench running the
-conditional UPDATE + INSERT that redeem uses, on many rows and on one. Prints a table, writes
-bench/results/<time>.json, and checks that no limit was exceeded. Numbers are printed, never
-asserted.
+conditional UPDATE + INSERT that redeem uses, on many rows and on one. Prints a table, checks
+that the code limited to 500 let exactly 500 of 5,000 requests through, prints issue 13's
+targets with their ratios (bench/targets.py) and writes it all to bench/results/<time>.json.
+Numbers are printed, never asserted.
 """
 
 import argparse
@@ -32,6 +33,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+
+from bench.targets import Target, ratio, report
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -384,6 +387,61 @@ def pgbench(url: str, script: str, clients: int, seconds: int) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+VALIDATE, BARE = "validate 5 lines, 1 code", "ceiling: bare lookup"
+SPREAD, HOT = "redeem spread over codes", "redeem one hot code"
+
+
+def issue_targets(
+    results: list[Result], exactness: list[dict[str, Any]], levels: list[int]
+) -> list[Target]:
+    """Issue 13's targets for `make bench`, from this run's numbers."""
+    measured = {(r.scenario, r.concurrency): r for r in results}
+
+    def rate(scenario: str, c: int) -> float | None:
+        found = measured.get((scenario, c))
+        return found.requests_per_second if found else None
+
+    def p99(scenario: str, c: int) -> float | None:
+        found = measured.get((scenario, c))
+        return found.p99_ms if found else None
+
+    targets = [
+        ratio(
+            "redeem spread / validate at c=16", rate(SPREAD, 16), rate(VALIDATE, 16), at_least=0.5
+        ),
+        ratio("redeem spread / validate at c=1", rate(SPREAD, 1), rate(VALIDATE, 1), at_least=0.4),
+    ]
+    targets += [
+        ratio(f"validate / bare lookup at c={c}", rate(VALIDATE, c), rate(BARE, c), at_least=0.55)
+        for c in levels
+    ]
+    targets += [
+        ratio(
+            "validate p99 / bare lookup p99 at c=16",
+            p99(VALIDATE, 16),
+            p99(BARE, 16),
+            at_most=2.0,
+            unit="x",
+            of="ms",
+        ),
+        ratio("hot / spread redeem at c=64", rate(HOT, 64), rate(SPREAD, 64), at_least=0.9),
+    ]
+    for check in exactness:
+        targets.append(
+            Target(
+                f"exactly {HOT500_LIMIT} of {HOT500_REQUESTS:,} on the limited code "
+                f"at c={check['concurrency']}",
+                f"{HOT500_LIMIT} succeeded, all {HOT500_REQUESTS:,} answered",
+                f"{check['succeeded']} succeeded (stored {check['succeeded_stored']}, counter "
+                f"{check['counter']}, redemption rows {check['redemption_rows']}), "
+                f"{check['answered']:,} answered ({check['sent']:,} seen by wrk): "
+                f"{check['verdict']}",
+                check["verdict"] == "exact",
+            )
+        )
+    return targets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -611,12 +669,7 @@ def main() -> None:
     for c in levels:
         if spread.get(c):
             say(f"hot / spread redeem at c={c}: {hot.get(c, 0) / spread[c]:.0%}")
-    for check in exactness:
-        say(
-            f"limit {HOT500_LIMIT} at c={check['concurrency']}: {check['succeeded']} of "
-            f"{check['answered']:,} answered succeeded, counter {check['counter']}: "
-            f"{check['verdict']}"
-        )
+    targets = report(issue_targets(results, exactness, levels))
 
     out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"  # noqa: TID251
     out.write_text(
@@ -631,6 +684,7 @@ def main() -> None:
                 "seconds": args.seconds,
                 "results": [asdict(r) for r in results],
                 "hot500": exactness,
+                "targets": targets,
             },
             indent=2,
         )
