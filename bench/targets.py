@@ -38,10 +38,14 @@ def ratio(
     return Target(
         name,
         goal,
-        f"{numerator:,.1f} / {denominator:,.1f} {of} = {_show(value, unit)}",
+        f"{_number(numerator)} / {_number(denominator)} {of} = {_show(value, unit)}",
         met,
         round(value, 3),
     )
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1000 else f"{value:,.1f}"
 
 
 def _show(value: float, unit: str) -> str:
