@@ -6,9 +6,10 @@ Starts (or reuses) the local PostgreSQL, a fresh `tessera_bench` database, the s
 uvicorn and, one at a time, a wrk load generator (installed with apt-get when missing). Every
 scenario runs at each concurrency; the ceilings are measured in the same run: a bare FastAPI
 endpoint fetching one row by primary key through the same pool, and pgbench running the
-conditional UPDATE + INSERT that redeem uses, on many rows and on one. Prints a table, writes
-bench/results/<time>.json, and checks that no limit was exceeded. Numbers are printed, never
-asserted.
+conditional UPDATE + INSERT that redeem uses, on many rows and on one. Prints a table, checks
+that the code limited to 500 let exactly 500 of 5,000 requests through, prints issue 13's
+targets with their ratios (bench/targets.py) and writes it all to bench/results/<time>.json.
+Numbers are printed, never asserted.
 """
 
 import argparse
@@ -16,24 +17,33 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from bench.targets import Target, ratio, report
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ADMIN_KEY = "tsk_bench_admin_key"
 HOT500_LIMIT, HOT500_REQUESTS = 500, 5000
 SPREAD_CODES = 500
+# The limited scenario: wrk's duration (only a timeout), how often its answers are counted, how
+# long the count must stand still at 5,000 or more before wrk is stopped, and how long below.
+LIMITED_TIMEOUT_SECONDS, POLL_SECONDS, SETTLE_SECONDS, STALL_SECONDS = 300, 0.5, 2.0, 20.0
 
 
 @dataclass
@@ -242,24 +252,31 @@ def wrk(
     codes: int = 0,
     prefix: str = "",
     idempotent: bool = False,
+    idem_prefix: str = "bench-",
     limit: int = 0,
+    answered: Callable[[], int] | None = None,
     method: str = "POST",
     path_template: str = "",
 ) -> dict[str, Any]:
+    """One wrk run; its done() hook's numbers. With `limit`, each thread stops after its share
+    of `limit` responses; wrk itself would still run out its duration, so `answered` (how many
+    of this run's requests the service has answered, counted by their Idempotency-Key prefix)
+    is polled and wrk interrupted once all are in."""
     threads = min(concurrency, 2)
     per_thread = -(-limit // threads) if limit else 0
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             f"tessera_body = {json.dumps(body)}\ntessera_codes = {codes}\n"
             f"tessera_prefix = {json.dumps(prefix)}\ntessera_key = {json.dumps(key)}\n"
-            f"tessera_idem = {'true' if idempotent else 'false'}\ntessera_limit = {per_thread}\n"
+            f"tessera_idem = {'true' if idempotent else 'false'}\n"
+            f"tessera_idem_prefix = {json.dumps(idem_prefix)}\ntessera_limit = {per_thread}\n"
             f"tessera_method = {json.dumps(method)}\ntessera_path = {json.dumps(path_template)}\n"
         )
         script.write((Path(__file__).parent / "wrk.lua").read_text())
-    # wrk runs for its whole duration even when every thread stopped at `limit`, so a limited
-    # run measures exactness, not throughput; 120 s leaves room for 5,000 slow requests.
-    duration = seconds if not limit else max(seconds, 120)
-    out = subprocess.run(
+    # A limited run measures exactness, not throughput: its duration is only a timeout, long
+    # enough for 5,000 slow requests; it normally ends when they are answered.
+    duration = seconds if not limit else max(seconds, LIMITED_TIMEOUT_SECONDS)
+    process = subprocess.Popen(
         [
             wrk_bin,
             "-t",
@@ -273,16 +290,75 @@ def wrk(
             script.name,
             f"{base}{path}",
         ],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-    ).stdout
-    os.unlink(script.name)
+    )
+    try:
+        if limit and answered is not None:
+            _interrupt_when_answered(process, answered, limit)
+        out, err = process.communicate()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.unlink(script.name)
+    if process.returncode != 0:
+        raise SystemExit(f"wrk failed ({process.returncode}):\n{out}{err}")
     match = re.search(r"TESSERA_RESULT (\{.*\})", out)
     if match is None:
         raise SystemExit(f"wrk printed no result:\n{out}")
     result: dict[str, Any] = json.loads(match.group(1))
     return result
+
+
+def _interrupt_when_answered(
+    process: "subprocess.Popen[str]", answered: Callable[[], int], wanted: int
+) -> None:
+    """Send wrk SIGINT (it then prints its summary and runs done()) once `wanted` requests are
+    answered and the count has stood still for SETTLE_SECONDS: a thread that reached its share
+    early leaves the other still finishing its own, and requests in flight when a thread
+    stopped are answered after it. A count that stands still below `wanted` for STALL_SECONDS
+    (an answer that stores nothing, such as a 5xx, leaves it short) ends the run too; wrk's
+    own duration stays the timeout."""
+    last, moved_at = -1, time.monotonic()
+    while process.poll() is None:
+        time.sleep(POLL_SECONDS)
+        count = answered()
+        now = time.monotonic()
+        if count != last:
+            last, moved_at = count, now
+        elif now - moved_at >= (SETTLE_SECONDS if count >= wanted else STALL_SECONDS):
+            if count < wanted:
+                log(f"{count:,} of {wanted:,} answered, none for {STALL_SECONDS} s: stopping wrk")
+            process.send_signal(signal.SIGINT)
+            return
+
+
+def answers(url: str, key_prefix: str, *, status: int | None = None) -> int:
+    """Requests whose Idempotency-Key starts with key_prefix that the service has answered
+    (a redeem stores its 201 or its 409 refusal with the key, in the same commit; a 5xx stores
+    nothing), or only those answered with `status`."""
+    where = f"starts_with(key, '{key_prefix}') AND response_status IS NOT NULL"
+    if status is not None:
+        where += f" AND response_status = {status}"
+    return int(psql(url, f"SELECT count(*) FROM idempotency_keys WHERE {where}"))
+
+
+def hot500_verdict(check: dict[str, Any]) -> str:
+    """exact: every count of successes (wrk's, the stored answers', the code's counter, its
+    redemption rows) is the limit, and all 5,000 requests were answered."""
+    took = {
+        check["succeeded"],
+        check["succeeded_stored"],
+        check["counter"],
+        check["redemption_rows"],
+    }
+    if max(took) > HOT500_LIMIT:
+        return "OVER THE LIMIT"
+    if took == {HOT500_LIMIT} and check["answered"] >= HOT500_REQUESTS:
+        return "exact"
+    return "NOT EXACT"
 
 
 def pgbench(url: str, script: str, clients: int, seconds: int) -> float:
@@ -311,6 +387,81 @@ def pgbench(url: str, script: str, clients: int, seconds: int) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+VALIDATE, BARE = "validate 5 lines, 1 code", "ceiling: bare lookup"
+SPREAD, HOT = "redeem spread over codes", "redeem one hot code"
+
+
+def issue_targets(
+    results: list[Result], exactness: list[dict[str, Any]], levels: list[int]
+) -> list[Target]:
+    """Issue 13's targets for `make bench`, from this run's numbers."""
+    measured = {(r.scenario, r.concurrency): r for r in results}
+
+    def rate(scenario: str, c: int) -> float | None:
+        found = measured.get((scenario, c))
+        return found.requests_per_second if found else None
+
+    def p99(scenario: str, c: int) -> float | None:
+        found = measured.get((scenario, c))
+        return found.p99_ms if found else None
+
+    def gap(c: int) -> str:
+        return "" if c in levels else f"not measured in this run (no c={c} in --concurrency)"
+
+    targets = [
+        ratio(
+            "redeem spread / validate at c=16",
+            rate(SPREAD, 16),
+            rate(VALIDATE, 16),
+            at_least=0.5,
+            missing=gap(16),
+        ),
+        ratio(
+            "redeem spread / validate at c=1",
+            rate(SPREAD, 1),
+            rate(VALIDATE, 1),
+            at_least=0.4,
+            missing=gap(1),
+        ),
+    ]
+    targets += [
+        ratio(f"validate / bare lookup at c={c}", rate(VALIDATE, c), rate(BARE, c), at_least=0.55)
+        for c in levels
+    ]
+    targets += [
+        ratio(
+            "validate p99 / bare lookup p99 at c=16",
+            p99(VALIDATE, 16),
+            p99(BARE, 16),
+            at_most=2.0,
+            unit="x",
+            of="ms",
+            missing=gap(16),
+        ),
+        ratio(
+            "hot / spread redeem at c=64",
+            rate(HOT, 64),
+            rate(SPREAD, 64),
+            at_least=0.9,
+            missing=gap(64),
+        ),
+    ]
+    for check in exactness:
+        targets.append(
+            Target(
+                f"exactly {HOT500_LIMIT} of {HOT500_REQUESTS:,} on the limited code "
+                f"at c={check['concurrency']}",
+                f"{HOT500_LIMIT} succeeded, all {HOT500_REQUESTS:,} answered",
+                f"{check['succeeded']} succeeded (stored {check['succeeded_stored']}, counter "
+                f"{check['counter']}, redemption rows {check['redemption_rows']}), "
+                f"{check['answered']:,} answered ({check['sent']:,} seen by wrk)"
+                + ("" if check["verdict"] == "exact" else f" -> {check['verdict']}"),
+                check["verdict"] == "exact",
+            )
+        )
+    return targets
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -320,6 +471,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,16,64")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
+    run = secrets.token_hex(4)
     wrk_bin = ensure_wrk()
     log("preparing a fresh tessera_bench database")
     url = database()
@@ -418,6 +570,8 @@ def main() -> None:
                 f"/v1/campaigns/{data['ten']}/codes",
                 json={"code": text, "max_redemptions": HOT500_LIMIT},
             ).json()["id"]
+            # This run's own keys, so that its answers can be counted while wrk runs.
+            keys = f"hot500-{run}-c{c}-"
             raw = wrk(
                 wrk_bin,
                 service.base,
@@ -427,31 +581,35 @@ def main() -> None:
                 c,
                 args.seconds,
                 idempotent=True,
+                idem_prefix=keys,
                 limit=HOT500_REQUESTS,
+                answered=partial(answers, url, keys),
             )
             record(f"redeem hot code, limit {HOT500_LIMIT}", c, raw, rate=False)
-            counted = int(
-                psql(url, f"SELECT sum(used) FROM code_counters WHERE code_id = '{code_id}'")
-            )
-            rows = int(
-                psql(url, f"SELECT count(*) FROM redemption_items WHERE code_id = '{code_id}'")
-            )
-            exactness.append(
-                {
-                    "concurrency": c,
-                    "sent": raw["requests"],
-                    "succeeded": raw["ok"],
-                    "counter": counted,
-                    "redemption_rows": rows,
-                }
-            )
+            check = {
+                "concurrency": c,
+                "sent": raw["requests"],
+                "seconds": raw["seconds"],
+                "answered": answers(url, keys),
+                "succeeded": raw["ok"],
+                "succeeded_stored": answers(url, keys, status=201),
+                "counter": int(
+                    psql(
+                        url,
+                        "SELECT coalesce(sum(used), 0) FROM code_counters"
+                        f" WHERE code_id = '{code_id}'",
+                    )
+                ),
+                "redemption_rows": int(
+                    psql(url, f"SELECT count(*) FROM redemption_items WHERE code_id = '{code_id}'")
+                ),
+            }
+            check["verdict"] = hot500_verdict(check)
+            exactness.append(check)
             log(
-                f"limit {HOT500_LIMIT}: {raw['ok']} succeeded, counter {counted}, rows {rows} "
-                + (
-                    "-> exact"
-                    if raw["ok"] == counted == rows <= HOT500_LIMIT
-                    else "-> OVER THE LIMIT"
-                )
+                f"limit {HOT500_LIMIT}: {check['answered']:,} answered in {raw['seconds']:.1f} s, "
+                f"{raw['ok']} succeeded, counter {check['counter']}, "
+                f"rows {check['redemption_rows']} -> {check['verdict']}"
             )
     finally:
         service.stop()
@@ -531,16 +689,7 @@ def main() -> None:
     for c in levels:
         if spread.get(c):
             say(f"hot / spread redeem at c={c}: {hot.get(c, 0) / spread[c]:.0%}")
-    for check in exactness:
-        verdict = (
-            "exact"
-            if check["succeeded"] == check["counter"] == check["redemption_rows"] <= HOT500_LIMIT
-            else "OVER THE LIMIT"
-        )
-        say(
-            f"limit {HOT500_LIMIT} at c={check['concurrency']}: {check['succeeded']} of "
-            f"{check['sent']} succeeded, counter {check['counter']}: {verdict}"
-        )
+    targets = report(issue_targets(results, exactness, levels))
 
     out = ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"  # noqa: TID251
     out.write_text(
@@ -555,6 +704,7 @@ def main() -> None:
                 "seconds": args.seconds,
                 "results": [asdict(r) for r in results],
                 "hot500": exactness,
+                "targets": targets,
             },
             indent=2,
         )

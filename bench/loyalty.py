@@ -2,7 +2,9 @@
 many members) and the reward spend (all on one member's balance, whose account lock makes
 spends queue, and spread over many), at each concurrency. Prints a table, writes
 bench/results/loyalty-<time>.json and checks the ledger afterwards: points spent equal the
-spends that succeeded, and nothing was overdrawn. Numbers are printed, never asserted.
+spends that succeeded, and nothing was overdrawn; then issue 13's target (the spread reward
+spend against the spread balance read, at 16 clients) with its ratio. Numbers are printed,
+never asserted.
 
     make bench-loyalty              # or: .venv/bin/python -m bench.loyalty --help
 """
@@ -17,6 +19,7 @@ import httpx
 
 from app.clock import utc_now
 from bench.harness import ADMIN_KEY, ROOT, Server, database, ensure_wrk, log, psql, say, wrk
+from bench.targets import ratio, report
 
 MEMBERS = 1_000
 HOT_LOTS = 50
@@ -172,6 +175,17 @@ def main() -> None:
         f"{codes:,} reward codes, {spent:,} points spent, {remaining:,} of {earned:,} left -> "
         f"{'exact' if exact else 'MISMATCH'}"
     )
+    rates = {(r["scenario"], r["concurrency"]): r["requests_per_second"] for r in results}
+    targets = report(
+        [
+            ratio(
+                "reward spend spread / balance read spread at c=16",
+                rates.get((f"reward spend, {MEMBERS:,} members", 16)),
+                rates.get((f"balance read, {MEMBERS:,} members", 16)),
+                at_least=0.5,
+            )
+        ]
+    )
     out = ROOT / "bench" / "results" / f"loyalty-{utc_now():%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(
@@ -190,6 +204,7 @@ def main() -> None:
                     "remaining": remaining,
                     "exact": exact,
                 },
+                "targets": targets,
             },
             indent=2,
         )

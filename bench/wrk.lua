@@ -4,6 +4,7 @@
 --   tessera_prefix   code prefix
 --   tessera_key      API key
 --   tessera_idem     true to send a unique Idempotency-Key
+--   tessera_idem_prefix  how those keys begin (the harness counts a run's answers by it)
 --   tessera_limit    stop each thread after this many responses (0 = run for the duration)
 --   tessera_method   "POST" (with tessera_body) or "GET"
 --   tessera_path     "" for wrk's URL, or a path in which "{code}" is replaced like the body's
@@ -33,7 +34,7 @@ function request()
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. tessera_key,
   }
-  if tessera_idem then headers["Idempotency-Key"] = "bench-" .. tag end
+  if tessera_idem then headers["Idempotency-Key"] = tessera_idem_prefix .. tag end
   if tessera_method == "GET" then return wrk.format("GET", path, headers, nil) end
   return wrk.format("POST", path, headers, body)
 end
