@@ -64,6 +64,14 @@ async def check_request(request: Request) -> None:
         )
 
 
+def is_json_content(request: Request) -> bool:
+    """The request's Content-Type is JSON: application/json or an application/*+json type."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
 async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
@@ -155,6 +163,7 @@ CheckoutOrSupportKey = Annotated[ApiKeyValue, Depends(require_scope(Scope.CHECKO
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 
 
+# api/fast_routes.idempotency_key_of checks the same for the checkout's fast routes.
 async def idempotency_key(
     key: Annotated[
         str,

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from app.api.deps import DeferredKey
+from app.api.deps import DeferredKey, is_json_content
 from app.api.schemas.checkout import BalanceCodeResult, CodeResult
 from app.db.errors import DATABASE_ERRORS, is_database_unavailable
 from app.services.api_keys import authenticate
@@ -249,11 +249,7 @@ async def _is_json_body_of_another_type(request: Request) -> bool:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or route.body_field is None:
         return False
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    is_json = media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-    return not is_json and bool(await request.body())
+    return not is_json_content(request) and bool(await request.body())
 
 
 def _is_missing_idempotency_key(error: Any) -> bool:

@@ -6,7 +6,7 @@ Debits take the lots that expire soonest first (FEFO), so a customer never loses
 could have been spent; a lot without an expiry is taken last. Ties go to the oldest lot.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -37,6 +37,54 @@ class EntryKind(StrEnum):
     PAYMENT = "payment"
     REFUND = "refund"
     CASHBACK = "cashback"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A balance: a member's points in a program, a gift card or a customer's wallet."""
+
+    id: UUID
+    kind: AccountKind
+    program_id: UUID | None
+    customer_id: str | None
+    currency: str | None
+    code: str | None
+    debt: int
+    expires_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A change to a balance, as recorded (credits positive)."""
+
+    id: UUID
+    account_id: UUID
+    kind: EntryKind
+    amount: int
+    order_id: str | None
+    redemption_id: UUID | None
+    reward_id: UUID | None
+    code_id: UUID | None
+    api_key_id: UUID | None
+    reason: str | None
+    details: Mapping[str, object]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to append; the database gives it its id and time."""
+
+    kind: EntryKind
+    amount: int
+    order_id: str | None = None
+    redemption_id: UUID | None = None
+    reward_id: UUID | None = None
+    code_id: UUID | None = None
+    api_key_id: UUID | None = None
+    reason: str | None = None
+    details: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

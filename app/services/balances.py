@@ -11,15 +11,17 @@ from typing import Any
 from uuid import UUID
 
 from app.db.errors import DuplicateKeyError
-from app.db.repositories.ledger import Account, Entry, NewEntry
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.codegen import parse_spec
 from app.domain.codes import display, is_well_formed, normalise
 from app.domain.guesses import blocking
 from app.domain.ledger import (
+    Account,
     AccountKind,
+    Entry,
     EntryKind,
+    NewEntry,
     Take,
     available,
     plan_payment,

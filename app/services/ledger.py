@@ -4,9 +4,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from app.db.repositories.ledger import Account, Entry, NewEntry
 from app.db.uow import UnitOfWork
-from app.domain.ledger import EntryKind, plan_reversal, total
+from app.domain.ledger import Account, Entry, EntryKind, NewEntry, plan_reversal, total
 
 
 async def reverse_credit(

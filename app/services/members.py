@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from app.db.repositories.ledger import Account, Entry, NewEntry
 from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.ledger import (
+    Account,
+    Entry,
     EntryKind,
+    NewEntry,
     Summary,
     available,
     credit_against_debt,

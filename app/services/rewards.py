@@ -18,13 +18,12 @@ from uuid import UUID, uuid4
 from app.db.errors import DuplicateKeyError
 from app.db.repositories.checkout_writes import KEY_TAKEN, Answer, RewardSpendWrite, WriteRefused
 from app.db.repositories.idempotency import StoredResponse
-from app.db.repositories.ledger import NewEntry
 from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
 from app.domain.campaigns import CodeSource
 from app.domain.codegen import generate, parse_spec
 from app.domain.codes import normalise
-from app.domain.ledger import EntryKind, after_debit, available, plan_debit
+from app.domain.ledger import EntryKind, NewEntry, after_debit, available, plan_debit
 from app.domain.loyalty import (
     ProgramStatus,
 )

@@ -2,6 +2,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from app import metrics
 from app.api.deps import (
@@ -14,13 +15,59 @@ from app.api.deps import (
     UowDep,
     request_fingerprint,
 )
+from app.api.fast_routes import (
+    FastRoute,
+    checkout_call,
+    idempotency_key_of,
+    json_body,
+    now_of,
+    served_by,
+)
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Redemption, RedemptionCreate
+from app.domain.api_keys import Scope
 from app.services import redemptions as service
 from app.services.errors import RedemptionRefused
+from app.settings import Settings
 
-router = APIRouter(tags=["checkout"])
+router = APIRouter(tags=["checkout"], route_class=FastRoute)
+_SCOPES = (Scope.CHECKOUT,)
+
+
+async def _redeem(request: Request) -> Response:
+    """redeem, served without FastAPI's dependency resolution (api/fast_routes.py)."""
+    call = await checkout_call(request, _SCOPES)
+    key = idempotency_key_of(request)
+    body = await json_body(request, RedemptionCreate)
+    settings: Settings = request.app.state.settings
+    terms = service.RedeemTerms(
+        order_id=body.order_id,
+        idempotency_key=key,
+        request_hash=request_fingerprint(request, body.model_dump(mode="json")),
+        balance_codes=tuple(body.balance_codes),
+        cashback_pending=timedelta(days=settings.wallets.pending_days),
+    )
+    try:
+        outcome = await service.redeem(
+            call.statements,
+            call.new_uow(),
+            call.token,
+            body.to_checkout_request(),
+            terms,
+            await now_of(request),
+            settings.limits.max_discounts_per_order,
+            settings.guesses,
+        )
+    except RedemptionRefused as refused:
+        if not refused.replayed:
+            metrics.code_verdicts("redeem", refused.extensions["codes"])
+        raise
+    if not outcome.replayed:
+        metrics.code_verdicts("redeem", outcome.body["codes"])
+        metrics.redemption_created()
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return OrjsonResponse(outcome.body, status_code=201, headers=headers)
 
 
 @router.post(
@@ -42,6 +89,7 @@ router = APIRouter(tags=["checkout"])
     ),
     responses=problem_responses(400, 401, 403, 409, 413, 422, 429, 503),
 )
+@served_by(_redeem)
 async def redeem(
     request: Request,
     body: RedemptionCreate,
@@ -52,33 +100,8 @@ async def redeem(
     now: NowDep,
     settings: SettingsDep,
 ) -> OrjsonResponse:
-    terms = service.RedeemTerms(
-        order_id=body.order_id,
-        idempotency_key=idempotency_key,
-        request_hash=request_fingerprint(request, body.model_dump(mode="json")),
-        balance_codes=tuple(body.balance_codes),
-        cashback_pending=timedelta(days=settings.wallets.pending_days),
-    )
-    try:
-        outcome = await service.redeem(
-            statements,
-            uow,
-            token,
-            body.to_checkout_request(),
-            terms,
-            now,
-            settings.limits.max_discounts_per_order,
-            settings.guesses,
-        )
-    except RedemptionRefused as refused:
-        if not refused.replayed:
-            metrics.code_verdicts("redeem", refused.extensions["codes"])
-        raise
-    if not outcome.replayed:
-        metrics.code_verdicts("redeem", outcome.body["codes"])
-        metrics.redemption_created()
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return OrjsonResponse(outcome.body, status_code=201, headers=headers)
+    """The declaration FastAPI describes the route from; _redeem serves it."""
+    raise AssertionError("served by _redeem")
 
 
 @router.get(

@@ -1,13 +1,35 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from starlette.responses import Response
 
 from app import metrics
 from app.api.deps import DeferredCheckoutKey, NowDep, SettingsDep, StatementsDep
+from app.api.fast_routes import FastRoute, checkout_call, json_body, now_of, served_by
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.checkout import Validation, ValidationRequest
+from app.domain.api_keys import Scope
 from app.services.validations import validate_codes
+from app.settings import Settings
 
-router = APIRouter(tags=["checkout"])
+router = APIRouter(tags=["checkout"], route_class=FastRoute)
+_SCOPES = (Scope.CHECKOUT,)
+
+
+async def _validate(request: Request) -> Response:
+    """validate, served without FastAPI's dependency resolution (api/fast_routes.py)."""
+    call = await checkout_call(request, _SCOPES)
+    body = await json_body(request, ValidationRequest)
+    settings: Settings = request.app.state.settings
+    verdict = await validate_codes(
+        call.statements,
+        call.token,
+        body.to_checkout_request(),
+        await now_of(request),
+        settings.limits.max_discounts_per_order,
+        settings.guesses,
+    )
+    metrics.code_verdicts("validate", verdict["codes"])
+    return OrjsonResponse(verdict)
 
 
 @router.post(
@@ -22,8 +44,9 @@ router = APIRouter(tags=["checkout"])
         "and per customer; past the allowance, requests with codes get 429 "
         "`too_many_failed_guesses` (with Retry-After) until the window ends."
     ),
-    responses=problem_responses(400, 401, 403, 413, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
 )
+@served_by(_validate)
 async def validate(
     body: ValidationRequest,
     reads: StatementsDep,
@@ -31,8 +54,5 @@ async def validate(
     now: NowDep,
     settings: SettingsDep,
 ) -> OrjsonResponse:
-    request = body.to_checkout_request()
-    max_discounts = settings.limits.max_discounts_per_order
-    verdict = await validate_codes(reads, token, request, now, max_discounts, settings.guesses)
-    metrics.code_verdicts("validate", verdict["codes"])
-    return OrjsonResponse(verdict)
+    """The declaration FastAPI describes the route from; _validate serves it."""
+    raise AssertionError("served by _validate")

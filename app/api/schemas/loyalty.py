@@ -22,8 +22,7 @@ from app.api.schemas.common import (
     Timestamp,
 )
 from app.api.schemas.examples import example
-from app.db.repositories.ledger import Entry
-from app.domain.ledger import EntryKind
+from app.domain.ledger import Entry, EntryKind
 from app.domain.loyalty import MAX_POINTS_PER_CREDIT, ProgramStatus, TierBasis
 from app.domain.loyalty import EarnRate as EarnRateValue
 from app.domain.loyalty import Program as ProgramValue
@@ -365,7 +364,7 @@ class LedgerEntry(BaseModel):
             code_id=entry.code_id,
             api_key_id=entry.api_key_id,
             reason=entry.reason,
-            details=entry.details,
+            details=dict(entry.details),
             created_at=entry.created_at,
         )
 

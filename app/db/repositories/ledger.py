@@ -20,51 +20,7 @@ from app.db.models import BalanceAccount as AccountRow
 from app.db.models import LedgerAllocation, LedgerLot
 from app.db.models import LedgerEntry as EntryRow
 from app.db.repositories.base import Repository, translating_integrity_errors
-from app.domain.ledger import AccountKind, EntryKind, Lot, Summary, Take
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    id: UUID
-    kind: AccountKind
-    program_id: UUID | None
-    customer_id: str | None
-    currency: str | None
-    code: str | None
-    debt: int
-    expires_at: datetime | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    id: UUID
-    account_id: UUID
-    kind: EntryKind
-    amount: int
-    order_id: str | None
-    redemption_id: UUID | None
-    reward_id: UUID | None
-    code_id: UUID | None
-    api_key_id: UUID | None
-    reason: str | None
-    details: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class NewEntry:
-    """An entry to append; the database gives it its id and time."""
-
-    kind: EntryKind
-    amount: int
-    order_id: str | None = None
-    redemption_id: UUID | None = None
-    reward_id: UUID | None = None
-    code_id: UUID | None = None
-    api_key_id: UUID | None = None
-    reason: str | None = None
-    details: dict[str, Any] | None = None
+from app.domain.ledger import Account, AccountKind, Entry, EntryKind, Lot, NewEntry, Summary, Take
 
 
 @dataclass(frozen=True, slots=True)
