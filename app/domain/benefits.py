@@ -254,14 +254,20 @@ class Cashback:
         work.cashback_amount += amount
 
 
+# Tuples rather than `A | B` unions written in the calls: a union is built anew on each call.
+_UNIT_LEVEL = (BuyXGetY, FixedPrice, AmountOffEach)
+_ORDER_LEVEL = (PercentOff, AmountOff)
+_SHIPPING_AND_GIFTS = (ShippingOff, FreeGift)
+
+
 def stage(effect: "Effect") -> int:
     """Where an effect sits when priorities tie: unit-level effects price items before
     order-level ones share out an amount, then shipping and gifts, then cashback on the rest."""
-    if isinstance(effect, BuyXGetY | FixedPrice | AmountOffEach):
+    if isinstance(effect, _UNIT_LEVEL):
         return 0
-    if isinstance(effect, PercentOff | AmountOff):
+    if isinstance(effect, _ORDER_LEVEL):
         return 1
-    if isinstance(effect, ShippingOff | FreeGift):
+    if isinstance(effect, _SHIPPING_AND_GIFTS):
         return 2
     return 3
 

@@ -18,7 +18,10 @@ class CartLine:
     def sort_key(self) -> tuple[str, int, int, tuple[str, ...]]:
         """What identifies a line regardless of its position in the request; ties between lines
         are broken by it, so reordering the lines never changes who gets a rounding cent."""
-        return (self.sku, self.unit_price_amount, self.quantity, tuple(sorted(self.categories)))
+        categories = self.categories
+        # Most lines have at most one category: no order to establish, so no sorted() call.
+        ordered = tuple(sorted(categories)) if len(categories) > 1 else tuple(categories)
+        return (self.sku, self.unit_price_amount, self.quantity, ordered)
 
 
 @dataclass(frozen=True, slots=True)

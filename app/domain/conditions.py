@@ -34,11 +34,12 @@ class Target:
     exclude_categories: frozenset[str] = field(default_factory=frozenset)
 
     def matches(self, line: CartLine) -> bool:
-        if line.sku in self.exclude_skus or line.categories & self.exclude_categories:
+        # isdisjoint() answers "any category in common?" without building the intersection.
+        if line.sku in self.exclude_skus or not self.exclude_categories.isdisjoint(line.categories):
             return False
         if not self.skus and not self.categories:
             return True
-        return line.sku in self.skus or bool(line.categories & self.categories)
+        return line.sku in self.skus or not self.categories.isdisjoint(line.categories)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ over each line's units evenly, so line discounts add up exactly and nothing goes
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from app.domain.benefits import Gift, Work, requirement
 from app.domain.cart import Cart
@@ -202,6 +203,10 @@ class _Order:
     canonical: list[LineState]
     shipping_amount: int
     stack: StackState
+    # Whether any line is locked (by a line-exclusive promotion) or discounted at all: while
+    # neither is, every line can be taken, and apply() need not filter the lines.
+    any_locked: bool = False
+    any_discounted: bool = False
 
     def apply(self, promotion: Promotion, code: str | None) -> Application | Refusal:
         currency = self.cart.currency
@@ -209,29 +214,44 @@ class _Order:
         if refused is not None:
             return _refusal(promotion, code, refused)
         rules = promotion.rules
-        targeted = [s for s in self.canonical if rules.target.matches(s.line)]
+        matches = rules.target.matches
+        targeted = [s for s in self.canonical if matches(s.line)]
         if not targeted:
             return _refusal(promotion, code, Reason.NO_ELIGIBLE_ITEMS)
-        minimum = rules.conditions.min_subtotal_amounts.get(currency)
-        eligible_amount = sum(s.line.amount for s in targeted)
-        if minimum is not None and eligible_amount < minimum:
-            missing = Shortfall(amount=minimum - eligible_amount)
-            return _refusal(promotion, code, Reason.MIN_SUBTOTAL_NOT_MET, missing, currency)
-        min_quantity = rules.conditions.min_quantity
-        quantity = sum(s.quantity for s in targeted)
-        if min_quantity is not None and quantity < min_quantity:
-            missing = Shortfall(quantity=min_quantity - quantity)
-            return _refusal(promotion, code, Reason.MIN_QUANTITY_NOT_MET, missing)
+        conditions = rules.conditions
+        minimum = conditions.min_subtotal_amounts.get(currency)
+        if minimum is not None:
+            eligible_amount = sum(s.line.amount for s in targeted)
+            if eligible_amount < minimum:
+                missing = Shortfall(amount=minimum - eligible_amount)
+                return _refusal(promotion, code, Reason.MIN_SUBTOTAL_NOT_MET, missing, currency)
+        min_quantity = conditions.min_quantity
+        if min_quantity is not None:
+            quantity = sum(s.quantity for s in targeted)
+            if quantity < min_quantity:
+                missing = Shortfall(quantity=min_quantity - quantity)
+                return _refusal(promotion, code, Reason.MIN_QUANTITY_NOT_MET, missing)
 
+        # A line can be taken unless it is locked, or it is discounted and this promotion is
+        # line-exclusive.
         line_exclusive = promotion.stacking.is_line_exclusive
-
-        def takeable(state: LineState) -> bool:
-            return not state.is_locked and not (line_exclusive and state.is_discounted)
-
+        if self.any_locked or (line_exclusive and self.any_discounted):
+            lines = [
+                s for s in targeted if not s.is_locked and not (line_exclusive and s.is_discounted)
+            ]
+            available = [
+                s
+                for s in self.canonical
+                if not s.is_locked and not (line_exclusive and s.is_discounted)
+            ]
+        else:
+            # Every line can be taken (the common case: the first promotion, or a stack with no
+            # line-exclusive one). Effects only read these lists, so they are passed as they are.
+            lines, available = targeted, self.canonical
         work = Work(
             currency=currency,
-            lines=[s for s in targeted if takeable(s)],
-            available=[s for s in self.canonical if takeable(s)],
+            lines=lines,
+            available=available,
             shipping_amount=self.shipping_amount,
         )
         for effect in rules.effects:
@@ -242,16 +262,20 @@ class _Order:
         before = [s.remaining for s in self.states]
         for effect in rules.effects:
             effect.apply(work)
-        parts = tuple(b - s.remaining for b, s in zip(before, self.states, strict=True))
+        parts = tuple([b - s.remaining for b, s in zip(before, self.states, strict=True)])
+        discounted = any(parts)
         shipping_off = self.shipping_amount - work.shipping_amount
-        if not any(parts) and not shipping_off and not work.cashback_amount and not work.gifts:
+        if not discounted and not shipping_off and not work.cashback_amount and not work.gifts:
             # Effects only lower prices, so no line changing means nothing to undo.
             return _refusal(promotion, code, Reason.NOTHING_TO_DISCOUNT)
 
-        for state, part in zip(self.states, parts, strict=True):
-            if part:
-                state.is_discounted = True
-                state.is_locked = state.is_locked or line_exclusive
+        if discounted:
+            for state, part in zip(self.states, parts, strict=True):
+                if part:
+                    state.is_discounted = True
+                    state.is_locked = state.is_locked or line_exclusive
+            self.any_discounted = True
+            self.any_locked = self.any_locked or line_exclusive
         self.shipping_amount = work.shipping_amount
         self.stack.record(promotion)
         return Application(
@@ -280,7 +304,7 @@ def evaluate(
     zero, the total is never negative, and the order of the cart's lines does not matter.
     """
     states = [LineState.of(index, line) for index, line in enumerate(cart.lines)]
-    canonical = sorted(states, key=lambda s: s.key)
+    canonical = sorted(states, key=attrgetter("key"))
     order = _Order(cart, states, canonical, cart.shipping_amount, StackState(max_discounts))
 
     refusals: dict[int, Refusal] = {}
@@ -309,9 +333,11 @@ def evaluate(
         else:
             skipped.append(_refusal(promotion, None, reason))
 
+    if len(candidates) > 1:  # one candidate (the usual single code) has nothing to order
+        candidates.sort(key=lambda c: c[0].stacking_key)
     applications: dict[int, Application] = {}
     applied: list[Application] = []
-    for promotion, slot in sorted(candidates, key=lambda c: c[0].stacking_key):
+    for promotion, slot in candidates:
         outcome = order.apply(promotion, codes[slot] if slot is not None else None)
         if isinstance(outcome, Application):
             applied.append(outcome)

@@ -24,13 +24,10 @@ class LineState:
 
     @classmethod
     def of(cls, index: int, line: CartLine) -> "LineState":
-        return cls(
-            index=index,
-            line=line,
-            key=(*line.sort_key, index),
-            units={line.unit_price_amount: line.quantity},
-            remaining=line.amount,
-        )
+        # Positional, and the line's fields read once: this runs for every line of every
+        # evaluation.
+        unit, quantity = line.unit_price_amount, line.quantity
+        return cls(index, line, (*line.sort_key, index), {unit: quantity}, unit * quantity)
 
     @property
     def quantity(self) -> int:
@@ -48,10 +45,16 @@ class LineState:
         if amount == 0:
             return
         if len(self.units) == 1:
-            groups, parts = list(self.units.items()), [amount]
-        else:
-            groups = sorted(self.units.items(), reverse=True)
-            parts = allocate(amount, [unit * count for unit, count in groups])
+            # The common case (no unit-level effect split the line): one price group takes all
+            # of amount, so there is nothing to sort or allocate. Same result as below.
+            [(unit, count)] = self.units.items()
+            each, extra = divmod(amount, count)
+            self.units = {unit - each - 1: extra} if extra else {}
+            _add(self.units, unit - each, count - extra)
+            self.remaining -= amount
+            return
+        groups = sorted(self.units.items(), reverse=True)
+        parts = allocate(amount, [unit * count for unit, count in groups])
         units: dict[int, int] = {}
         for (unit, count), part in zip(groups, parts, strict=True):
             each, extra = divmod(part, count)
@@ -73,8 +76,12 @@ class LineState:
     def unit_discounts(self) -> list[tuple[int, int]]:
         """(discount per unit, how many units) pairs, largest discount first."""
         original = self.line.unit_price_amount
+        if len(self.units) == 1:
+            # One price group (most lines): nothing to order.
+            [(unit, count)] = self.units.items()
+            return [(original - unit, count)]
         return sorted(
-            ((original - unit, count) for unit, count in self.units.items()), reverse=True
+            [(original - unit, count) for unit, count in self.units.items()], reverse=True
         )
 
 

@@ -57,14 +57,20 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     weight_sum = sum(weights)
     if total == 0 or weight_sum == 0:
         return [0] * len(weights)
-    if any(w < 0 for w in weights) or total < 0:
+    if total < 0 or min(weights) < 0:
         raise ValueError("allocate() takes non-negative amounts")
+    if total == weight_sum:
+        return list(weights)  # everything is taken: each part is its whole weight
     floors = [total * w // weight_sum for w in weights]
-    remainders = [total * w % weight_sum for w in weights]
     leftover = total - sum(floors)
-    by_remainder = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
-    for i in by_remainder[:leftover]:
-        floors[i] += 1
+    if leftover:
+        remainders = [total * w % weight_sum for w in weights]
+        # Largest remainder first, ties to the earlier index: sorted() is stable with
+        # reverse=True as well, so this is the order of the key (-remainder, index) without
+        # building a tuple per weight.
+        by_remainder = sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)
+        for i in by_remainder[:leftover]:
+            floors[i] += 1
     return floors
 
 

@@ -28,11 +28,18 @@ class Rules:
             yield self.conditions.min_subtotal_amounts
 
     def accepts_currency(self, currency: str) -> bool:
-        return all(currency in amounts for amounts in self.money())
+        """Whether every amount that is set has an entry for currency (what money() yields,
+        checked without its generators: this runs for every candidate of every evaluation)."""
+        for effect in self.effects:
+            for amounts in effect.money():
+                if amounts and currency not in amounts:
+                    return False
+        minimum = self.conditions.min_subtotal_amounts
+        return not minimum or currency in minimum
 
     @property
     def stage(self) -> int:
-        return min(stage(effect) for effect in self.effects)
+        return min(map(stage, self.effects))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +95,17 @@ class Promotion:
         )
 
     @property
-    def stacking_key(self) -> tuple[int, int, bool, str, str]:
+    def stacking_key(self) -> tuple[int, int, bool, int, str]:
         """Order of application: priority (high first); on a tie, unit-level effects before
         order-level ones before shipping and cashback (benefits.stage), codes before automatic
-        promotions, then the campaign id, so the request's order never matters."""
+        promotions, then the campaign id, so the request's order never matters.
+
+        The campaign id is compared as its 128-bit integer, which orders exactly like its
+        canonical text (fixed-width lower-case hex), without formatting it on every call."""
         return (
             -self.stacking.priority,
             self.rules.stage,
             self.is_automatic,
-            str(self.campaign_id),
+            self.campaign_id.int,
             self.code or "",
         )

@@ -1,5 +1,6 @@
 import random
 from datetime import timedelta
+from uuid import UUID
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -121,6 +122,14 @@ class TestStacking:
             result = run(cart(line("a", 1, 3000), line("b", 1, 1000)), bogo, ten, codes=codes)
             assert [a.code for a in result.applied] == ["BOGO", "TEN"]
             assert result.discount_amount == 2000
+
+    @given(st.uuids(), st.uuids())
+    def test_equal_promotions_of_two_campaigns_apply_in_the_order_of_the_ids_text(
+        self, first: UUID, second: UUID
+    ) -> None:
+        a = promo(PercentOff(1000), campaign_id=first)
+        b = promo(PercentOff(1000), campaign_id=second)
+        assert (a.stacking_key < b.stacking_key) == (str(first) < str(second))
 
     def test_exclusive_promotion_never_combines(self) -> None:
         exclusive = promo(PercentOff(3000), code="EXCL", exclusive=True, priority=5)

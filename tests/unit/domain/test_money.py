@@ -36,6 +36,19 @@ class TestPercentOf:
 
 
 weights = st.lists(st.integers(0, 10**9), min_size=1, max_size=60)
+# Small weights repeat, so remainders tie and the tie-break decides.
+tied_weights = st.lists(st.integers(0, 6), min_size=1, max_size=12)
+
+
+def largest_remainder(total: int, ws: list[int]) -> list[int]:
+    """The rule written plainly: floors, then one more unit to each of the largest remainders,
+    ties to the earlier index."""
+    weight_sum = sum(ws)
+    floors = [total * w // weight_sum for w in ws]
+    order = sorted(range(len(ws)), key=lambda i: (-(total * ws[i] % weight_sum), i))
+    for i in order[: total - sum(floors)]:
+        floors[i] += 1
+    return floors
 
 
 class TestAllocate:
@@ -64,3 +77,10 @@ class TestAllocate:
         for part, w in zip(allocate(total, ws), ws, strict=True):
             exact_numerator = total * w  # exact share = exact_numerator / sum(ws)
             assert abs(part * sum(ws) - exact_numerator) < sum(ws)
+
+    @given(st.one_of(weights, tied_weights), st.data())
+    def test_is_the_plain_largest_remainder_rule(self, ws: list[int], data: st.DataObject) -> None:
+        total = data.draw(st.integers(0, sum(ws)))
+        if sum(ws) == 0:
+            return
+        assert allocate(total, ws) == largest_remainder(total, ws)
