@@ -117,6 +117,10 @@ class Code(Base):
         CheckConstraint("max_redemptions > 0", name="max_redemptions_positive"),
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
         CheckConstraint(f"source IN {CODE_SOURCES}", name="known_source"),
+        CheckConstraint(
+            "used IS NULL OR (used >= 0 AND (max_redemptions IS NULL OR used <= max_redemptions))",
+            name="used_within_limit",
+        ),
         Index("ix_codes_campaign_id_created_at_id", "campaign_id", "created_at", "id"),
         # The pool codes a claim can still hand out: claimed ones leave the index.
         Index(
@@ -149,6 +153,10 @@ class Code(Base):
     # When a claim handed the code to customer_id.
     assigned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created_at()
+    # Uses taken, counted on the code's own row: codes one customer uses (pool, support and
+    # reward codes), which never see a crowd. NULL: counted in code_counters instead (named
+    # codes, which may be redeemed by thousands at once).
+    used: Mapped[int | None] = mapped_column(Integer)
 
 
 class CodeCounter(Base):

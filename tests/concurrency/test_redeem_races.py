@@ -89,6 +89,47 @@ class TestCodeLimit:
         )
         assert listed.json()["redemption_count"] == limit
 
+    @pytest.mark.parametrize("limit", [1, 3])
+    async def test_a_code_counted_on_its_row_is_never_used_past_its_limit(
+        self,
+        racing_client: AsyncClient,
+        committing_factory: Factory,
+        engine: AsyncEngine,
+        limit: int,
+    ) -> None:
+        """Pool, support and reward codes count their uses on their own row (no counter
+        rows): 60 redeems of one at once, each a different customer."""
+        key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+        campaign = await committing_factory.campaign()
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO codes (campaign_id, code, normalised_code, max_redemptions,"
+                    " source, used) VALUES (:campaign, 'POOLED1', 'pooled1', :limit,"
+                    " 'generated', 0)"
+                ),
+                {"campaign": campaign.id, "limit": limit},
+            )
+        bodies = [
+            (
+                {"codes": ["POOLED1"], "cart": CART, "customer": {"id": f"cus_{i}"}},
+                {**key, "Idempotency-Key": str(uuid.uuid4())},
+            )
+            for i in range(60)
+        ]
+        responses = await fire(racing_client, bodies)
+        statuses = Counter(r.status_code for r in responses)
+        assert statuses == {201: limit, 409: 60 - limit}, statuses
+        refusals = {r.json()["codes"][0]["reason"] for r in responses if r.status_code == 409}
+        assert refusals == {"limit_reached"}
+        assert await scalar(engine, "SELECT used FROM codes WHERE code = 'POOLED1'") == limit
+        assert await scalar(engine, "SELECT count(*) FROM code_counters") == 0
+
+        redeemed = next(r for r in responses if r.status_code == 201)
+        rollback = f"/v1/redemptions/{redeemed.json()['id']}/rollback"
+        assert (await racing_client.post(rollback, headers=key)).status_code == 200
+        assert await scalar(engine, "SELECT used FROM codes WHERE code = 'POOLED1'") == limit - 1
+
 
 async def fill_counters(engine: AsyncEngine, code_id: uuid.UUID, uses: int) -> None:
     """Mark uses as taken, spread over the code's counter rows one at a time in turn, as

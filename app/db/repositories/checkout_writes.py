@@ -45,8 +45,9 @@ claim AS (
     RETURNING 1
 )"""
 
-# One use of each code ($8, in id order) from a random counter row with room that no other
-# transaction holds, while its campaign is active; the customer's uses ($9-$12: subject,
+# One use of each code ($8, in id order) while its campaign is active: from a random counter row
+# with room that no other transaction holds, or on the code's own row for a code counted there
+# (domain/counters.py); the customer's uses ($9-$12: subject,
 # subject id, limit, customer), each an upsert that counts only below its limit; then the
 # redemption and its items. Every part reads `claim`, so nothing happens for a taken key, and
 # the final SELECT raises unless every part did all it had to.
@@ -71,6 +72,14 @@ took AS (
       AND codes.id = counter.code_id
       AND campaigns.id = codes.campaign_id AND campaigns.status = 'active'
     RETURNING counter.code_id
+),
+took_on_row AS (
+    UPDATE codes SET used = codes.used + 1
+    FROM claim, campaigns
+    WHERE codes.id = ANY($8::uuid[]) AND codes.used IS NOT NULL
+      AND (codes.max_redemptions IS NULL OR codes.used < codes.max_redemptions)
+      AND campaigns.id = codes.campaign_id AND campaigns.status = 'active'
+    RETURNING codes.id
 ),
 usage AS (
     SELECT * FROM unnest($9::text[], $10::uuid[], $11::integer[]) AS u(subject, subject_id, lim)
@@ -111,20 +120,22 @@ items AS (
 ),
 done AS (
     SELECT (SELECT count(*) FROM claim) AS claimed,
-           (SELECT count(*) FROM took) AS codes_taken,
+           (SELECT count(*) FROM took) + (SELECT count(*) FROM took_on_row) AS codes_taken,
            (SELECT count(*) FROM counted) AS customers_counted
 )
 SELECT CASE
     WHEN done.claimed = 0 THEN tessera_refuse('{KEY_TAKEN}')
     WHEN done.codes_taken < cardinality($8::uuid[]) THEN tessera_refuse(
+        -- Busy only if every code still has a counter row with room (others hold them);
+        -- a code counted on its row was waited for, so a miss there is its limit.
         CASE WHEN (
-            SELECT bool_and(EXISTS (
+            SELECT bool_and(codes.used IS NULL AND EXISTS (
                 SELECT FROM code_counters AS c
-                JOIN codes ON codes.id = c.code_id
-                JOIN campaigns ON campaigns.id = codes.campaign_id AND campaigns.status = 'active'
-                WHERE c.code_id = wanted.code_id AND (c.capacity IS NULL OR c.used < c.capacity)
+                WHERE c.code_id = codes.id AND (c.capacity IS NULL OR c.used < c.capacity)
             ))
-            FROM unnest($8::uuid[]) AS wanted(code_id)
+            FROM codes JOIN campaigns
+              ON campaigns.id = codes.campaign_id AND campaigns.status = 'active'
+            WHERE codes.id = ANY($8::uuid[])
         ) THEN '{CODE_BUSY}' ELSE '{CODE_LIMIT}' END
     )
     WHEN done.customers_counted < cardinality($9::text[]) THEN tessera_refuse('{CUSTOMER_LIMIT}')
@@ -136,8 +147,8 @@ FROM done
 # A reward's points spent from the lots planned ($10 ids, $11 amounts) of the member's account
 # ($8), whose debt must still be $9: the account row is locked first, as every other writer of
 # a balance does, then each take is a guarded UPDATE; the single-use code ($12-$17) bound to the
-# member and its counter row; the spend entry ($18, -$19 points, reward $20) and which lots it
-# took. The final SELECT raises unless the key was claimed and every take happened.
+# member, counting its use on its row; the spend entry ($18, -$19 points, reward $20) and which
+# lots it took. The final SELECT raises unless the key was claimed and every take happened.
 _SPEND_REWARD = f"""
 WITH {_CLAIM},
 account AS (
@@ -153,14 +164,13 @@ took AS (
 ),
 code AS (
     INSERT INTO codes (
-        id, campaign_id, code, normalised_code, max_redemptions, customer_id, expires_at, source
+        id, campaign_id, code, normalised_code, max_redemptions, customer_id, expires_at, source,
+        used
     )
-    SELECT $12::uuid, $13::uuid, $14::text, $15::text, 1, $16::text, $17::timestamptz, 'reward'
+    SELECT $12::uuid, $13::uuid, $14::text, $15::text, 1, $16::text, $17::timestamptz, 'reward',
+           0
     FROM account
     RETURNING id
-),
-counter AS (
-    INSERT INTO code_counters (code_id, slot, capacity) SELECT code.id, 0, 1 FROM code
 ),
 entry AS (
     INSERT INTO ledger_entries (

@@ -37,14 +37,16 @@ from app.db.models import Code as CodeRow
 from app.db.models import CodeCounter, CustomerUsage
 from app.db.repositories.base import Repository, translating_integrity_errors
 from app.domain.campaigns import CampaignStatus, Code, CodeSource, Trigger
-from app.domain.counters import split_limit
+from app.domain.counters import counts_on_row, split_limit
 from app.domain.rules import Promotion
 
-# A code's redemption count is the sum over its counter rows (domain/counters.py).
-_REDEMPTION_COUNT = (
+# A code's redemption count: on its own row, or the sum over its counter rows
+# (domain/counters.py).
+_REDEMPTION_COUNT = func.coalesce(
+    CodeRow.used,
     select(func.coalesce(func.sum(CodeCounter.used), 0))
     .where(CodeCounter.code_id == CodeRow.id)
-    .scalar_subquery()
+    .scalar_subquery(),
 )
 
 
@@ -157,6 +159,7 @@ class CodeRepository(Repository):
         expires_at: datetime | None,
         source: CodeSource = CodeSource.NAMED,
     ) -> Code:
+        on_row = counts_on_row(source)
         stmt = (
             insert(CodeRow)
             .values(
@@ -168,18 +171,20 @@ class CodeRepository(Repository):
                 per_customer_limit=per_customer_limit,
                 customer_id=customer_id,
                 expires_at=expires_at,
+                used=0 if on_row else None,
             )
             .returning(*_NEW_CODE_COLUMNS)
         )
         async with translating_integrity_errors(self.session):
             row = (await self.session.execute(stmt)).one()
-        await self.session.execute(
-            insert(CodeCounter),
-            [
-                {"code_id": row.id, "slot": slot, "capacity": capacity}
-                for slot, capacity in enumerate(split_limit(max_redemptions))
-            ],
-        )
+        if not on_row:
+            await self.session.execute(
+                insert(CodeCounter),
+                [
+                    {"code_id": row.id, "slot": slot, "capacity": capacity}
+                    for slot, capacity in enumerate(split_limit(max_redemptions))
+                ],
+            )
         return code_from_row(row)
 
     async def get(self, code_id: UUID) -> Code | None:
@@ -228,6 +233,9 @@ class CodeRepository(Repository):
         may turn out to be full. False only when no row has room left (or the campaign is not
         active); CodeBusyError when the rows stayed held for longer than _MAX_WAIT_SECONDS."""
         params = {"code_id": code_id}
+        on_row = (await self.session.execute(_CONSUME_ON_ROW, params)).first()
+        if on_row is not None:
+            return bool(on_row.taken)
         pause = _FIRST_PAUSE_SECONDS
         deadline = time.monotonic() + _MAX_WAIT_SECONDS
         while True:
@@ -283,11 +291,34 @@ _HAS_ROOM = text(
     )
     """
 )
+# A code that counts its uses on its row: one guarded UPDATE (the row lock serialises its few
+# redeems). No row: the code counts in counter rows. taken is false when no use is left or the
+# campaign is not active.
+_CONSUME_ON_ROW = text(
+    """
+    WITH code AS (
+        SELECT codes.id, codes.used, codes.max_redemptions, campaigns.status
+        FROM codes JOIN campaigns ON campaigns.id = codes.campaign_id
+        WHERE codes.id = :code_id AND codes.used IS NOT NULL
+    ),
+    took AS (
+        UPDATE codes SET used = codes.used + 1
+        FROM code
+        WHERE codes.id = code.id AND code.status = 'active'
+          AND (codes.max_redemptions IS NULL OR codes.used < codes.max_redemptions)
+        RETURNING codes.id
+    )
+    SELECT EXISTS (SELECT FROM took) AS taken FROM code
+    """
+)
 _RELEASE = text(
     """
-    WITH pick AS (
+    WITH on_row AS (
+        UPDATE codes SET used = used - 1 WHERE id = :code_id AND used > 0 RETURNING id
+    ),
+    pick AS (
         SELECT code_id, slot FROM code_counters
-        WHERE code_id = :code_id AND used > 0
+        WHERE code_id = :code_id AND used > 0 AND NOT EXISTS (SELECT FROM on_row)
         ORDER BY slot
         LIMIT 1
         FOR UPDATE

@@ -14,23 +14,18 @@ from app.db.models import CodeJob as CodeJobRow
 from app.db.repositories.base import Repository, translating_integrity_errors
 from app.db.repositories.codes import CODE_COLUMNS
 from app.domain.campaigns import Code, CodeSource
-from app.domain.counters import split_limit
+from app.domain.counters import counts_on_row
 from app.domain.pools import CodeJob, CodeUse, JobKind, JobStatus
 
-# The pool's written codes, then their counter rows, in one statement. A code already taken
-# (by this batch or any other) is skipped by ON CONFLICT and drawn again by the caller.
+# The pool's written codes, each counting its uses on its own row (domain/counters.py), in one
+# INSERT ... SELECT. A code already taken (by this batch or any other) is skipped by ON CONFLICT
+# and drawn again by the caller.
 _INSERT_STAGED = """
-WITH inserted AS (
-    INSERT INTO codes (campaign_id, code, normalised_code, max_redemptions, per_customer_limit,
-                       expires_at, source)
-    SELECT $1, staged.code, staged.normalised, $2, $3, $4, $5
-    FROM pool_staging AS staged
-    ON CONFLICT (normalised_code) DO NOTHING
-    RETURNING id
-)
-INSERT INTO code_counters (code_id, slot, capacity)
-SELECT inserted.id, share.slot, share.capacity
-FROM inserted CROSS JOIN unnest($6::smallint[], $7::integer[]) AS share(slot, capacity)
+INSERT INTO codes (campaign_id, code, normalised_code, max_redemptions, per_customer_limit,
+                   expires_at, source, used)
+SELECT $1, staged.code, staged.normalised, $2, $3, $4, $5, 0
+FROM pool_staging AS staged
+ON CONFLICT (normalised_code) DO NOTHING
 """
 
 _CREATE_STAGING = text(
@@ -50,7 +45,8 @@ _EXPORT_PAGE = text(
     """
 SELECT c.id, c.code, c.max_redemptions, c.customer_id, c.assigned_at, c.expires_at,
        c.created_at,
-       (SELECT coalesce(sum(used), 0) FROM code_counters WHERE code_id = c.id) AS used,
+       coalesce(c.used, (SELECT coalesce(sum(used), 0) FROM code_counters WHERE code_id = c.id))
+         AS used,
        (SELECT max(r.created_at) FROM redemption_items AS i
         JOIN redemptions AS r ON r.id = i.redemption_id
         WHERE i.code_id = c.id AND r.status = 'succeeded') AS last_redeemed_at
@@ -73,6 +69,7 @@ WITH picked AS (
     WHERE campaign_id = :campaign_id AND customer_id IS NULL
       AND source IN ('generated', 'imported')
       AND (expires_at IS NULL OR expires_at > :now)
+      AND coalesce(codes.used, 0) = 0
       AND NOT EXISTS (SELECT 1 FROM code_counters WHERE code_id = codes.id AND used > 0)
     LIMIT 1
     FOR UPDATE SKIP LOCKED
@@ -144,9 +141,9 @@ class PoolRepository(Repository):
         per_customer_limit: int | None,
         expires_at: datetime | None,
     ) -> int:
-        """Write the staged codes that are not taken yet, each with its counter rows, in one
-        INSERT ... SELECT, drop the staging table, and say how many codes were written."""
-        shares = split_limit(max_redemptions)
+        """Write the staged codes that are not taken yet in one INSERT ... SELECT, drop the
+        staging table, and say how many codes were written."""
+        assert counts_on_row(source), "pool codes count their uses on their own row"
         driver = await self._driver()
         status = await driver.execute(
             _INSERT_STAGED,
@@ -155,13 +152,11 @@ class PoolRepository(Repository):
             per_customer_limit,
             expires_at,
             source.value,
-            list(range(len(shares))),
-            list(shares),
         )
         # Dropped here too: under a savepoint (the tests' transactions) commit does not end
         # the transaction, and the next batch creates the table again.
         await self.session.execute(_DROP_STAGING)
-        return int(status.rsplit(" ", 1)[1]) // len(shares)
+        return int(status.rsplit(" ", 1)[1])
 
     async def export_page(
         self, campaign_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None

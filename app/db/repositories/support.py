@@ -2,7 +2,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.mappers import code_from_row
@@ -90,7 +90,12 @@ class SupportRepository(Repository):
     async def available_codes(self, customer_id: str, now: datetime) -> list[tuple[Code, str]]:
         """The codes bound to the customer that could still be used now, with their campaign's
         name: unexpired, with uses left, in an active campaign that has not ended."""
-        uses_left = (
+        # Counted on the code's row, or in counter rows (domain/counters.py).
+        left_on_row = and_(
+            CodeRow.used.is_not(None),
+            or_(CodeRow.max_redemptions.is_(None), CodeRow.used < CodeRow.max_redemptions),
+        )
+        left_in_counters = (
             select(CodeCounter.code_id)
             .where(
                 CodeCounter.code_id == CodeRow.id,
@@ -98,6 +103,7 @@ class SupportRepository(Repository):
             )
             .exists()
         )
+        uses_left = or_(left_on_row, left_in_counters)
         stmt = (
             select(*CODE_COLUMNS, CampaignRow.name.label("campaign_name"))
             .join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)

@@ -76,8 +76,8 @@ class TestMigrations:
         rows = asyncio.run(
             _fetch(
                 scratch_url,
-                "SELECT codes.code, count(*), sum(capacity), sum(used),"
-                " bool_and(capacity IS NULL OR used <= capacity)"
+                "SELECT codes.code, count(*), sum(capacity), sum(code_counters.used),"
+                " bool_and(capacity IS NULL OR code_counters.used <= capacity)"
                 " FROM code_counters JOIN codes ON codes.id = code_counters.code_id"
                 " GROUP BY codes.code",
             )
@@ -91,6 +91,37 @@ class TestMigrations:
         migrate(scratch_url, "0e885dd4ace4", down=True)
         restored = asyncio.run(_fetch(scratch_url, "SELECT code, redemption_count FROM codes"))
         assert dict(restored) == {code: used for code, (_, used) in counts.items()}
+
+    def test_uses_counted_on_a_row_move_to_a_counter_row_on_downgrade(
+        self, scratch_url: str
+    ) -> None:
+        """Revision 2d9a6e4f8c13 counts pool codes' uses on their row; its downgrade gives each
+        such code a counter row holding its uses, so no use is lost."""
+        migrate(scratch_url)
+        asyncio.run(
+            _execute(
+                scratch_url,
+                "INSERT INTO campaigns (id, name, status, trigger, rules)"
+                " VALUES ('00000000-0000-0000-0000-000000000001', 'pool', 'active', 'code',"
+                " '{\"effects\": []}')",
+                "INSERT INTO codes (campaign_id, code, normalised_code, max_redemptions, source,"
+                " used) VALUES ('00000000-0000-0000-0000-000000000001', 'P1', 'p1', 1,"
+                " 'generated', 1), ('00000000-0000-0000-0000-000000000001', 'P2', 'p2', 1,"
+                " 'generated', 0)",
+            )
+        )
+        over = "UPDATE codes SET used = 2 WHERE code = 'P1'"
+        with pytest.raises(Exception, match="ck_codes_used_within_limit"):
+            asyncio.run(_execute(scratch_url, over))
+        migrate(scratch_url, "8b1f4c7e2a90", down=True)
+        rows = asyncio.run(
+            _fetch(
+                scratch_url,
+                "SELECT codes.code, capacity, code_counters.used FROM code_counters"
+                " JOIN codes ON codes.id = code_counters.code_id ORDER BY codes.code",
+            )
+        )
+        assert [tuple(row) for row in rows] == [("P1", 1, 1), ("P2", 1, 0)]
 
 
 async def _execute(url: str, *statements: str) -> None:
