@@ -8,7 +8,18 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from app.domain.campaigns import CodeSource
 from app.domain.codes import display, is_well_formed, normalise
+
+
+@dataclass(frozen=True, slots=True)
+class PoolCodes:
+    """What a batch of pool codes is written as, besides their text."""
+
+    source: CodeSource
+    max_redemptions: int | None
+    per_customer_limit: int | None
+    expires_at: datetime | None
 
 
 class JobKind(StrEnum):

@@ -12,7 +12,15 @@ from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.campaigns import Code, CodeSource
 from app.domain.codegen import DEFAULT_CHARSET, CodeSpec, CodeSpecError, generate, parse_spec
-from app.domain.pools import CodeJob, CodeUse, ImportProblem, JobKind, JobStatus, read_code_csv
+from app.domain.pools import (
+    CodeJob,
+    CodeUse,
+    ImportProblem,
+    JobKind,
+    JobStatus,
+    PoolCodes,
+    read_code_csv,
+)
 from app.services.campaigns import code_campaign
 from app.services.errors import (
     CampaignNotFound,
@@ -113,21 +121,22 @@ async def run_generation(
     collide with existing ones are drawn again. A failure ends the job as failed, with the
     codes written so far kept and counted."""
     spec = terms.code_spec()
+    shape = PoolCodes(
+        CodeSource.GENERATED, terms.max_redemptions, terms.per_customer_limit, terms.expires_at
+    )
     remaining = job.requested
     fruitless = 0
     try:
         while remaining > 0:
-            batch = generate(spec, min(batch_size, remaining))
+            # Generated codes are ASCII: lower() is their normalised form.
+            batch = [(code, code.lower()) for code in generate(spec, min(batch_size, remaining))]
             async with new_uow() as uow:
-                # Generated codes are ASCII: lower() is their normalised form.
-                await uow.pools.stage([(code, code.lower()) for code in batch])
-                written = await uow.pools.insert_staged(
-                    job.campaign_id,
-                    source=CodeSource.GENERATED,
-                    max_redemptions=terms.max_redemptions,
-                    per_customer_limit=terms.per_customer_limit,
-                    expires_at=terms.expires_at,
-                )
+                if await uow.pools.copy_codes(job.campaign_id, batch, shape):
+                    written = len(batch)
+                else:
+                    # One of them is taken: write the others, and draw again for the rest.
+                    await uow.pools.stage(batch)
+                    written = await uow.pools.insert_staged(job.campaign_id, shape)
                 await uow.pools.add_progress(job.id, written)
                 await uow.commit()
             remaining -= written
@@ -249,10 +258,12 @@ async def import_codes(
             )
         written = await uow.pools.insert_staged(
             campaign_id,
-            source=CodeSource.IMPORTED,
-            max_redemptions=terms.max_redemptions,
-            per_customer_limit=terms.per_customer_limit,
-            expires_at=terms.expires_at,
+            PoolCodes(
+                CodeSource.IMPORTED,
+                terms.max_redemptions,
+                terms.per_customer_limit,
+                terms.expires_at,
+            ),
         )
         if written != len(read.codes):
             # Another import or generation took some of these codes since the check.

@@ -117,3 +117,29 @@ class TestGeneration:
             ).one()
         # Each stored once, counting its uses on its own row: no counter rows for a pool.
         assert tuple(counts) == (100_000, 100_000, 100_000, 0)
+
+    async def test_a_drawn_code_that_exists_already_is_drawn_again(
+        self,
+        committing_factory: Factory,
+        committing_sessionmaker: SessionFactory,
+        engine: AsyncEngine,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The batch's COPY fails on the taken code; the batch is written without it through
+        the staging table, and the job draws one more."""
+        campaign = await committing_factory.campaign()
+        await committing_factory.code(campaign, "TAKEN0001")
+        draws = iter([["FRESH0001", "TAKEN0001", "FRESH0002"], ["FRESH0003"]])
+        monkeypatch.setattr(pools, "generate", lambda spec, count: next(draws)[:count])
+        await generated(committing_factory, committing_sessionmaker, campaign.id, 3)
+        async with engine.connect() as conn:
+            codes = await conn.execute(
+                text("SELECT code, source FROM codes WHERE campaign_id = :id ORDER BY code"),
+                {"id": campaign.id},
+            )
+            assert [tuple(row) for row in codes] == [
+                ("FRESH0001", "generated"),
+                ("FRESH0002", "generated"),
+                ("FRESH0003", "generated"),
+                ("TAKEN0001", "named"),
+            ]

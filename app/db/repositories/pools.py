@@ -6,6 +6,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from asyncpg import Connection as DriverConnection
+from asyncpg import UniqueViolationError
 from sqlalchemy import func, insert, select, text, update
 
 from app.db.mappers import code_from_row
@@ -15,7 +16,7 @@ from app.db.repositories.base import Repository, translating_integrity_errors
 from app.db.repositories.codes import CODE_COLUMNS
 from app.domain.campaigns import Code, CodeSource
 from app.domain.counters import counts_on_row
-from app.domain.pools import CodeJob, CodeUse, JobKind, JobStatus
+from app.domain.pools import CodeJob, CodeUse, JobKind, JobStatus, PoolCodes
 
 # The pool's written codes, each counting its uses on its own row (domain/counters.py), in one
 # INSERT ... SELECT. A code already taken (by this batch or any other) is skipped by ON CONFLICT
@@ -27,6 +28,17 @@ SELECT $1, staged.code, staged.normalised, $2, $3, $4, $5, 0
 FROM pool_staging AS staged
 ON CONFLICT (normalised_code) DO NOTHING
 """
+
+_COPIED_COLUMNS = (
+    "campaign_id",
+    "code",
+    "normalised_code",
+    "max_redemptions",
+    "per_customer_limit",
+    "expires_at",
+    "source",
+    "used",
+)
 
 _CREATE_STAGING = text(
     "CREATE TEMPORARY TABLE pool_staging (code text, normalised text) ON COMMIT DROP"
@@ -117,6 +129,28 @@ class PoolRepository(Repository):
         raw = await connection.get_raw_connection()
         return cast(DriverConnection, raw.driver_connection)
 
+    async def copy_codes(
+        self, campaign_id: UUID, codes: Sequence[tuple[str, str]], terms: PoolCodes
+    ) -> bool:
+        """COPY (display, normalised) codes straight into the pool, each counting its uses on
+        its own row: all of them, or none (False) when one is taken already. Drawn codes
+        almost never collide, so this is the common path; the staged one handles the rest."""
+        assert counts_on_row(terms.source), "pool codes count their uses on their own row"
+        shape = (terms.max_redemptions, terms.per_customer_limit, terms.expires_at)
+        records = [
+            (campaign_id, code, normalised, *shape, terms.source.value, 0)
+            for code, normalised in codes
+        ]
+        try:
+            async with self.session.begin_nested():
+                driver = await self._driver()
+                await driver.copy_records_to_table(
+                    "codes", records=records, columns=_COPIED_COLUMNS
+                )
+        except UniqueViolationError:
+            return False
+        return True
+
     async def stage(self, codes: Sequence[tuple[str, str]]) -> None:
         """COPY (display, normalised) codes into this transaction's staging table, for
         taken_codes and insert_staged; the table is dropped at commit or rollback."""
@@ -132,26 +166,18 @@ class PoolRepository(Repository):
         rows = (await self.session.execute(_TAKEN, {"limit": limit})).all()
         return (rows[0].total if rows else 0), [(row.code, row.normalised) for row in rows]
 
-    async def insert_staged(
-        self,
-        campaign_id: UUID,
-        *,
-        source: CodeSource,
-        max_redemptions: int | None,
-        per_customer_limit: int | None,
-        expires_at: datetime | None,
-    ) -> int:
+    async def insert_staged(self, campaign_id: UUID, terms: PoolCodes) -> int:
         """Write the staged codes that are not taken yet in one INSERT ... SELECT, drop the
         staging table, and say how many codes were written."""
-        assert counts_on_row(source), "pool codes count their uses on their own row"
+        assert counts_on_row(terms.source), "pool codes count their uses on their own row"
         driver = await self._driver()
         status = await driver.execute(
             _INSERT_STAGED,
             campaign_id,
-            max_redemptions,
-            per_customer_limit,
-            expires_at,
-            source.value,
+            terms.max_redemptions,
+            terms.per_customer_limit,
+            terms.expires_at,
+            terms.source.value,
         )
         # Dropped here too: under a savepoint (the tests' transactions) commit does not end
         # the transaction, and the next batch creates the table again.
