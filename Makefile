@@ -78,7 +78,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python scripts/lint_domain.py
+	$(BIN)/python scripts/lint_layers.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .
