@@ -13,8 +13,7 @@ looked up once per label set and kept, because `labels()` costs more than the in
 
 import glob
 import os
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -99,11 +98,11 @@ def http_request(method: str, route: str, status: int, seconds: float) -> None:
     children[1].observe(seconds)
 
 
-def code_verdicts(endpoint: str, codes: Iterable[Mapping[str, Any]]) -> None:
-    """Count the verdict on each requested code of a validate or redeem response body
-    (its `codes` list): `applied` when valid, else its `reason`."""
-    for code in codes:
-        reason = APPLIED if code["valid"] else str(code["reason"])
+def code_verdicts(endpoint: str, reasons: Iterable[str | None]) -> None:
+    """Count the verdict on each requested code of a validate or redeem: its refusal's
+    reason, or `applied` (None)."""
+    for refusal in reasons:
+        reason = APPLIED if refusal is None else str(refusal)
         child = _verdict_children.get((endpoint, reason))
         if child is None:
             child = _verdict_children[endpoint, reason] = CODE_VERDICTS.labels(endpoint, reason)

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -18,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from app.api.deps import DeferredKey, is_json_content
 from app.api.schemas.checkout import BalanceCodeResult, CodeResult
 from app.db.errors import DATABASE_ERRORS, is_database_unavailable
+from app.rendering import render
 from app.services.api_keys import authenticate
 from app.services.errors import AppError, ErrorCode
 
@@ -115,7 +115,7 @@ def problem_response(
         **extensions,
     }
     return Response(
-        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+        render(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )
 
 

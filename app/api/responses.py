@@ -1,13 +1,15 @@
 from typing import Any
 
-import orjson
 from starlette.responses import Response
+
+from app.rendering import render
 
 
 class OrjsonResponse(Response):
-    """JSON rendered by orjson: bodies built by services go out without a pydantic pass."""
+    """JSON rendered by app/rendering.py: the one renderer of results, for responses and stored
+    replays alike."""
 
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return render(content)

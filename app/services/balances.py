@@ -29,6 +29,7 @@ from app.domain.ledger import (
 )
 from app.domain.reasons import Reason
 from app.services.campaigns import insert_drawn
+from app.services.checkout_results import BalanceVerdict, CashbackCredit, Payment
 from app.services.errors import (
     BalanceCodeNotFound,
     CodeAlreadyExists,
@@ -295,25 +296,25 @@ class PlannedPayment:
     def amount(self) -> int:
         return total(self.takes)
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "kind": self.account.kind.value,
-            "amount": self.amount,
-            "remaining_amount": self.left_after,
-        }
+    def payment(self) -> Payment:
+        return Payment(
+            code=self.code,
+            kind=self.account.kind,
+            amount=self.amount,
+            remaining_amount=self.left_after,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentPlan:
     payments: tuple[PlannedPayment, ...]
     # One verdict per code sent, in order; any invalid one refuses the redemption.
-    verdicts: tuple[dict[str, Any], ...]
+    verdicts: tuple[BalanceVerdict, ...]
     unknown: int
 
     @property
     def is_valid(self) -> bool:
-        return all(verdict["valid"] for verdict in self.verdicts)
+        return all(verdict.valid for verdict in self.verdicts)
 
     @property
     def paid(self) -> int:
@@ -323,14 +324,14 @@ class PaymentPlan:
 NO_PAYMENTS = PaymentPlan(payments=(), verdicts=(), unknown=0)
 
 
-def _verdict(code: str, reason: Reason | None, amount: int = 0) -> dict[str, Any]:
-    return {
-        "code": code,
-        "valid": reason is None,
-        "reason": None if reason is None else reason.value,
-        "message": "It pays towards the order." if reason is None else _MESSAGES[reason],
-        "amount": amount,
-    }
+def _verdict(code: str, reason: Reason | None, amount: int = 0) -> BalanceVerdict:
+    return BalanceVerdict(
+        code=code,
+        valid=reason is None,
+        reason=reason,
+        message="It pays towards the order." if reason is None else _MESSAGES[reason],
+        amount=amount,
+    )
 
 
 def _refusal(
@@ -361,7 +362,7 @@ async def plan_payments(
     keys = [normalise(code) for code in codes]
     found = await uow.ledger.by_code([k for k in set(keys) if is_well_formed(k)])
     locked = await uow.ledger.lock(account.id for account in found.values())
-    verdicts: list[dict[str, Any]] = []
+    verdicts: list[BalanceVerdict] = []
     payments: list[PlannedPayment] = []
     seen: set[str] = set()
     unknown = 0
@@ -414,8 +415,9 @@ async def wallet_of(uow: UnitOfWork, customer_id: str, currency: str) -> Account
     return wallet
 
 
-def cashback_credit(wallet: Account, amount: int, available_at: datetime) -> dict[str, Any]:
-    return {"wallet_code": wallet.code, "amount": amount, "available_at": timestamp(available_at)}
+def cashback_credit(wallet: Account, amount: int, available_at: datetime) -> CashbackCredit:
+    assert wallet.code is not None, "a wallet has a code"
+    return CashbackCredit(wallet_code=wallet.code, amount=amount, available_at=available_at)
 
 
 async def credit_cashback(

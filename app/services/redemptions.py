@@ -12,8 +12,8 @@ key too, so a retry gets the same answer.
 import asyncio
 import random
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -31,21 +31,27 @@ from app.db.repositories.idempotency import StoredResponse
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
-from app.domain.engine import Evaluation, message_for
+from app.domain.engine import Evaluation
 from app.domain.guesses import address_subject, blocking, customer_subject, failed_guesses
-from app.domain.reasons import Reason
 from app.domain.rules import Promotion
+from app.rendering import plain
 from app.services import balances, members
 from app.services.api_keys import authenticate, check_access, hash_key
+from app.services.checkout_results import (
+    NOTHING_SETTLED,
+    BalanceVerdict,
+    Kept,
+    Redemption,
+    Settlement,
+    Validation,
+    kept_from_stored,
+    redemption,
+    validation_of,
+)
 from app.services.errors import IdempotencyKeyReused, RedemptionNotFound, RedemptionRefused
 from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
 from app.services.idempotency import IdempotencyClaim, claim_or_replay
-from app.services.validations import (
-    CheckoutRequest,
-    evaluate_request,
-    evaluation_body,
-    lookup_keys,
-)
+from app.services.validations import CheckoutRequest, evaluate_request, lookup_keys
 from app.settings import GuessSettings
 
 # How often a redeem re-evaluates after losing a race for a limit before it gives up.
@@ -60,40 +66,45 @@ _CREATED_STATUS = 201
 
 @dataclass(frozen=True, slots=True)
 class RedeemOutcome:
-    body: dict[str, Any]
+    redemption: Redemption
     replayed: bool
 
 
-def redemption_body(record: RedemptionRecord) -> dict[str, Any]:
-    return {
-        "id": str(record.id),
-        "status": record.status,
-        "order_id": record.order_id,
-        "created_at": _timestamp(record.created_at),
-        "rolled_back_at": _timestamp(record.rolled_back_at) if record.rolled_back_at else None,
-        # Redemptions stored before balance codes existed paid nothing with them.
-        "balance_codes": [],
-        "payments": [],
-        "paid_amount": 0,
-        "amount_due": record.result["total_amount"],
-        "cashback_credit": None,
-        **record.result,
-    }
+def redemption_of(record: RedemptionRecord) -> Redemption:
+    """A recorded redemption as it stands now."""
+    return redemption(
+        kept_from_stored(record.result),
+        id=record.id,
+        status=record.status,
+        order_id=record.order_id,
+        created_at=record.created_at,
+        rolled_back_at=record.rolled_back_at,
+    )
 
 
-def _timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with a 'Z', as every other response renders timestamps."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """A refused redeem's answer, stored under its Idempotency-Key for a retry."""
+
+    validation: Validation
+    balance_codes: tuple[BalanceVerdict, ...] = ()
+
+    def stored(self) -> dict[str, Any]:
+        return {**plain(self.validation), "balance_codes": plain(self.balance_codes)}
+
+    def error(self) -> RedemptionRefused:
+        return _refusal(self.stored(), replayed=False)
 
 
-def _refusal(body: dict[str, Any], *, replayed: bool = False) -> RedemptionRefused:
-    balance_codes = body.get("balance_codes", [])
-    refused = [code for code in [*body["codes"], *balance_codes] if not code["valid"]]
+def _refusal(stored: dict[str, Any], *, replayed: bool) -> RedemptionRefused:
+    """The 409 of a refused redeem, from its (stored) answer."""
+    balance_codes = stored.get("balance_codes", [])
+    refused = [code for code in [*stored["codes"], *balance_codes] if not code["valid"]]
     reasons = ", ".join(f"{code['code']}: {code['reason']}" for code in refused)
     return RedemptionRefused(
         f"Not redeemed ({reasons}).",
         replayed=replayed,
-        codes=body["codes"],
+        codes=stored["codes"],
         balance_codes=balance_codes,
     )
 
@@ -257,8 +268,8 @@ async def _redeem_in_statements(
             if request.codes:
                 refuse_if_blocked(found.blocked_until, now)
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
-            body = evaluation_body(evaluation, request.customer_id)
-            if not body["valid"]:
+            validation = validation_of(evaluation, request.customer_id)
+            if not validation.valid:
                 failures = failed_guesses(evaluation)
                 if failures:
                     counted = guess_subjects(
@@ -280,31 +291,35 @@ async def _redeem_in_statements(
                 customer_id=request.customer_id,
                 order_id=terms.order_id,
                 status="succeeded",
-                result=_result(body, balances.NO_PAYMENTS, evaluation.total_amount, None),
+                result=Kept(validation, NOTHING_SETTLED).as_stored(),
                 created_at=now,
                 rolled_back_at=None,
             )
-            response = redemption_body(record)
+            response = redemption_of(record)
+            answer = plain(response)
             try:
                 await _record_patiently(
                     statements,
                     _new_redemption(record, evaluation, request),
-                    Answer(key.id, claim.key, claim.request_hash, _CREATED_STATUS, response, now),
+                    Answer(key.id, claim.key, claim.request_hash, _CREATED_STATUS, answer, now),
                 )
-            except WriteRefused as refused:
-                if refused.reason == KEY_TAKEN:
+            except WriteRefused as lost:
+                if lost.reason == KEY_TAKEN:
                     return await _replay_taken(statements, claim, now)
                 continue  # a limit ran out since the read: read and evaluate again
-            return RedeemOutcome(body=response, replayed=False)
+            return RedeemOutcome(redemption=response, replayed=False)
         else:
             # Lost every race for a limit; report it as the limit it lost.
-            body = _mark_limit_reached(body)
-        refusal = Answer(key.id, claim.key, claim.request_hash, _REFUSED_STATUS, body, now)
+            validation = validation.with_limit_reached()
+        refused = _Refused(validation)
+        stored = Answer(
+            key.id, claim.key, claim.request_hash, _REFUSED_STATUS, refused.stored(), now
+        )
         try:
-            await statements.writes.store_answer(refusal)
+            await statements.writes.store_answer(stored)
         except WriteRefused:
             return await _replay_taken(statements, claim, now)
-    raise _refusal(body)
+    raise refused.error()
 
 
 async def _record_patiently(
@@ -345,7 +360,7 @@ async def _replay(
         raise _refusal(stored.body, replayed=True)
     current = await statements.checkout.redemption(UUID(stored.body["id"]))
     assert current is not None, "a stored redemption is never deleted"
-    return RedeemOutcome(body=redemption_body(current), replayed=True)
+    return RedeemOutcome(redemption=redemption_of(current), replayed=True)
 
 
 async def _replay_taken(
@@ -356,20 +371,6 @@ async def _replay_taken(
     stored = await statements.checkout.stored_answer(claim.api_key_id, claim.key, now)
     assert stored is not None, "a taken key has its answer once its statement is done"
     return await _replay(statements, claim, stored)
-
-
-def _result(
-    body: dict[str, Any], plan: balances.PaymentPlan, total: int, credit: dict[str, Any] | None
-) -> dict[str, Any]:
-    """What a redemption stores of its evaluation, payments and cashback."""
-    return {
-        **body,
-        "balance_codes": list(plan.verdicts),
-        "payments": [payment.body() for payment in plan.payments],
-        "paid_amount": plan.paid,
-        "amount_due": total - plan.paid,
-        "cashback_credit": credit,
-    }
 
 
 def _new_redemption(
@@ -416,7 +417,7 @@ async def _redeem_in_transaction(
             # rolled back, never as a discount still to honour.
             current = await uow.redemptions.get(UUID(stored.body["id"]))
             assert current is not None, "a stored redemption is never deleted"
-            return RedeemOutcome(body=redemption_body(current), replayed=True)
+            return RedeemOutcome(redemption=redemption_of(current), replayed=True)
 
         counted = guess_subjects(claim.api_key_id, request.customer_id, request.client_ip, guesses)
         if request.codes or balance_codes:
@@ -425,8 +426,9 @@ async def _redeem_in_transaction(
 
         for _ in range(_CONSUME_ATTEMPTS):
             evaluation = await evaluate_request(uow, request, now, max_discounts)
-            body = evaluation_body(evaluation, request.customer_id)
-            if not body["valid"]:
+            validation = validation_of(evaluation, request.customer_id)
+            refused = _Refused(validation)
+            if not validation.valid:
                 failures = failed_guesses(evaluation)
                 if failures:
                     await count_failed_guesses(
@@ -439,7 +441,7 @@ async def _redeem_in_transaction(
             )
             if plan is not None:
                 if not plan.is_valid:
-                    body = {**body, "balance_codes": list(plan.verdicts)}
+                    refused = _Refused(replace(validation, valid=False), plan.verdicts)
                     if plan.unknown:
                         await count_failed_guesses(
                             uow.guesses.record,
@@ -449,7 +451,6 @@ async def _redeem_in_transaction(
                             now,
                             guesses,
                         )
-                    body["valid"] = False
                     break
                 redemption_id = uuid4()
                 wallet = None
@@ -461,7 +462,13 @@ async def _redeem_in_transaction(
                     credit = balances.cashback_credit(
                         wallet, evaluation.cashback_amount, now + cashback_pending
                     )
-                result = _result(body, plan, evaluation.total_amount, credit)
+                settled = Settlement(
+                    balance_codes=plan.verdicts,
+                    payments=tuple(payment.payment() for payment in plan.payments),
+                    paid_amount=plan.paid,
+                    cashback_credit=credit,
+                )
+                result = Kept(validation, settled).as_stored()
                 record = await uow.redemptions.insert(
                     redemption_id=redemption_id,
                     api_key_id=claim.api_key_id,
@@ -486,38 +493,31 @@ async def _redeem_in_transaction(
                         available_at=now + cashback_pending,
                         now=now,
                     )
-                response = redemption_body(record)
-                await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, response)
+                response = redemption_of(record)
+                await uow.idempotency.store(
+                    claim.api_key_id, claim.key, _CREATED_STATUS, plain(response)
+                )
                 await uow.commit()
-                return RedeemOutcome(body=response, replayed=False)
+                return RedeemOutcome(redemption=response, replayed=False)
         else:
             # Lost every race for a limit; report it as the limit it lost.
-            body = _mark_limit_reached(body)
-        await uow.idempotency.store(claim.api_key_id, claim.key, _REFUSED_STATUS, body)
+            refused = _Refused(validation.with_limit_reached())
+        await uow.idempotency.store(claim.api_key_id, claim.key, _REFUSED_STATUS, refused.stored())
         await uow.commit()
-    raise _refusal(body)
+    raise refused.error()
 
 
-def _mark_limit_reached(body: dict[str, Any]) -> dict[str, Any]:
-    reason = Reason.LIMIT_REACHED
-    codes = [
-        {**code, "valid": False, "reason": reason.value, "message": message_for(reason)}
-        for code in body["codes"]
-    ]
-    return {**body, "valid": False, "codes": codes}
-
-
-async def get_redemption(uow: UnitOfWork, redemption_id: UUID) -> dict[str, Any]:
+async def get_redemption(uow: UnitOfWork, redemption_id: UUID) -> Redemption:
     async with uow:
         record = await uow.redemptions.get(redemption_id)
     if record is None:
         raise RedemptionNotFound(f"No redemption has id {redemption_id}.")
-    return redemption_body(record)
+    return redemption_of(record)
 
 
 async def rollback_redemption(
     uow: UnitOfWork, redemption_id: UUID, now: datetime, api_key_id: UUID | None = None
-) -> dict[str, Any]:
+) -> Redemption:
     """Give back exactly what the redemption took, once: code and customer uses, what balance
     codes paid (into the lots it came from), the cashback it credited, and the points its order
     earned. Rolling back again returns the rolled-back redemption and changes nothing."""
@@ -527,7 +527,7 @@ async def rollback_redemption(
             existing = await uow.redemptions.get(redemption_id)
             if existing is None:
                 raise RedemptionNotFound(f"No redemption has id {redemption_id}.")
-            return redemption_body(existing)
+            return redemption_of(existing)
         items = await uow.redemptions.items(redemption_id)
         for item in items:
             if item.code_id is not None:
@@ -554,4 +554,4 @@ async def rollback_redemption(
             )
         await uow.commit()
     metrics.rollback_performed()
-    return redemption_body(record)
+    return redemption_of(record)

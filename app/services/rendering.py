@@ -1,8 +1,11 @@
-"""How use cases write values into the JSON bodies they return and store for replays."""
+"""How use cases write timestamps into the JSON bodies they build (app/rendering.py renders
+typed results the same way)."""
 
 from datetime import datetime
 
+from app.rendering import timestamp as _timestamp
+
 
 def timestamp(moment: datetime | None) -> str | None:
-    """ISO 8601 with the offset the database gave (RFC 3339), or None."""
-    return None if moment is None else moment.isoformat()
+    """RFC 3339 in UTC with a 'Z', as every response renders timestamps; None stays None."""
+    return None if moment is None else _timestamp(moment)

@@ -3,7 +3,6 @@ verdict. Never writes."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from app.db.repositories.checkout_reads import Guessers
 from app.db.uow import StatementUnitOfWork, UnitOfWork
@@ -11,11 +10,11 @@ from app.domain.api_keys import Scope
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
-from app.domain.engine import Evaluation, Refusal, evaluate
+from app.domain.engine import Evaluation, evaluate
 from app.domain.guesses import address_subject, customer_subject, failed_guesses
-from app.domain.reasons import Shortfall
 from app.domain.rules import Promotion
 from app.services.api_keys import check_access, hash_key
+from app.services.checkout_results import Validation, validation_of
 from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
 from app.settings import GuessSettings
 
@@ -86,7 +85,7 @@ async def validate_codes(
     now: datetime,
     max_discounts: int,
     guesses: GuessSettings,
-) -> dict[str, Any]:
+) -> Validation:
     """The verdict on every code and automatic promotion and the resulting totals, as the
     response body, for a caller holding the checkout scope. One round trip: the key and
     whether the customer or the client address is blocked from trying codes are read by the
@@ -110,100 +109,4 @@ async def validate_codes(
             await count_failed_guesses(
                 reads.checkout.record_failed_guesses, key.id, counted, failures, now, guesses
             )
-    return evaluation_body(evaluation, request.customer_id)
-
-
-def _shortfall(shortfall: Shortfall | None) -> dict[str, Any] | None:
-    if shortfall is None:
-        return None
-    return {"amount": shortfall.amount, "quantity": shortfall.quantity}
-
-
-def _skipped(refusal: Refusal) -> dict[str, Any]:
-    promotion = refusal.promotion
-    assert promotion is not None, "only promotions that exist are skipped"
-    return {
-        "campaign_id": str(promotion.campaign_id),
-        "campaign_name": promotion.name,
-        "code": refusal.code,
-        "reason": refusal.reason.value,
-        "message": refusal.message,
-        "shortfall": _shortfall(refusal.shortfall),
-    }
-
-
-def evaluation_body(evaluation: Evaluation, customer_id: str | None) -> dict[str, Any]:
-    """The JSON form of an evaluation, shared by validate, redeem and stored redemptions."""
-    cart = evaluation.cart
-    per_line: list[list[dict[str, Any]]] = [[] for _ in cart.lines]
-    applied = []
-    for application in evaluation.applied:
-        campaign_id = str(application.promotion.campaign_id)
-        applied.append(
-            {
-                "campaign_id": campaign_id,
-                "campaign_name": application.promotion.name,
-                "code": application.code,
-                "discount_amount": application.discount_amount,
-                "shipping_discount_amount": application.shipping_discount_amount,
-                "cashback_amount": application.cashback_amount,
-                "gifts": [
-                    {"sku": g.sku, "quantity": g.quantity, "unit_price_amount": g.unit_price_amount}
-                    for g in application.gifts
-                ],
-            }
-        )
-        for index, amount in enumerate(application.line_discount_amounts):
-            if amount:
-                per_line[index].append(
-                    {"campaign_id": campaign_id, "code": application.code, "amount": amount}
-                )
-    codes = []
-    for verdict in evaluation.verdicts:
-        refusal, used = verdict.refusal, verdict.application
-        codes.append(
-            {
-                "code": verdict.code,
-                "valid": verdict.is_valid,
-                "reason": refusal.reason.value if refusal else None,
-                "message": refusal.message if refusal else "The code applies.",
-                "campaign_id": str(used.promotion.campaign_id) if used else None,
-                "discount_amount": used.discount_amount if used else 0,
-                "shortfall": _shortfall(refusal.shortfall) if refusal else None,
-            }
-        )
-    lines = [
-        {
-            "index": index,
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "unit_price_amount": line.unit_price_amount,
-            "amount": line.amount,
-            "discount_amount": discount,
-            "total_amount": line.amount - discount,
-            "unit_discounts": [
-                {"quantity": count, "amount": each} for each, count in units if each or count
-            ],
-            "discounts": per_line[index],
-        }
-        for index, (line, discount, units) in enumerate(
-            zip(
-                cart.lines, evaluation.line_discount_amounts, evaluation.unit_discounts, strict=True
-            )
-        )
-    ]
-    return {
-        "valid": evaluation.is_valid,
-        "currency": cart.currency,
-        "customer_id": customer_id,
-        "subtotal_amount": evaluation.subtotal_amount,
-        "discount_amount": evaluation.discount_amount,
-        "shipping_amount": evaluation.shipping_amount,
-        "shipping_discount_amount": evaluation.shipping_discount_amount,
-        "total_amount": evaluation.total_amount,
-        "cashback_amount": evaluation.cashback_amount,
-        "codes": codes,
-        "applied": applied,
-        "skipped": [_skipped(refusal) for refusal in evaluation.skipped],
-        "lines": lines,
-    }
+    return validation_of(evaluation, request.customer_id)

@@ -356,3 +356,40 @@ class TestRollback:
         ):
             assert response.status_code == 404
             assert response.json()["code"] == "redemption_not_found"
+
+
+class TestTheBodiesAreWhatTheSpecSays:
+    """Services answer with typed results; the response models in api/schemas describe them.
+    Each body must have exactly the model's fields, at every level."""
+
+    async def test_validate_redeem_and_rollback(
+        self, client: AsyncClient, checkout: dict[str, str], factory: Factory
+    ) -> None:
+        from pydantic import BaseModel
+
+        from app.api.schemas.checkout import Redemption, Validation
+
+        def same_fields(model: type[BaseModel], body: Any) -> None:
+            assert set(body) == set(model.model_fields), model.__name__
+            model.model_validate(body)
+            for name, field in model.model_fields.items():
+                inner = getattr(field.annotation, "__args__", (field.annotation,))
+                nested = [t for t in inner if isinstance(t, type) and issubclass(t, BaseModel)]
+                if nested and isinstance(body[name], list):
+                    for item in body[name]:
+                        same_fields(nested[0], item)
+                elif nested and isinstance(body[name], dict):
+                    same_fields(nested[0], body[name])
+
+        campaign = await factory.campaign(PercentOff(1000))
+        await factory.code(campaign, "TYPED10")
+        body = {"codes": ["TYPED10", "NOPE"], "cart": CART, "customer": {"id": "c"}}
+        validated = await client.post("/v1/validate", json=body, headers=checkout)
+        same_fields(Validation, validated.json())
+        redeemed = await redeem(client, checkout, ["TYPED10"])
+        same_fields(Redemption, redeemed.json())
+        rolled = await client.post(
+            f"/v1/redemptions/{redeemed.json()['id']}/rollback", headers=checkout
+        )
+        same_fields(Redemption, rolled.json())
+        assert rolled.json()["created_at"].endswith("Z")

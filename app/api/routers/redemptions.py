@@ -61,13 +61,15 @@ async def _redeem(request: Request) -> Response:
         )
     except RedemptionRefused as refused:
         if not refused.replayed:
-            metrics.code_verdicts("redeem", refused.extensions["codes"])
+            metrics.code_verdicts(
+                "redeem", (code["reason"] for code in refused.extensions["codes"])
+            )
         raise
     if not outcome.replayed:
-        metrics.code_verdicts("redeem", outcome.body["codes"])
+        metrics.code_verdicts("redeem", (code.reason for code in outcome.redemption.codes))
         metrics.redemption_created()
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return OrjsonResponse(outcome.body, status_code=201, headers=headers)
+    return OrjsonResponse(outcome.redemption, status_code=201, headers=headers)
 
 
 @router.post(

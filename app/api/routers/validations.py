@@ -28,7 +28,7 @@ async def _validate(request: Request) -> Response:
         settings.limits.max_discounts_per_order,
         settings.guesses,
     )
-    metrics.code_verdicts("validate", verdict["codes"])
+    metrics.code_verdicts("validate", (code.reason for code in verdict.codes))
     return OrjsonResponse(verdict)
 
 
