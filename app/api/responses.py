@@ -3,6 +3,7 @@ from typing import Any
 from starlette.responses import Response
 
 from app.rendering import render
+from app.services.idempotency import Written
 
 
 class OrjsonResponse(Response):
@@ -13,3 +14,9 @@ class OrjsonResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return render(content)
+
+
+def written(answer: Written[Any], status_code: int = 201) -> OrjsonResponse:
+    """An idempotent write's response: a retry's answer says so in Idempotent-Replayed."""
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return OrjsonResponse(answer.answer, status_code=status_code, headers=headers)

@@ -7,7 +7,6 @@ took, into the lots it was taken from, and takes back the cashback the order cre
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from app.db.errors import DuplicateKeyError
@@ -37,13 +36,10 @@ from app.services.errors import (
     InvalidGiftCard,
 )
 from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
-from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
+from app.services.idempotency import IdempotencyClaim, Written, write_once
 from app.services.ledger import reverse_credit
-from app.services.rendering import timestamp
 from app.settings import GuessSettings
 
-_CREATED_STATUS = 201
-_OK_STATUS = 200
 # Gift cards and wallets stand for money: longer than promotion codes.
 _BALANCE_CODE = parse_spec(length=16)
 
@@ -98,19 +94,36 @@ async def _credit(
     )
 
 
-async def balance_body(uow: UnitOfWork, account: Account, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class BalanceCodeView:
+    """A gift card or wallet and what it holds now."""
+
+    id: UUID
+    kind: AccountKind
+    code: str
+    currency: str
+    customer_id: str | None
+    available_amount: int
+    pending_amount: int
+    expires_at: datetime | None
+    created_at: datetime
+
+
+async def balance_of(uow: UnitOfWork, account: Account, now: datetime) -> BalanceCodeView:
     summary = await uow.ledger.summary(account.id, now, timedelta(0))
-    return {
-        "id": str(account.id),
-        "kind": account.kind.value,
-        "code": account.code,
-        "currency": account.currency,
-        "customer_id": account.customer_id,
-        "available_amount": summary.available,
-        "pending_amount": summary.pending,
-        "expires_at": timestamp(account.expires_at),
-        "created_at": timestamp(account.created_at),
-    }
+    assert account.code is not None, "gift cards and wallets have codes"
+    assert account.currency is not None, "gift cards and wallets hold a currency"
+    return BalanceCodeView(
+        id=account.id,
+        kind=account.kind,
+        code=account.code,
+        currency=account.currency,
+        customer_id=account.customer_id,
+        available_amount=summary.available,
+        pending_amount=summary.pending,
+        expires_at=account.expires_at,
+        created_at=account.created_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +137,7 @@ class GiftCardTerms:
 
 async def issue_gift_card(
     uow: UnitOfWork, terms: GiftCardTerms, claim: IdempotencyClaim, now: datetime
-) -> Written:
+) -> Written[BalanceCodeView]:
     """A gift card worth amount: its code (given, or drawn from 16 characters without
     look-alikes), an issue entry and its lot. A retry with the same Idempotency-Key returns
     the same card."""
@@ -135,10 +148,8 @@ async def issue_gift_card(
         )
     if terms.expires_at is not None and terms.expires_at <= now:
         raise InvalidGiftCard("'expires_at' is in the past.", fields=["expires_at"])
-    async with uow:
-        stored = await claim_or_replay(uow, claim)
-        if stored is not None:
-            return Written(stored.body, replayed=True)
+
+    async def issue() -> BalanceCodeView:
         if terms.code is None:
             account = await _draw_code(
                 uow, AccountKind.GIFT_CARD, terms.currency, terms.customer_id, terms.expires_at
@@ -169,10 +180,9 @@ async def issue_gift_card(
                 details={"amount": terms.amount, "currency": terms.currency},
             )
         )
-        body = await balance_body(uow, account, now)
-        await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
-        await uow.commit()
-    return Written(body, replayed=False)
+        return await balance_of(uow, account, now)
+
+    return await write_once(uow, claim, issue)
 
 
 async def _gift_card(uow: UnitOfWork, gift_card_id: UUID) -> Account:
@@ -195,7 +205,7 @@ class Lookup:
 
 async def look_up_gift_card(
     uow: UnitOfWork, lookup: Lookup, guesses: GuessSettings, now: datetime
-) -> dict[str, Any]:
+) -> BalanceCodeView:
     """The gift card with this code: an unbound card for anyone, a bound one only for its
     customer. An unknown code, or one bound to a customer the lookup does not name, is a failed
     guess; once the customer's or the address's allowance is used up every lookup is refused
@@ -217,7 +227,7 @@ async def look_up_gift_card(
             )
             await uow.commit()
             raise BalanceCodeNotFound("No gift card has this code.")
-        return await balance_body(uow, account, now)
+        return await balance_of(uow, account, now)
 
 
 async def top_up(
@@ -227,12 +237,10 @@ async def top_up(
     currency: str,
     claim: IdempotencyClaim,
     now: datetime,
-) -> Written:
+) -> Written[BalanceCodeView]:
     """Add amount to a gift card (a new lot, with the card's expiry). Idempotent by key."""
-    async with uow:
-        stored = await claim_or_replay(uow, claim)
-        if stored is not None:
-            return Written(stored.body, replayed=True)
+
+    async def add() -> BalanceCodeView:
         account = await _gift_card(uow, gift_card_id)
         if currency != account.currency:
             raise CurrencyMismatch(
@@ -252,15 +260,14 @@ async def top_up(
                 details={"amount": amount, "currency": currency},
             )
         )
-        body = await balance_body(uow, account, now)
-        await uow.idempotency.store(claim.api_key_id, claim.key, _OK_STATUS, body)
-        await uow.commit()
-    return Written(body, replayed=False)
+        return await balance_of(uow, account, now)
+
+    return await write_once(uow, claim, add)
 
 
-async def gift_card_balance(uow: UnitOfWork, gift_card_id: UUID, now: datetime) -> dict[str, Any]:
+async def gift_card_balance(uow: UnitOfWork, gift_card_id: UUID, now: datetime) -> BalanceCodeView:
     async with uow:
-        return await balance_body(uow, await _gift_card(uow, gift_card_id), now)
+        return await balance_of(uow, await _gift_card(uow, gift_card_id), now)
 
 
 async def gift_card_history(
@@ -274,11 +281,10 @@ async def gift_card_history(
 
 async def customer_wallets(
     uow: UnitOfWork, customer_id: str, now: datetime
-) -> list[dict[str, Any]]:
+) -> list[BalanceCodeView]:
     async with uow:
         return [
-            await balance_body(uow, account, now)
-            for account in await uow.ledger.wallets(customer_id)
+            await balance_of(uow, account, now) for account in await uow.ledger.wallets(customer_id)
         ]
 
 

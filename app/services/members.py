@@ -4,9 +4,9 @@ ledger entry (db/repositories/ledger.py), made under the member's account lock, 
 never be spent twice.
 """
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict, cast
 from uuid import UUID
 
 from app.db.uow import StatementUnitOfWork, UnitOfWork
@@ -40,14 +40,13 @@ from app.services.errors import (
     ProgramArchived,
     ProgramNotFound,
 )
-from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
+from app.services.idempotency import IdempotencyClaim, Written, write_once
 from app.services.ledger import reverse_credit
 from app.services.loyalty import find_program
 from app.services.rendering import timestamp
 
 # "Points expiring soon" looks this far ahead.
 EXPIRING_WINDOW = timedelta(days=30)
-_CREATED_STATUS = 201
 
 
 # -- balances
@@ -59,35 +58,41 @@ def qualifying_points(program: Program, summary: Summary) -> int:
     return summary.lifetime_earned
 
 
-def _tier_body(tier: Tier | None) -> dict[str, Any] | None:
-    if tier is None:
-        return None
-    return {
-        "key": tier.key,
-        "label": tier.label,
-        "threshold": tier.threshold,
-        "multiplier_percent": tier.multiplier_percent,
-    }
+@dataclass(frozen=True, slots=True)
+class MemberBalance:
+    """A member's points now, and where they stand among the tiers."""
+
+    program_id: UUID
+    customer_id: str
+    available_points: int
+    pending_points: int
+    expiring_points: int
+    expiring_before: datetime
+    lifetime_points: int
+    qualifying_points: int
+    tier: Tier | None
+    next_tier: Tier | None
+    points_to_next_tier: int | None
 
 
-def balance_body(
+def balance_of(
     program: Program, customer_id: str, summary: Summary, debt: int, now: datetime
-) -> dict[str, Any]:
+) -> MemberBalance:
     qualifying = qualifying_points(program, summary)
     place = standing(program.tiers, qualifying)
-    return {
-        "program_id": str(program.id),
-        "customer_id": customer_id,
-        "available_points": summary.available - debt,
-        "pending_points": summary.pending,
-        "expiring_points": summary.expiring,
-        "expiring_before": timestamp(now + EXPIRING_WINDOW),
-        "lifetime_points": summary.lifetime_earned,
-        "qualifying_points": qualifying,
-        "tier": _tier_body(place.tier),
-        "next_tier": _tier_body(place.next_tier),
-        "points_to_next_tier": place.points_to_next_tier,
-    }
+    return MemberBalance(
+        program_id=program.id,
+        customer_id=customer_id,
+        available_points=summary.available - debt,
+        pending_points=summary.pending,
+        expiring_points=summary.expiring,
+        expiring_before=now + EXPIRING_WINDOW,
+        lifetime_points=summary.lifetime_earned,
+        qualifying_points=qualifying,
+        tier=place.tier,
+        next_tier=place.next_tier,
+        points_to_next_tier=place.points_to_next_tier,
+    )
 
 
 _EMPTY = Summary(available=0, pending=0, expiring=0, lifetime_earned=0, earned_last_12_months=0)
@@ -95,16 +100,16 @@ _EMPTY = Summary(available=0, pending=0, expiring=0, lifetime_earned=0, earned_l
 
 async def balance_now(
     uow: UnitOfWork, program: Program, customer_id: str, account: Account | None, now: datetime
-) -> dict[str, Any]:
+) -> MemberBalance:
     if account is None:
-        return balance_body(program, customer_id, _EMPTY, 0, now)
+        return balance_of(program, customer_id, _EMPTY, 0, now)
     summary = await uow.ledger.summary(account.id, now, EXPIRING_WINDOW)
-    return balance_body(program, customer_id, summary, account.debt, now)
+    return balance_of(program, customer_id, summary, account.debt, now)
 
 
 async def member_balance(
     reads: StatementUnitOfWork, program_id: UUID, customer_id: str, now: datetime
-) -> dict[str, Any]:
+) -> MemberBalance:
     """A member's points now, in one statement (shops show it on every page). A customer who
     never earned has an empty balance, not a 404."""
     async with reads:
@@ -112,7 +117,7 @@ async def member_balance(
     if found is None:
         raise ProgramNotFound(f"No loyalty program has id {program_id}.")
     program, summary, debt = found
-    return balance_body(program, customer_id, summary, debt, now)
+    return balance_of(program, customer_id, summary, debt, now)
 
 
 async def member_history(
@@ -133,19 +138,49 @@ async def member_history(
 # -- earning and reversing
 
 
-def _earn_body(entry: Entry, customer_id: str, balance: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "entry_id": str(entry.id),
-        "order_id": entry.order_id,
-        "customer_id": customer_id,
-        "points": entry.amount,
-        "amount": entry.details["amount"],
-        "multiplier_percent": entry.details["multiplier_percent"],
-        "available_at": entry.details["available_at"],
-        "expires_at": entry.details["expires_at"],
-        "created_at": timestamp(entry.created_at),
-        "balance": balance,
-    }
+class _EarnDetails(TypedDict):
+    amount: int
+    currency: str
+    multiplier_percent: int
+    tier: str | None
+    available_at: str
+    expires_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Earned:
+    """The points an order earned, and the member's balance after."""
+
+    entry_id: UUID
+    order_id: str
+    customer_id: str
+    points: int
+    amount: int
+    multiplier_percent: int
+    available_at: datetime
+    expires_at: datetime | None
+    created_at: datetime
+    balance: MemberBalance
+
+    @classmethod
+    def of(cls, entry: Entry, customer_id: str, balance: MemberBalance) -> "Earned":
+        """From the order's earn entry, which keeps what the order paid and its terms."""
+        assert entry.order_id is not None, "an earn entry names its order"
+        # The details as earn() wrote them.
+        details = cast(_EarnDetails, entry.details)
+        expires_at = details["expires_at"]
+        return cls(
+            entry_id=entry.id,
+            order_id=entry.order_id,
+            customer_id=customer_id,
+            points=entry.amount,
+            amount=details["amount"],
+            multiplier_percent=details["multiplier_percent"],
+            available_at=datetime.fromisoformat(details["available_at"]),
+            expires_at=None if expires_at is None else datetime.fromisoformat(expires_at),
+            created_at=entry.created_at,
+            balance=balance,
+        )
 
 
 async def earn(
@@ -158,7 +193,7 @@ async def earn(
     currency: str,
     api_key_id: UUID,
     now: datetime,
-) -> Written:
+) -> Written[Earned]:
     """Points for an order paid amount: the program's rate times the member's tier multiplier
     (tier as it stood before this order), pending until the return window passes. Once per
     order and program: the same order again returns the first answer; with another amount it
@@ -183,7 +218,7 @@ async def earn(
                     entry_id=str(existing.id),
                 )
             balance = await balance_now(uow, program, customer_id, account, now)
-            return Written(_earn_body(existing, customer_id, balance), replayed=True)
+            return Written(Earned.of(existing, customer_id, balance), replayed=True)
 
         before = await uow.ledger.summary(account_id, now, EXPIRING_WINDOW)
         tier = standing(program.tiers, qualifying_points(program, before)).tier
@@ -219,7 +254,7 @@ async def earn(
         )
         balance = await balance_now(uow, program, customer_id, replace(account, debt=debt), now)
         await uow.commit()
-    return Written(_earn_body(entry, customer_id, balance), replayed=False)
+    return Written(Earned.of(entry, customer_id, balance))
 
 
 async def _credit_points(
@@ -330,6 +365,17 @@ async def locked_member(
     return (await uow.ledger.lock([account_id]))[account_id]
 
 
+@dataclass(frozen=True, slots=True)
+class Adjusted:
+    """Support's change to a member's points, and the balance after."""
+
+    entry_id: UUID
+    points: int
+    reason: str
+    created_at: datetime
+    balance: MemberBalance
+
+
 async def adjust(
     uow: UnitOfWork,
     program_id: UUID,
@@ -339,14 +385,12 @@ async def adjust(
     reason: str,
     claim: IdempotencyClaim,
     now: datetime,
-) -> Written:
+) -> Written[Adjusted]:
     """Support's correction: add points (available at once, expiring like earned ones; they do
     not count towards tiers) or remove available ones (soonest to expire first). Removing more
     than is available is refused unless the program allows a negative balance. Audited."""
-    async with uow:
-        stored = await claim_or_replay(uow, claim)
-        if stored is not None:
-            return Written(stored.body, replayed=True)
+
+    async def change() -> Adjusted:
         program = await find_program(uow, program_id)
         # Removing points from someone who has none only makes sense as debt.
         account = await locked_member(
@@ -388,13 +432,6 @@ async def adjust(
             )
         )
         balance = await balance_now(uow, program, customer_id, replace(account, debt=debt), now)
-        body = {
-            "entry_id": str(entry.id),
-            "points": points,
-            "reason": reason,
-            "created_at": timestamp(entry.created_at),
-            "balance": balance,
-        }
-        await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
-        await uow.commit()
-    return Written(body, replayed=False)
+        return Adjusted(entry.id, points, reason, entry.created_at, balance)
+
+    return await write_once(uow, claim, change)

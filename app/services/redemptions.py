@@ -48,9 +48,18 @@ from app.services.checkout_results import (
     redemption,
     validation_of,
 )
-from app.services.errors import IdempotencyKeyReused, RedemptionNotFound, RedemptionRefused
+from app.services.errors import RedemptionNotFound, RedemptionRefused
 from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
-from app.services.idempotency import IdempotencyClaim, claim_or_replay
+from app.services.idempotency import (
+    DONE,
+    REFUSED,
+    IdempotencyClaim,
+    StoredAnswer,
+    StoredRefusal,
+    Written,
+    replay,
+    write_once,
+)
 from app.services.validations import CheckoutRequest, evaluate_request, lookup_keys
 from app.settings import GuessSettings
 
@@ -60,14 +69,6 @@ _CONSUME_ATTEMPTS = 3
 _FIRST_PAUSE_SECONDS = 0.002
 _MAX_PAUSE_SECONDS = 0.05
 _MAX_BUSY_SECONDS = 5.0
-_REFUSED_STATUS = 409
-_CREATED_STATUS = 201
-
-
-@dataclass(frozen=True, slots=True)
-class RedeemOutcome:
-    redemption: Redemption
-    replayed: bool
 
 
 def redemption_of(record: RedemptionRecord) -> Redemption:
@@ -94,6 +95,14 @@ class _Refused:
 
     def error(self) -> RedemptionRefused:
         return _refusal(self.stored(), replayed=False)
+
+    def kept(self) -> StoredRefusal:
+        """The refusal, kept for retries by write_once."""
+        return StoredRefusal(self.error(), self.stored())
+
+
+def _refused_again(answer: StoredAnswer) -> RedemptionRefused:
+    return _refusal(answer.body, replayed=True)
 
 
 def _refusal(stored: dict[str, Any], *, replayed: bool) -> RedemptionRefused:
@@ -209,7 +218,7 @@ async def redeem(
     now: datetime,
     max_discounts: int,
     guesses: GuessSettings,
-) -> RedeemOutcome:
+) -> Written[Redemption]:
     """Consume every code in the request for this order, all or nothing, exactly once per
     idempotency key, for a caller holding the checkout scope. No limit is ever exceeded: each
     is taken by a conditional UPDATE or a guarded upsert, and nothing is recorded unless all of
@@ -245,7 +254,7 @@ async def _redeem_in_statements(
     now: datetime,
     max_discounts: int,
     guesses: GuessSettings,
-) -> RedeemOutcome | None:
+) -> Written[Redemption] | None:
     """Redeem in two statements when no balance is involved; None, having written nothing,
     when the redemption turns out to credit cashback (the transaction path does that)."""
     guessers = Guessers(
@@ -301,20 +310,18 @@ async def _redeem_in_statements(
                 await _record_patiently(
                     statements,
                     _new_redemption(record, evaluation, request),
-                    Answer(key.id, claim.key, claim.request_hash, _CREATED_STATUS, answer, now),
+                    Answer(key.id, claim.key, claim.request_hash, DONE, answer, now),
                 )
             except WriteRefused as lost:
                 if lost.reason == KEY_TAKEN:
                     return await _replay_taken(statements, claim, now)
                 continue  # a limit ran out since the read: read and evaluate again
-            return RedeemOutcome(redemption=response, replayed=False)
+            return Written(response)
         else:
             # Lost every race for a limit; report it as the limit it lost.
             validation = validation.with_limit_reached()
         refused = _Refused(validation)
-        stored = Answer(
-            key.id, claim.key, claim.request_hash, _REFUSED_STATUS, refused.stored(), now
-        )
+        stored = Answer(key.id, claim.key, claim.request_hash, REFUSED, refused.stored(), now)
         try:
             await statements.writes.store_answer(stored)
         except WriteRefused:
@@ -346,26 +353,21 @@ async def _record_patiently(
 
 async def _replay(
     statements: StatementUnitOfWork, claim: IdempotencyClaim, stored: StoredResponse
-) -> RedeemOutcome:
+) -> Written[Redemption]:
     """The answer to a retry: the stored refusal, or the redemption as it is now (one rolled
     back since is shown rolled back, never as a discount still to honour)."""
-    if stored.request_hash != claim.request_hash:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was sent before with a different request; "
-            "use a new key for a new request."
-        )
-    assert stored.status is not None, "a key is stored with its answer"
-    assert stored.body is not None, "a key is stored with its answer"
-    if stored.status == _REFUSED_STATUS:
-        raise _refusal(stored.body, replayed=True)
-    current = await statements.checkout.redemption(UUID(stored.body["id"]))
-    assert current is not None, "a stored redemption is never deleted"
-    return RedeemOutcome(redemption=redemption_of(current), replayed=True)
+
+    async def as_now(answer: StoredAnswer) -> Redemption:
+        current = await statements.checkout.redemption(UUID(answer.body["id"]))
+        assert current is not None, "a stored redemption is never deleted"
+        return redemption_of(current)
+
+    return await replay(claim, stored, refuse=_refused_again, current=as_now)
 
 
 async def _replay_taken(
     statements: StatementUnitOfWork, claim: IdempotencyClaim, now: datetime
-) -> RedeemOutcome:
+) -> Written[Redemption]:
     """Another request with the same key got there first (it had not finished when this one
     read): answer as it did."""
     stored = await statements.checkout.stored_answer(claim.api_key_id, claim.key, now)
@@ -405,20 +407,17 @@ async def _redeem_in_transaction(
     *,
     balance_codes: tuple[str, ...] = (),
     cashback_pending: timedelta = timedelta(0),
-) -> RedeemOutcome:
+) -> Written[Redemption]:
     """Redeem as one transaction, for balance codes and cashback: claim the key, re-evaluate,
     take the limits, lock and plan the balances, record, pay, credit, store the answer."""
-    async with uow:
-        stored = await claim_or_replay(uow, claim)
-        if stored is not None:
-            if stored.status == _REFUSED_STATUS:
-                raise _refusal(stored.body, replayed=True)
-            # The redemption as it is now, not as it was: one rolled back since is shown
-            # rolled back, never as a discount still to honour.
-            current = await uow.redemptions.get(UUID(stored.body["id"]))
-            assert current is not None, "a stored redemption is never deleted"
-            return RedeemOutcome(redemption=redemption_of(current), replayed=True)
 
+    async def as_now(answer: StoredAnswer) -> Redemption:
+        # As it is now, not as it was: one rolled back since is shown rolled back.
+        current = await uow.redemptions.get(UUID(answer.body["id"]))
+        assert current is not None, "a stored redemption is never deleted"
+        return redemption_of(current)
+
+    async def redeem_once() -> Redemption:
         counted = guess_subjects(claim.api_key_id, request.customer_id, request.client_ip, guesses)
         if request.codes or balance_codes:
             blocked_until = await uow.guesses.blocked_until(blocking(counted), now)
@@ -493,18 +492,13 @@ async def _redeem_in_transaction(
                         available_at=now + cashback_pending,
                         now=now,
                     )
-                response = redemption_of(record)
-                await uow.idempotency.store(
-                    claim.api_key_id, claim.key, _CREATED_STATUS, plain(response)
-                )
-                await uow.commit()
-                return RedeemOutcome(redemption=response, replayed=False)
+                return redemption_of(record)
         else:
             # Lost every race for a limit; report it as the limit it lost.
             refused = _Refused(validation.with_limit_reached())
-        await uow.idempotency.store(claim.api_key_id, claim.key, _REFUSED_STATUS, refused.stored())
-        await uow.commit()
-    raise refused.error()
+        raise refused.kept()
+
+    return await write_once(uow, claim, redeem_once, refuse=_refused_again, current=as_now)
 
 
 async def get_redemption(uow: UnitOfWork, redemption_id: UUID) -> Redemption:

@@ -12,12 +12,10 @@ spends in one transaction under the member's lock, so a spend is never refused f
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID, uuid4
 
 from app.db.errors import DuplicateKeyError
 from app.db.repositories.checkout_writes import KEY_TAKEN, Answer, RewardSpendWrite, WriteRefused
-from app.db.repositories.idempotency import StoredResponse
 from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
 from app.domain.campaigns import CodeSource
@@ -27,31 +25,45 @@ from app.domain.ledger import EntryKind, NewEntry, after_debit, available, plan_
 from app.domain.loyalty import (
     ProgramStatus,
 )
+from app.rendering import plain
 from app.services.api_keys import authenticate, check_access, hash_key
 from app.services.campaigns import insert_bound_code
 from app.services.errors import (
-    IdempotencyKeyReused,
     ProgramNotFound,
     RewardArchived,
     RewardNotFound,
 )
-from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
+from app.services.idempotency import DONE, IdempotencyClaim, Written, replay, write_once
 from app.services.loyalty import find_program
 from app.services.members import (
     EXPIRING_WINDOW,
-    balance_body,
+    MemberBalance,
     balance_now,
+    balance_of,
     insufficient_points,
     locked_member,
 )
-from app.services.rendering import timestamp
 
-_CREATED_STATUS = 201
 _REWARD_CODE = parse_spec(length=12)
 
 
 # Plans against a balance that changed since its read before the spend takes the lock instead.
 _OPTIMISTIC_ATTEMPTS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class RewardBought:
+    """A reward's code, the points it cost and the member's balance after."""
+
+    entry_id: UUID
+    reward_id: UUID
+    points_spent: int
+    code: str
+    code_id: UUID
+    campaign_id: UUID
+    expires_at: datetime
+    created_at: datetime
+    balance: MemberBalance
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +82,7 @@ async def redeem_reward(
     scopes: tuple[Scope, ...],
     purchase: RewardPurchase,
     now: datetime,
-) -> Written:
+) -> Written[RewardBought]:
     """Spend the reward's points (soonest to expire first) for a single-use code bound to the
     member, exactly once per Idempotency-Key, for a caller whose key holds one of scopes. Two
     spends of one balance never both take the same points: each take is guarded, the account
@@ -93,7 +105,7 @@ async def _spend_in_statements(
     scopes: tuple[Scope, ...],
     purchase: RewardPurchase,
     now: datetime,
-) -> Written | None:
+) -> Written[RewardBought] | None:
     """One read and one write; None, having written nothing, when the balance changed between
     them (or the drawn code text was taken)."""
     found = await statements.checkout.load_reward_spend(
@@ -108,7 +120,7 @@ async def _spend_in_statements(
     key = check_access(found.key, *scopes)
     claim = IdempotencyClaim(key.id, purchase.idempotency_key, purchase.request_hash)
     if found.stored is not None:
-        return _replay(claim, found.stored)
+        return await replay(claim, found.stored)
     program, reward = found.program, found.reward
     if program is None:
         raise ProgramNotFound(f"No loyalty program has id {purchase.program_id}.")
@@ -139,8 +151,18 @@ async def _spend_in_statements(
         reward_id=reward.id,
     )
     left = after_debit(found.summary, found.lots, takes, now + EXPIRING_WINDOW)
-    body = _body(spend, balance_body(program, purchase.customer_id, left, found.debt, now), at=now)
-    answer = Answer(key.id, claim.key, claim.request_hash, _CREATED_STATUS, body, now)
+    bought = RewardBought(
+        entry_id=spend.entry_id,
+        reward_id=spend.reward_id,
+        points_spent=spend.points,
+        code=spend.code,
+        code_id=spend.code_id,
+        campaign_id=spend.campaign_id,
+        expires_at=spend.expires_at,
+        created_at=now,
+        balance=balance_of(program, purchase.customer_id, left, found.debt, now),
+    )
+    answer = Answer(key.id, claim.key, claim.request_hash, DONE, plain(bought), now)
     try:
         await statements.writes.spend_reward(spend, answer)
     except WriteRefused as refused:
@@ -148,34 +170,10 @@ async def _spend_in_statements(
             return None
         stored = await statements.checkout.stored_answer(key.id, claim.key, now)
         assert stored is not None, "a taken key has its answer once its statement is done"
-        return _replay(claim, stored)
+        return await replay(claim, stored)
     except DuplicateKeyError:
         return None
-    return Written(body, replayed=False)
-
-
-def _replay(claim: IdempotencyClaim, stored: StoredResponse) -> Written:
-    if stored.request_hash != claim.request_hash:
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was sent before with a different request; "
-            "use a new key for a new request."
-        )
-    assert stored.body is not None, "a key is stored with its answer"
-    return Written(stored.body, replayed=True)
-
-
-def _body(spend: RewardSpendWrite, balance: dict[str, Any], *, at: datetime) -> dict[str, Any]:
-    return {
-        "entry_id": str(spend.entry_id),
-        "reward_id": str(spend.reward_id),
-        "points_spent": spend.points,
-        "code": spend.code,
-        "code_id": str(spend.code_id),
-        "campaign_id": str(spend.campaign_id),
-        "expires_at": timestamp(spend.expires_at),
-        "created_at": timestamp(at),
-        "balance": balance,
-    }
+    return Written(bought)
 
 
 async def _spend_in_transaction(
@@ -185,13 +183,11 @@ async def _spend_in_transaction(
     reward_id: UUID,
     claim: IdempotencyClaim,
     now: datetime,
-) -> Written:
+) -> Written[RewardBought]:
     """The spend as one transaction under the member's lock: two spends of one balance run one
     after the other, and the second sees what the first left."""
-    async with uow:
-        stored = await claim_or_replay(uow, claim)
-        if stored is not None:
-            return Written(stored.body, replayed=True)
+
+    async def spend() -> RewardBought:
         program = await find_program(uow, program_id)
         reward = await uow.loyalty.reward(reward_id)
         if reward is None or reward.program_id != program_id:
@@ -227,18 +223,17 @@ async def _spend_in_transaction(
             ),
         )
         await uow.ledger.allocate(entry.id, takes)
-        balance = await balance_now(uow, program, customer_id, account, now)
-        body = {
-            "entry_id": str(entry.id),
-            "reward_id": str(reward.id),
-            "points_spent": reward.points_cost,
-            "code": code.code,
-            "code_id": str(code.id),
-            "campaign_id": str(reward.campaign_id),
-            "expires_at": timestamp(code.expires_at),
-            "created_at": timestamp(entry.created_at),
-            "balance": balance,
-        }
-        await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
-        await uow.commit()
-    return Written(body, replayed=False)
+        assert code.expires_at is not None, "a reward code expires"
+        return RewardBought(
+            entry_id=entry.id,
+            reward_id=reward.id,
+            points_spent=reward.points_cost,
+            code=code.code,
+            code_id=code.id,
+            campaign_id=reward.campaign_id,
+            expires_at=code.expires_at,
+            created_at=entry.created_at,
+            balance=await balance_now(uow, program, customer_id, account, now),
+        )
+
+    return await write_once(uow, claim, spend)

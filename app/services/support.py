@@ -3,14 +3,13 @@ recorded in the audit trail; and the codes a customer could use now."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from app.db.uow import UnitOfWork
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.audit import Action, AuditEntry
 from app.domain.benefits import AmountOff, Effect, PercentOff, ShippingOff
-from app.domain.campaigns import Campaign, CampaignKind, Code, CodeSource, Trigger
+from app.domain.campaigns import CampaignKind, Code, CodeSource, Trigger
 from app.domain.codegen import parse_spec
 from app.domain.conditions import Conditions, Target
 from app.domain.rules import Rules, Stacking
@@ -23,11 +22,9 @@ from app.services.errors import (
     IssuingLimitExceeded,
     IssuingLimitsNotFound,
 )
-from app.services.idempotency import IdempotencyClaim, Written, claim_or_replay
-from app.services.rendering import timestamp
+from app.services.idempotency import IdempotencyClaim, Written, write_once
 
 DEFAULT_VALIDITY = timedelta(days=30)
-_CREATED_STATUS = 201
 # Support codes are drawn like pool codes (no look-alikes), a little longer since each stands
 # alone; a collision with an existing code is drawn again.
 _SUPPORT_CODE = parse_spec(length=12)
@@ -69,22 +66,23 @@ class ApologyTerms:
         return tuple(effects)
 
 
-def _body(code: Code, campaign: Campaign, terms: ApologyTerms, actor: ApiKey) -> dict[str, Any]:
-    return {
-        "code": code.code,
-        "code_id": str(code.id),
-        "campaign_id": str(campaign.id),
-        "customer_id": code.customer_id,
-        "amount": terms.amount,
-        "currency": terms.currency,
-        "basis_points": terms.basis_points,
-        "free_shipping": terms.free_shipping,
-        "skus": sorted(terms.skus),
-        "expires_at": timestamp(code.expires_at),
-        "reason": terms.reason,
-        "issued_by": str(actor.id),
-        "created_at": timestamp(code.created_at),
-    }
+@dataclass(frozen=True, slots=True)
+class SupportCodeIssued:
+    """An apology code as issued: what it takes off, for whom, why and by which key."""
+
+    code: str
+    code_id: UUID
+    campaign_id: UUID
+    customer_id: str
+    amount: int | None
+    currency: str | None
+    basis_points: int | None
+    free_shipping: bool
+    skus: tuple[str, ...]
+    expires_at: datetime
+    reason: str
+    issued_by: UUID
+    created_at: datetime
 
 
 async def _check_limits(uow: UnitOfWork, actor: ApiKey, terms: ApologyTerms, now: datetime) -> None:
@@ -119,15 +117,13 @@ async def _check_limits(uow: UnitOfWork, actor: ApiKey, terms: ApologyTerms, now
 
 async def issue_code(
     uow: UnitOfWork, actor: ApiKey, terms: ApologyTerms, claim: IdempotencyClaim, now: datetime
-) -> Written:
+) -> Written[SupportCodeIssued]:
     """One single-use code for one customer: its own campaign (kind 'support') with the
     chosen effects, limits checked, the audit event and the answer stored, all in one
     transaction. A retry with the same Idempotency-Key returns the same code."""
     terms.check(now)
-    async with uow:
-        stored = await claim_or_replay(uow, claim)
-        if stored is not None:
-            return Written(stored.body, replayed=True)
+
+    async def issue() -> SupportCodeIssued:
         await _check_limits(uow, actor, terms, now)
         campaign = await uow.campaigns.insert(
             name=f"Apology for {terms.customer_id}"[:200],
@@ -142,16 +138,16 @@ async def issue_code(
             per_customer_limit=None,
             metadata={"reason": terms.reason},
         )
-        expires_at = terms.expires_at or now + DEFAULT_VALIDITY
         code = await insert_bound_code(
             uow,
             _SUPPORT_CODE,
             campaign_id=campaign.id,
             customer_id=terms.customer_id,
-            expires_at=expires_at,
+            expires_at=terms.expires_at or now + DEFAULT_VALIDITY,
             source=CodeSource.SUPPORT,
         )
-        body = _body(code, campaign, terms, actor)
+        assert code.customer_id is not None, "a support code is bound to its customer"
+        assert code.expires_at is not None, "a support code expires"
         await uow.audit.record(
             AuditEntry(
                 action=Action.SUPPORT_CODE_ISSUED,
@@ -160,13 +156,32 @@ async def issue_code(
                 customer_id=terms.customer_id,
                 subject_id=code.id,
                 reason=terms.reason,
-                details={k: body[k] for k in ("code", "amount", "currency", "basis_points")}
-                | {"free_shipping": terms.free_shipping},
+                details={
+                    "code": code.code,
+                    "amount": terms.amount,
+                    "currency": terms.currency,
+                    "basis_points": terms.basis_points,
+                    "free_shipping": terms.free_shipping,
+                },
             )
         )
-        await uow.idempotency.store(claim.api_key_id, claim.key, _CREATED_STATUS, body)
-        await uow.commit()
-    return Written(body, replayed=False)
+        return SupportCodeIssued(
+            code=code.code,
+            code_id=code.id,
+            campaign_id=campaign.id,
+            customer_id=code.customer_id,
+            amount=terms.amount,
+            currency=terms.currency,
+            basis_points=terms.basis_points,
+            free_shipping=terms.free_shipping,
+            skus=tuple(sorted(terms.skus)),
+            expires_at=code.expires_at,
+            reason=terms.reason,
+            issued_by=actor.id,
+            created_at=code.created_at,
+        )
+
+    return await write_once(uow, claim, issue)
 
 
 async def available_codes(

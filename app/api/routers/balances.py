@@ -14,7 +14,7 @@ from app.api.deps import (
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.params import CustomerPath
 from app.api.problems import problem_responses
-from app.api.responses import OrjsonResponse
+from app.api.responses import OrjsonResponse, written
 from app.api.schemas.loyalty import (
     BalanceCode,
     BalanceCodeList,
@@ -57,9 +57,7 @@ async def issue_gift_card(
         expires_at=body.expires_at,
     )
     claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
-    written = await service.issue_gift_card(uow, terms, claim, now)
-    headers = {"Idempotent-Replayed": "true"} if written.replayed else None
-    return OrjsonResponse(written.body, status_code=201, headers=headers)
+    return written(await service.issue_gift_card(uow, terms, claim, now))
 
 
 @router.post(
@@ -139,9 +137,8 @@ async def top_up(
     now: NowDep,
 ) -> OrjsonResponse:
     claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
-    written = await service.top_up(uow, gift_card_id, body.amount, body.currency, claim, now)
-    headers = {"Idempotent-Replayed": "true"} if written.replayed else None
-    return OrjsonResponse(written.body, headers=headers)
+    topped_up = await service.top_up(uow, gift_card_id, body.amount, body.currency, claim, now)
+    return written(topped_up, status_code=200)
 
 
 @router.get(
@@ -157,4 +154,5 @@ async def top_up(
 async def customer_wallets(
     customer_id: CustomerPath, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
 ) -> OrjsonResponse:
-    return OrjsonResponse({"data": await service.customer_wallets(uow, customer_id, now)})
+    wallets = await service.customer_wallets(uow, customer_id, now)
+    return OrjsonResponse({"data": wallets})

@@ -18,7 +18,7 @@ from app.api.deps import (
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.params import CustomerPath, OrderPath
 from app.api.problems import problem_responses
-from app.api.responses import OrjsonResponse
+from app.api.responses import OrjsonResponse, written
 from app.api.schemas.loyalty import (
     Adjustment,
     AdjustmentCreate,
@@ -45,10 +45,6 @@ from app.services import expiry, loyalty, members, rewards
 router = APIRouter(tags=["loyalty"])
 
 _MEMBER = "/v1/loyalty/programs/{program_id}/members/{customer_id}"
-
-
-def _replayed(replayed: bool) -> dict[str, str] | None:
-    return {"Idempotent-Replayed": "true"} if replayed else None
 
 
 @router.post(
@@ -214,7 +210,7 @@ async def member_history(
 async def earn(
     program_id: UUID, body: EarnCreate, uow: UowDep, key: CheckoutKey, now: NowDep
 ) -> OrjsonResponse:
-    written = await members.earn(
+    earned = await members.earn(
         uow,
         program_id,
         customer_id=body.customer_id,
@@ -224,11 +220,7 @@ async def earn(
         api_key_id=key.id,
         now=now,
     )
-    return OrjsonResponse(
-        written.body,
-        status_code=200 if written.replayed else 201,
-        headers=_replayed(written.replayed),
-    )
+    return written(earned, status_code=200 if earned.replayed else 201)
 
 
 @router.post(
@@ -281,8 +273,7 @@ async def redeem_reward(
         request_hash=request_fingerprint(request, body.model_dump(mode="json")),
     )
     scopes = (Scope.CHECKOUT, Scope.SUPPORT)
-    written = await rewards.redeem_reward(statements, uow, token, scopes, purchase, now)
-    return OrjsonResponse(written.body, status_code=201, headers=_replayed(written.replayed))
+    return written(await rewards.redeem_reward(statements, uow, token, scopes, purchase, now))
 
 
 @router.post(
@@ -308,7 +299,7 @@ async def adjust(
     now: NowDep,
 ) -> OrjsonResponse:
     claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
-    written = await members.adjust(
+    adjusted = await members.adjust(
         uow,
         program_id,
         customer_id,
@@ -317,7 +308,7 @@ async def adjust(
         claim=claim,
         now=now,
     )
-    return OrjsonResponse(written.body, status_code=201, headers=_replayed(written.replayed))
+    return written(adjusted)
 
 
 @router.post(

@@ -24,9 +24,10 @@ from app.api.fast_routes import (
     served_by,
 )
 from app.api.problems import problem_responses
-from app.api.responses import OrjsonResponse
+from app.api.responses import OrjsonResponse, written
 from app.api.schemas.checkout import Redemption, RedemptionCreate
 from app.domain.api_keys import Scope
+from app.services import checkout_results
 from app.services import redemptions as service
 from app.services.errors import RedemptionRefused
 from app.settings import Settings
@@ -65,11 +66,10 @@ async def _redeem(request: Request) -> Response:
                 "redeem", (code["reason"] for code in refused.extensions["codes"])
             )
         raise
-    if not outcome.replayed:
-        metrics.code_verdicts("redeem", (code.reason for code in outcome.redemption.codes))
+    if isinstance(outcome.answer, checkout_results.Redemption) and not outcome.replayed:
+        metrics.code_verdicts("redeem", (code.reason for code in outcome.answer.codes))
         metrics.redemption_created()
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-    return OrjsonResponse(outcome.redemption, status_code=201, headers=headers)
+    return written(outcome)
 
 
 @router.post(

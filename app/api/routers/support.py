@@ -15,7 +15,7 @@ from app.api.deps import (
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.params import CustomerPath
 from app.api.problems import problem_responses
-from app.api.responses import OrjsonResponse
+from app.api.responses import OrjsonResponse, written
 from app.api.schemas.common import NOT_BLANK, Timestamp
 from app.api.schemas.support import (
     AuditEvent,
@@ -75,9 +75,7 @@ async def issue_support_code(
         expires_at=body.expires_at,
     )
     claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
-    issued = await service.issue_code(uow, key, terms, claim, now)
-    headers = {"Idempotent-Replayed": "true"} if issued.replayed else None
-    return OrjsonResponse(issued.body, status_code=201, headers=headers)
+    return written(await service.issue_code(uow, key, terms, claim, now))
 
 
 @router.get(

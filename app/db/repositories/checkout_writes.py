@@ -34,7 +34,7 @@ _CLAIM = """
 claim AS (
     INSERT INTO idempotency_keys AS k
         (api_key_id, key, request_hash, response_status, response_body, created_at)
-    VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+    VALUES ($1, $2, $3, $4, $5::json, $6)
     ON CONFLICT (api_key_id, key) DO UPDATE SET
         request_hash = excluded.request_hash,
         response_status = excluded.response_status,
