@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from app.domain.reasons import Reason
+
 
 class AccountKind(StrEnum):
     """'points': one customer in one loyalty program. 'gift_card': a balance code anyone holding
@@ -85,6 +87,17 @@ class NewEntry:
     api_key_id: UUID | None = None
     reason: str | None = None
     details: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewLot:
+    """The lot a credit opens: amount, of which remaining is spendable from available_at
+    (less when a debt took some of it), until expires_at."""
+
+    amount: int
+    remaining: int
+    available_at: datetime
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,3 +239,36 @@ class Credit:
 def credit_against_debt(amount: int, debt: int) -> Credit:
     paid = min(amount, max(debt, 0))
     return Credit(lot_amount=amount - paid, debt_paid=paid)
+
+
+# -- gift cards and wallets at /redeem
+
+_PAYMENT_MESSAGES = {
+    Reason.NOT_FOUND: "No gift card or wallet has this code.",
+    Reason.DUPLICATE_CODE: "The code was given more than once.",
+    Reason.EXPIRED: "The gift card has expired.",
+    Reason.CUSTOMER_MISMATCH: "The balance belongs to another customer.",
+    Reason.CURRENCY_MISMATCH: "The balance is in another currency than the order.",
+    Reason.NO_BALANCE: "Nothing is left to spend on it.",
+}
+
+
+def payment_refusal(
+    account: Account | None, currency: str, customer_id: str | None, now: datetime
+) -> Reason | None:
+    """Why a gift card or wallet cannot pay towards an order, or None when it can (if it
+    holds anything: NO_BALANCE is decided on its lots)."""
+    if account is None:
+        return Reason.NOT_FOUND
+    if account.customer_id is not None and account.customer_id != customer_id:
+        return Reason.CUSTOMER_MISMATCH
+    if account.currency != currency:
+        return Reason.CURRENCY_MISMATCH
+    if account.expires_at is not None and account.expires_at <= now:
+        return Reason.EXPIRED
+    return None
+
+
+def payment_message(reason: Reason | None) -> str:
+    """What a balance code's verdict says to the shopper."""
+    return "It pays towards the order." if reason is None else _PAYMENT_MESSAGES[reason]

@@ -21,8 +21,11 @@ from app.domain.ledger import (
     Entry,
     EntryKind,
     NewEntry,
+    NewLot,
     Take,
     available,
+    payment_message,
+    payment_refusal,
     plan_payment,
     total,
 )
@@ -42,15 +45,6 @@ from app.settings import GuessSettings
 
 # Gift cards and wallets stand for money: longer than promotion codes.
 _BALANCE_CODE = parse_spec(length=16)
-
-_MESSAGES = {
-    Reason.NOT_FOUND: "No gift card or wallet has this code.",
-    Reason.DUPLICATE_CODE: "The code was given more than once.",
-    Reason.EXPIRED: "The gift card has expired.",
-    Reason.CUSTOMER_MISMATCH: "The balance belongs to another customer.",
-    Reason.CURRENCY_MISMATCH: "The balance is in another currency than the order.",
-    Reason.NO_BALANCE: "Nothing is left to spend on it.",
-}
 
 
 async def _draw_code(
@@ -81,17 +75,9 @@ async def _credit(
     available_at: datetime,
     now: datetime,
 ) -> None:
-    written = await uow.ledger.append(account.id, entry)
-    await uow.ledger.add_lot(
-        account_id=account.id,
-        entry_id=written.id,
-        source=entry.kind,
-        amount=entry.amount,
-        remaining=entry.amount,
-        available_at=available_at,
-        expires_at=account.expires_at,
-        now=now,
-    )
+    """The entry and its lot, all spendable from available_at until the account expires."""
+    lot = NewLot(entry.amount, entry.amount, available_at, account.expires_at)
+    await uow.ledger.credit(account.id, entry, now, lot=lot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,23 +321,9 @@ def _verdict(code: str, reason: Reason | None, amount: int = 0) -> BalanceVerdic
         code=code,
         valid=reason is None,
         reason=reason,
-        message="It pays towards the order." if reason is None else _MESSAGES[reason],
+        message=payment_message(reason),
         amount=amount,
     )
-
-
-def _refusal(
-    account: Account | None, currency: str, customer_id: str | None, now: datetime
-) -> Reason | None:
-    if account is None:
-        return Reason.NOT_FOUND
-    if account.customer_id is not None and account.customer_id != customer_id:
-        return Reason.CUSTOMER_MISMATCH
-    if account.currency != currency:
-        return Reason.CURRENCY_MISMATCH
-    if account.expires_at is not None and account.expires_at <= now:
-        return Reason.EXPIRED
-    return None
 
 
 async def plan_payments(
@@ -379,7 +351,7 @@ async def plan_payments(
             verdicts.append(_verdict(code, Reason.DUPLICATE_CODE))
             continue
         seen.add(key)
-        reason = _refusal(account, currency, customer_id, now)
+        reason = payment_refusal(account, currency, customer_id, now)
         if account is None:
             unknown += 1
         if reason is None and account is not None:
@@ -402,12 +374,11 @@ async def record_payments(uow: UnitOfWork, plan: PaymentPlan, redemption_id: UUI
     for payment in plan.payments:
         if not payment.takes:
             continue
-        await uow.ledger.take(payment.takes)
-        entry = await uow.ledger.append(
+        await uow.ledger.debit(
             payment.account.id,
             NewEntry(kind=EntryKind.PAYMENT, amount=-payment.amount, redemption_id=redemption_id),
+            payment.takes,
         )
-        await uow.ledger.allocate(entry.id, payment.takes)
 
 
 async def wallet_of(uow: UnitOfWork, customer_id: str, currency: str) -> Account:
@@ -454,19 +425,14 @@ async def reverse_redemption_balances(
     payments = [e for e in entries if e.kind is EntryKind.PAYMENT]
     allocations = await uow.ledger.allocations([e.id for e in payments])
     for payment in payments:
-        takes = allocations[payment.id]
-        await uow.ledger.give_back(takes)
-        refund = await uow.ledger.append(
-            payment.account_id,
-            NewEntry(
-                kind=EntryKind.REFUND,
-                amount=-payment.amount,
-                redemption_id=redemption_id,
-                api_key_id=api_key_id,
-                details={"refunds": str(payment.id)},
-            ),
+        refund = NewEntry(
+            kind=EntryKind.REFUND,
+            amount=-payment.amount,
+            redemption_id=redemption_id,
+            api_key_id=api_key_id,
+            details={"refunds": str(payment.id)},
         )
-        await uow.ledger.allocate(refund.id, takes)
+        await uow.ledger.credit(payment.account_id, refund, now, back_into=allocations[payment.id])
     cashbacks = [e for e in entries if e.kind is EntryKind.CASHBACK]
     own_lots = await uow.ledger.lots_of_entries([e.id for e in cashbacks])
     for cashback in cashbacks:

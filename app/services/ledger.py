@@ -25,12 +25,11 @@ async def reverse_credit(
     soonest to expire first. What is still missing becomes debt when allow_debt, and is
     forgiven otherwise; the reverse entry says which, and its allocations say where from."""
     plan = plan_reversal(await uow.ledger.open_lots(account.id), own_lots, credit.amount, now)
-    await uow.ledger.take(plan.takes)
     await uow.ledger.mark_reversed(own_lots, now)
     debt_added = plan.shortfall if allow_debt else 0
     if debt_added:
         await uow.ledger.set_debt(account.id, account.debt + debt_added)
-    entry = await uow.ledger.append(
+    return await uow.ledger.debit(
         account.id,
         NewEntry(
             kind=EntryKind.REVERSE,
@@ -45,6 +44,5 @@ async def reverse_credit(
                 "forgiven": plan.shortfall - debt_added,
             },
         ),
+        plan.takes,
     )
-    await uow.ledger.allocate(entry.id, plan.takes)
-    return entry

@@ -16,6 +16,7 @@ from app.domain.ledger import (
     Entry,
     EntryKind,
     NewEntry,
+    NewLot,
     Summary,
     available,
     credit_against_debt,
@@ -271,20 +272,13 @@ async def _credit_points(
     say how much) and the lot keeps the rest; the lot exists even when the debt took it all,
     since earned points count towards tiers. Returns the entry and the debt left."""
     credit = credit_against_debt(entry.amount, account.debt)
-    written = await uow.ledger.append(
-        account.id, replace(entry, details={**(entry.details or {}), "debt_paid": credit.debt_paid})
+    lot = NewLot(entry.amount, credit.lot_amount, available_at, program.expiry_of(now))
+    written = await uow.ledger.credit(
+        account.id,
+        replace(entry, details={**(entry.details or {}), "debt_paid": credit.debt_paid}),
+        now,
+        lot=lot if entry.amount > 0 else None,
     )
-    if entry.amount > 0:
-        await uow.ledger.add_lot(
-            account_id=account.id,
-            entry_id=written.id,
-            source=entry.kind,
-            amount=entry.amount,
-            remaining=credit.lot_amount,
-            available_at=available_at,
-            expires_at=program.expiry_of(now),
-            now=now,
-        )
     debt = account.debt - credit.debt_paid
     if credit.debt_paid:
         await uow.ledger.set_debt(account.id, debt)
@@ -413,11 +407,9 @@ async def adjust(
                 raise insufficient_points(points_left, wanted)
             takes = take_up_to(spendable(lots, now), wanted)
             missing = wanted - total(takes)
-            await uow.ledger.take(takes)
-            entry = await uow.ledger.append(
-                account.id, replace(entry_terms, details={"debt_added": missing})
+            entry = await uow.ledger.debit(
+                account.id, replace(entry_terms, details={"debt_added": missing}), takes
             )
-            await uow.ledger.allocate(entry.id, takes)
             debt = account.debt + missing
             if missing:
                 await uow.ledger.set_debt(account.id, debt)

@@ -203,7 +203,6 @@ async def _spend_in_transaction(
             raise insufficient_points(points_left, reward.points_cost)
         takes = plan_debit(lots, reward.points_cost, now)
         assert takes is not None, "the lots hold at least the cost"
-        await uow.ledger.take(takes)
         code = await insert_bound_code(
             uow,
             _REWARD_CODE,
@@ -212,7 +211,7 @@ async def _spend_in_transaction(
             expires_at=now + timedelta(days=reward.valid_days),
             source=CodeSource.REWARD,
         )
-        entry = await uow.ledger.append(
+        entry = await uow.ledger.debit(
             account.id,
             NewEntry(
                 kind=EntryKind.SPEND,
@@ -221,8 +220,8 @@ async def _spend_in_transaction(
                 code_id=code.id,
                 api_key_id=claim.api_key_id,
             ),
+            takes,
         )
-        await uow.ledger.allocate(entry.id, takes)
         assert code.expires_at is not None, "a reward code expires"
         return RewardBought(
             entry_id=entry.id,

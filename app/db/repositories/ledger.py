@@ -13,14 +13,25 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, select, text, tuple_, update
+from sqlalchemy import bindparam, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.models import BalanceAccount as AccountRow
 from app.db.models import LedgerAllocation, LedgerLot
 from app.db.models import LedgerEntry as EntryRow
 from app.db.repositories.base import Repository, translating_integrity_errors
-from app.domain.ledger import Account, AccountKind, Entry, EntryKind, Lot, NewEntry, Summary, Take
+from app.domain.ledger import (
+    Account,
+    AccountKind,
+    Entry,
+    EntryKind,
+    Lot,
+    NewEntry,
+    NewLot,
+    Summary,
+    Take,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,22 +155,91 @@ _SUMMARY = text(summary_sql(":account_id", ":now", ":soon")).bindparams(
     bindparam("soon", type_=AccountRow.created_at.type),
 )
 
-_TAKE = text(
-    """
-UPDATE ledger_lots AS lot SET remaining = lot.remaining - t.amount
-FROM unnest(CAST(:ids AS uuid[]), CAST(:amounts AS bigint[])) AS t(id, amount)
-WHERE lot.id = t.id AND lot.remaining >= t.amount
-RETURNING lot.id
-"""
-)
+_ENTRY_RETURNED = """
+    id, account_id, kind, amount, order_id, redemption_id, reward_id, code_id, api_key_id,
+    reason, details, created_at"""
 
-_GIVE_BACK = text(
-    """
-UPDATE ledger_lots AS lot SET remaining = lot.remaining + t.amount
-FROM unnest(CAST(:ids AS uuid[]), CAST(:amounts AS bigint[])) AS t(id, amount)
-WHERE lot.id = t.id
-"""
+_ENTRY_INSERT = f"""
+entry AS (
+    INSERT INTO ledger_entries (
+        account_id, kind, amount, order_id, redemption_id, reward_id, code_id, api_key_id,
+        reason, details
+    )
+    VALUES (
+        :account_id, :kind, :amount, :order_id, :redemption_id, :reward_id, :code_id,
+        :api_key_id, :reason, :details
+    )
+    RETURNING {_ENTRY_RETURNED}
+)"""
+
+# The takes of one debit (or the amounts one refund puts back), as rows.
+_TAKES = "unnest(CAST(:lot_ids AS uuid[]), CAST(:amounts AS bigint[])) AS t(lot_id, amount)"
+
+# A debit: each planned amount from its lot (of this account, if it still holds it), the entry,
+# and where it came from. A lot that no longer holds its take fails the whole statement.
+_DEBIT = text(
+    f"""
+WITH took AS (
+    UPDATE ledger_lots AS lot SET remaining = lot.remaining - t.amount
+    FROM {_TAKES}
+    WHERE lot.id = t.lot_id AND lot.account_id = :account_id AND lot.remaining >= t.amount
+    RETURNING lot.id
+),
+{_ENTRY_INSERT},
+allocated AS (
+    INSERT INTO ledger_allocations (entry_id, lot_id, amount)
+    SELECT entry.id, t.lot_id, t.amount FROM entry, {_TAKES}
 )
+SELECT {_ENTRY_RETURNED},
+    CASE WHEN (SELECT count(*) FROM took) < cardinality(CAST(:lot_ids AS uuid[]))
+        THEN tessera_refuse('a lot changed under a locked account') ELSE true END AS whole
+FROM entry
+"""
+).bindparams(bindparam("details", type_=JSONB))
+
+# A credit: the entry, the lot it opens (if any), and the amounts it puts back into the lots
+# they were taken from (a refund), each recorded as an allocation.
+_CREDIT = text(
+    f"""
+WITH {_ENTRY_INSERT},
+lot AS (
+    INSERT INTO ledger_lots (
+        account_id, entry_id, source, amount, remaining, available_at, expires_at, created_at
+    )
+    SELECT :account_id, entry.id, :kind, :lot_amount, :lot_remaining, :lot_available_at,
+           :lot_expires_at, :now
+    FROM entry WHERE :opens_lot
+),
+given_back AS (
+    UPDATE ledger_lots AS lot SET remaining = lot.remaining + t.amount
+    FROM {_TAKES}
+    WHERE lot.id = t.lot_id AND lot.account_id = :account_id
+),
+allocated AS (
+    INSERT INTO ledger_allocations (entry_id, lot_id, amount)
+    SELECT entry.id, t.lot_id, t.amount FROM entry, {_TAKES}
+)
+SELECT {_ENTRY_RETURNED} FROM entry
+"""
+).bindparams(bindparam("details", type_=JSONB))
+
+
+def _entry_parameters(account_id: UUID, entry: NewEntry, takes: Sequence[Take]) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "kind": entry.kind.value,
+        "amount": entry.amount,
+        "order_id": entry.order_id,
+        "redemption_id": entry.redemption_id,
+        "reward_id": entry.reward_id,
+        "code_id": entry.code_id,
+        "api_key_id": entry.api_key_id,
+        "reason": entry.reason,
+        "details": dict(entry.details or {}),
+        "lot_ids": [take.lot_id for take in takes],
+        "amounts": [take.amount for take in takes],
+    }
+
 
 # Accounts with lots past their expiry, locked in id order (a batch at a time).
 _LOCK_EXPIRING = text(
@@ -296,52 +376,6 @@ class LedgerRepository(Repository):
         )
         return [_lot(row) for row in await self.session.execute(stmt)]
 
-    async def add_lot(
-        self,
-        *,
-        account_id: UUID,
-        entry_id: UUID,
-        source: EntryKind,
-        amount: int,
-        remaining: int,
-        available_at: datetime,
-        expires_at: datetime | None,
-        now: datetime,
-    ) -> UUID:
-        stmt = (
-            insert(LedgerLot)
-            .values(
-                account_id=account_id,
-                entry_id=entry_id,
-                source=source.value,
-                amount=amount,
-                remaining=remaining,
-                available_at=available_at,
-                expires_at=expires_at,
-                created_at=now,
-            )
-            .returning(LedgerLot.id)
-        )
-        lot_id: UUID = (await self.session.execute(stmt)).scalar_one()
-        return lot_id
-
-    async def take(self, takes: Sequence[Take]) -> None:
-        """Take each amount from its lot; every lot must still hold it (the account is
-        locked, so it does)."""
-        if not takes:
-            return
-        params = {"ids": [t.lot_id for t in takes], "amounts": [t.amount for t in takes]}
-        taken = (await self.session.execute(_TAKE, params)).all()
-        if len(taken) != len(takes):
-            raise RuntimeError("a lot changed under a locked account")
-
-    async def give_back(self, takes: Sequence[Take]) -> None:
-        """Put amounts back into the lots they were taken from."""
-        if not takes:
-            return
-        params = {"ids": [t.lot_id for t in takes], "amounts": [t.amount for t in takes]}
-        await self.session.execute(_GIVE_BACK, params)
-
     async def mark_reversed(self, lot_ids: Sequence[UUID], now: datetime) -> None:
         """The lots' credit was taken back: they no longer count towards tiers."""
         if lot_ids:
@@ -366,32 +400,34 @@ class LedgerRepository(Repository):
 
     # -- entries
 
-    async def append(self, account_id: UUID, entry: NewEntry) -> Entry:
-        stmt = (
-            insert(EntryRow)
-            .values(
-                account_id=account_id,
-                kind=entry.kind.value,
-                amount=entry.amount,
-                order_id=entry.order_id,
-                redemption_id=entry.redemption_id,
-                reward_id=entry.reward_id,
-                code_id=entry.code_id,
-                api_key_id=entry.api_key_id,
-                reason=entry.reason,
-                details=entry.details or {},
-            )
-            .returning(*_ENTRY_COLUMNS)
-        )
-        return _entry((await self.session.execute(stmt)).one())
+    async def debit(self, account_id: UUID, entry: NewEntry, takes: Sequence[Take]) -> Entry:
+        """Take each planned amount from its lot, append the debit entry and record which lots
+        paid it: one statement. The caller holds the account's lock and planned takes from its
+        lots as they are (domain/ledger.py), so each lot still holds its take; if one does not,
+        the statement fails and nothing is taken."""
+        params = _entry_parameters(account_id, entry, takes)
+        return _entry((await self.session.execute(_DEBIT, params)).one())
 
-    async def allocate(self, entry_id: UUID, takes: Sequence[Take]) -> None:
-        """Record which lots a debit (or a reversal) took from."""
-        if takes:
-            await self.session.execute(
-                insert(LedgerAllocation),
-                [{"entry_id": entry_id, "lot_id": t.lot_id, "amount": t.amount} for t in takes],
-            )
+    async def credit(
+        self,
+        account_id: UUID,
+        entry: NewEntry,
+        now: datetime,
+        *,
+        lot: NewLot | None = None,
+        back_into: Sequence[Take] = (),
+    ) -> Entry:
+        """Append the credit entry with the lot it opens, or put its amounts back into the lots
+        they were taken from (a refund, recorded as allocations): one statement."""
+        params = _entry_parameters(account_id, entry, back_into) | {
+            "now": now,
+            "opens_lot": lot is not None,
+            "lot_amount": lot.amount if lot else None,
+            "lot_remaining": lot.remaining if lot else None,
+            "lot_available_at": lot.available_at if lot else None,
+            "lot_expires_at": lot.expires_at if lot else None,
+        }
+        return _entry((await self.session.execute(_CREDIT, params)).one())
 
     async def allocations(self, entry_ids: Sequence[UUID]) -> dict[UUID, list[Take]]:
         found: dict[UUID, list[Take]] = {entry_id: [] for entry_id in entry_ids}
@@ -484,10 +520,7 @@ class LedgerRepository(Repository):
             Expired(account_id, sum(t.amount for t in takes), tuple(takes))
             for account_id, takes in by_account.items()
         ]
-        await self.take([take for item in expired for take in item.takes])
         for item in expired:
-            entry = await self.append(
-                item.account_id, NewEntry(kind=EntryKind.EXPIRE, amount=-item.amount)
-            )
-            await self.allocate(entry.id, item.takes)
+            entry = NewEntry(kind=EntryKind.EXPIRE, amount=-item.amount)
+            await self.debit(item.account_id, entry, item.takes)
         return expired

@@ -7,16 +7,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.ledger import (
+    Account,
+    AccountKind,
     Lot,
     Summary,
     after_debit,
     available,
     credit_against_debt,
+    payment_message,
+    payment_refusal,
     plan_debit,
     plan_payment,
     plan_reversal,
     total,
 )
+from app.domain.reasons import Reason
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -152,3 +157,35 @@ class TestAfterDebit:
         assert after == Summary(
             available=50, pending=40, expiring=0, lifetime_earned=500, earned_last_12_months=300
         )
+
+
+class TestPayments:
+    def card(self, **changes: object) -> Account:
+        fields: dict[str, object] = {
+            "id": uuid4(),
+            "kind": AccountKind.GIFT_CARD,
+            "program_id": None,
+            "customer_id": None,
+            "currency": "EUR",
+            "code": "CARD",
+            "debt": 0,
+            "expires_at": None,
+            "created_at": NOW,
+        }
+        return Account(**(fields | changes))  # type: ignore[arg-type]
+
+    def test_a_card_pays_only_for_its_customer_in_its_currency_until_it_expires(self) -> None:
+        assert payment_refusal(self.card(), "EUR", None, NOW) is None
+        assert payment_refusal(None, "EUR", None, NOW) is Reason.NOT_FOUND
+        bound = self.card(customer_id="ann")
+        assert payment_refusal(bound, "EUR", "ann", NOW) is None
+        assert payment_refusal(bound, "EUR", "bob", NOW) is Reason.CUSTOMER_MISMATCH
+        assert payment_refusal(bound, "EUR", None, NOW) is Reason.CUSTOMER_MISMATCH
+        assert payment_refusal(self.card(), "USD", None, NOW) is Reason.CURRENCY_MISMATCH
+        expired = self.card(expires_at=NOW)
+        assert payment_refusal(expired, "EUR", None, NOW) is Reason.EXPIRED
+        assert payment_refusal(expired, "EUR", None, NOW - timedelta(seconds=1)) is None
+
+    def test_every_refusal_has_a_message(self) -> None:
+        for reason in (Reason.NOT_FOUND, Reason.DUPLICATE_CODE, Reason.NO_BALANCE, None):
+            assert payment_message(reason)

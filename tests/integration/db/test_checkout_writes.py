@@ -1,0 +1,139 @@
+"""The checkout's one-statement writes (db/repositories/checkout_writes.py): each claims the
+Idempotency-Key, takes every guarded use and stores the answer, or is refused with a reason
+and has written nothing at all."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.repositories.checkout_writes import (
+    CODE_LIMIT,
+    CUSTOMER_LIMIT,
+    KEY_TAKEN,
+    Answer,
+    CheckoutWrites,
+    NewRedemption,
+    WriteRefused,
+)
+from app.db.repositories.redemptions import RedemptionItemRecord
+from app.domain.api_keys import Scope
+from app.domain.campaigns import Code
+from app.services import api_keys
+from tests.factories import Factory
+
+NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+async def key_id(factory: Factory) -> UUID:
+    created = await api_keys.create_api_key(factory.uow(), "checkout", [Scope.CHECKOUT], actor=None)
+    return created.record.id
+
+
+def answer(key_id: UUID, key: str, status: int = 200) -> Answer:
+    return Answer(key_id, key, b"h" * 32, status, {"first": 1, "answer": [key]}, NOW)
+
+
+def redemption(code: Code, customer: str | None = None, per_customer: int | None = None) -> Any:
+    return NewRedemption(
+        id=uuid.uuid4(),
+        customer_id=customer,
+        order_id=None,
+        currency="EUR",
+        subtotal_amount=1000,
+        discount_amount=100,
+        shipping_amount=0,
+        shipping_discount_amount=0,
+        cashback_amount=0,
+        result={"valid": True},
+        items=[
+            RedemptionItemRecord(0, code.id, code.campaign_id, 100, 0, 0, bool(customer), False)
+        ],
+        code_ids=[code.id],
+        customer_limits=[("code", code.id, per_customer)] if per_customer else [],
+    )
+
+
+async def state(connection: AsyncConnection, code: Code, key_id: UUID) -> tuple[int, int, int]:
+    """(uses of the code, redemptions of it, idempotency keys of the api key)."""
+    row = (
+        await connection.execute(
+            text(
+                """
+                SELECT (SELECT coalesce(used, 0) FROM codes WHERE id = :code)
+                     + (SELECT coalesce(sum(used), 0) FROM code_counters WHERE code_id = :code)
+                       AS uses,
+                       (SELECT count(*) FROM redemption_items WHERE code_id = :code) AS redemptions,
+                       (SELECT count(*) FROM idempotency_keys WHERE api_key_id = :key) AS keys
+                """
+            ),
+            {"code": code.id, "key": key_id},
+        )
+    ).one()
+    return row.uses, row.redemptions, row.keys
+
+
+async def test_a_redeem_takes_its_use_records_and_stores_its_answer_once(
+    factory: Factory, connection: AsyncConnection, key_id: UUID
+) -> None:
+    code = await factory.code(await factory.campaign(), "WRITE-1", max_redemptions=2)
+    writes = CheckoutWrites(connection)
+    await writes.record_redemption(redemption(code), answer(key_id, "k-1"))
+    assert await state(connection, code, key_id) == (1, 1, 1)
+    stored = await connection.execute(
+        text("SELECT response_body::text AS body FROM idempotency_keys WHERE key = 'k-1'")
+    )
+    assert stored.scalar_one() == '{"first":1,"answer":["k-1"]}'  # as sent, keys in order
+
+    with pytest.raises(WriteRefused) as taken:
+        await writes.record_redemption(redemption(code), answer(key_id, "k-1"))
+    assert taken.value.reason == KEY_TAKEN
+    assert await state(connection, code, key_id) == (1, 1, 1)
+
+
+async def test_a_redeem_past_a_limit_writes_nothing(
+    factory: Factory, connection: AsyncConnection, key_id: UUID
+) -> None:
+    code = await factory.code(await factory.campaign(), "WRITE-2", max_redemptions=1)
+    writes = CheckoutWrites(connection)
+    await writes.record_redemption(redemption(code, "ann", 5), answer(key_id, "k-1"))
+
+    with pytest.raises(WriteRefused) as spent:
+        await writes.record_redemption(redemption(code), answer(key_id, "k-2"))
+    assert spent.value.reason == CODE_LIMIT
+    # Neither the use, nor the redemption, nor the key: a retry with k-2 starts afresh.
+    assert await state(connection, code, key_id) == (1, 1, 1)
+
+
+async def test_a_redeem_past_the_customer_limit_writes_nothing(
+    factory: Factory, connection: AsyncConnection, key_id: UUID
+) -> None:
+    code = await factory.code(await factory.campaign(), "WRITE-3", max_redemptions=10)
+    writes = CheckoutWrites(connection)
+    await writes.record_redemption(redemption(code, "ann", 1), answer(key_id, "k-1"))
+
+    with pytest.raises(WriteRefused) as spent:
+        await writes.record_redemption(redemption(code, "ann", 1), answer(key_id, "k-2"))
+    assert spent.value.reason == CUSTOMER_LIMIT
+    assert await state(connection, code, key_id) == (1, 1, 1)
+    await writes.record_redemption(redemption(code, "bob", 1), answer(key_id, "k-3"))
+    assert await state(connection, code, key_id) == (2, 2, 2)
+
+
+async def test_a_refusal_is_stored_with_its_key_once(
+    factory: Factory, connection: AsyncConnection, key_id: UUID
+) -> None:
+    code = await factory.code(await factory.campaign(), "WRITE-4", max_redemptions=1)
+    writes = CheckoutWrites(connection)
+    await writes.store_answer(answer(key_id, "k-1", status=409))
+    with pytest.raises(WriteRefused) as taken:
+        await writes.record_redemption(redemption(code), answer(key_id, "k-1"))
+    assert taken.value.reason == KEY_TAKEN
+    with pytest.raises(WriteRefused):
+        await writes.store_answer(answer(key_id, "k-1", status=409))
+    assert await state(connection, code, key_id) == (0, 0, 1)
