@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
@@ -123,6 +124,16 @@ async def checkout_call(request: Request, scopes: tuple[Scope, ...]) -> Checkout
     statements = StatementUnitOfWork(database.connect_for_read)
     request.state.deferred_key = DeferredKey(statements, token, scopes)
     return CheckoutCall(token, statements, database)
+
+
+def path_params_of(request: Request) -> dict[str, Any]:
+    """The route's path parameters, validated and converted by FastAPI's own means from the
+    endpoint's declaration (the same 422s as any route)."""
+    route: APIRoute = request.scope["route"]
+    values, errors = request_params_to_args(route.dependant.path_params, request.path_params)
+    if errors:
+        raise RequestValidationError(errors)
+    return values
 
 
 def idempotency_key_of(request: Request) -> str:

@@ -1,5 +1,6 @@
 """Every bad input is a clear 4xx in the problem+json envelope, never a 500."""
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -513,7 +514,16 @@ class TestTheKeyComesFirst:
     """A caller without a valid key learns nothing about its request's content: 401 before any
     422 or 415, also on /v1/validate, whose key is checked inside its one statement."""
 
-    @pytest.mark.parametrize("path", ["/v1/validate", "/v1/redeem", "/v1/campaigns"])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/v1/validate",
+            "/v1/redeem",
+            "/v1/campaigns",
+            f"/v1/loyalty/programs/{uuid.uuid4()}/members/ann/reward-redemptions",
+            "/v1/loyalty/programs/not-a-uuid/members/%20/reward-redemptions",
+        ],
+    )
     @pytest.mark.parametrize(
         ("content", "content_type"),
         [(b'{"cart": 1}', "application/json"), (b"codes=A", "text/plain")],
@@ -539,6 +549,22 @@ class TestTheKeyComesFirst:
             "/v1/validate", content=b"{}", headers={**checkout, "Content-Type": "text/plain"}
         )
         assert_problem(typed, 415, "unsupported_media_type")
+
+    async def test_bad_path_parameters_are_422_on_routes_served_without_dependencies(
+        self, client: AsyncClient, checkout: dict[str, str]
+    ) -> None:
+        """The reward spend is served by its own handler (api/fast_routes.py); its path is
+        still validated from the declaration, with the errors any route gives."""
+        response = await client.post(
+            "/v1/loyalty/programs/not-a-uuid/members/%20/reward-redemptions",
+            json={"reward_id": str(uuid.uuid4())},
+            headers={**checkout, "Idempotency-Key": "k"},
+        )
+        problem = assert_problem(response, 422, "validation_error")
+        assert [error["loc"] for error in problem["errors"]] == [
+            ["path", "program_id"],
+            ["path", "customer_id"],
+        ]
 
     async def test_a_huge_number_is_a_422_not_malformed_json(
         self, client: AsyncClient, checkout: dict[str, str]

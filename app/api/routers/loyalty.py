@@ -1,6 +1,7 @@
 from uuid import UUID
 
 from fastapi import APIRouter, Request, status
+from starlette.responses import Response
 
 from app.api.deps import (
     AdminKey,
@@ -14,6 +15,15 @@ from app.api.deps import (
     UowDep,
     idempotency_claim,
     request_fingerprint,
+)
+from app.api.fast_routes import (
+    FastRoute,
+    checkout_call,
+    idempotency_key_of,
+    json_body,
+    now_of,
+    path_params_of,
+    served_by,
 )
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.params import CustomerPath, OrderPath
@@ -42,7 +52,8 @@ from app.api.schemas.loyalty import (
 from app.domain.api_keys import Scope
 from app.services import expiry, loyalty, members, rewards
 
-router = APIRouter(tags=["loyalty"])
+router = APIRouter(tags=["loyalty"], route_class=FastRoute)
+_SPENDERS = (Scope.CHECKOUT, Scope.SUPPORT)
 
 _MEMBER = "/v1/loyalty/programs/{program_id}/members/{customer_id}"
 
@@ -242,6 +253,25 @@ async def reverse_order(
     return LedgerEntryList(data=[LedgerEntry.of(e) for e in entries], next_cursor=None)
 
 
+async def _redeem_reward(request: Request) -> Response:
+    """redeem_reward, served without FastAPI's dependency resolution (api/fast_routes.py)."""
+    call = await checkout_call(request, _SPENDERS)
+    path = path_params_of(request)
+    key = idempotency_key_of(request)
+    body = await json_body(request, RewardRedemptionCreate)
+    purchase = rewards.RewardPurchase(
+        program_id=path["program_id"],
+        customer_id=path["customer_id"],
+        reward_id=body.reward_id,
+        idempotency_key=key,
+        request_hash=request_fingerprint(request, body.model_dump(mode="json")),
+    )
+    bought = await rewards.redeem_reward(
+        call.statements, call.new_uow(), call.token, _SPENDERS, purchase, await now_of(request)
+    )
+    return written(bought)
+
+
 @router.post(
     f"{_MEMBER}/reward-redemptions",
     status_code=status.HTTP_201_CREATED,
@@ -254,6 +284,7 @@ async def reverse_order(
     ),
     responses=problem_responses(400, 401, 403, 404, 409, 413, 422, 503),
 )
+@served_by(_redeem_reward)
 async def redeem_reward(
     request: Request,
     program_id: UUID,
@@ -265,15 +296,8 @@ async def redeem_reward(
     idempotency_key: IdempotencyKeyDep,
     now: NowDep,
 ) -> OrjsonResponse:
-    purchase = rewards.RewardPurchase(
-        program_id=program_id,
-        customer_id=customer_id,
-        reward_id=body.reward_id,
-        idempotency_key=idempotency_key,
-        request_hash=request_fingerprint(request, body.model_dump(mode="json")),
-    )
-    scopes = (Scope.CHECKOUT, Scope.SUPPORT)
-    return written(await rewards.redeem_reward(statements, uow, token, scopes, purchase, now))
+    """The declaration FastAPI describes the route from; _redeem_reward serves it."""
+    raise AssertionError("served by _redeem_reward")
 
 
 @router.post(
