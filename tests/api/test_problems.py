@@ -560,8 +560,8 @@ class TestTheKeyComesFirst:
             json={"reward_id": str(uuid.uuid4())},
             headers={**checkout, "Idempotency-Key": "k"},
         )
-        problem = assert_problem(response, 422, "validation_error")
-        assert [error["loc"] for error in problem["errors"]] == [
+        assert_problem(response, 422, "validation_error")
+        assert [error["loc"] for error in response.json()["errors"]] == [
             ["path", "program_id"],
             ["path", "customer_id"],
         ]
