@@ -520,7 +520,7 @@ class TestTheKeyComesFirst:
             "/v1/validate",
             "/v1/redeem",
             "/v1/campaigns",
-            f"/v1/loyalty/programs/{uuid.uuid4()}/members/ann/reward-redemptions",
+            "/v1/loyalty/programs/6f1c0d2e-8a4b-4c3d-9e5f-0a1b2c3d4e5f/members/ann/reward-redemptions",
             "/v1/loyalty/programs/not-a-uuid/members/%20/reward-redemptions",
         ],
     )
