@@ -12,9 +12,11 @@ key too, so a retry gets the same answer.
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from app import metrics
@@ -62,6 +64,8 @@ from app.services.idempotency import (
 )
 from app.services.validations import CheckoutRequest, evaluate_request, lookup_keys
 from app.settings import GuessSettings
+
+T = TypeVar("T")
 
 # How often a redeem re-evaluates after losing a race for a limit before it gives up.
 _CONSUME_ATTEMPTS = 3
@@ -305,13 +309,10 @@ async def _redeem_in_statements(
                 rolled_back_at=None,
             )
             response = redemption_of(record)
-            answer = plain(response)
+            new = _new_redemption(record, evaluation, request)
+            kept = Answer(key.id, claim.key, claim.request_hash, DONE, plain(response), now)
             try:
-                await _record_patiently(
-                    statements,
-                    _new_redemption(record, evaluation, request),
-                    Answer(key.id, claim.key, claim.request_hash, DONE, answer, now),
-                )
+                await _patiently(partial(statements.writes.record_redemption, new, kept))
             except WriteRefused as lost:
                 if lost.reason == KEY_TAKEN:
                     return await _replay_taken(statements, claim, now)
@@ -329,24 +330,21 @@ async def _redeem_in_statements(
     raise refused.error()
 
 
-async def _record_patiently(
-    statements: StatementUnitOfWork, redemption: NewRedemption, answer: Answer
-) -> None:
-    """record_redemption, again after a short jittered pause while every counter row with
-    room is held by other redeems (they never queue on a row lock: SKIP LOCKED), for up to
-    _MAX_BUSY_SECONDS; then CodeBusyError (503), never a false limit_reached."""
+async def _patiently(write: Callable[[], Awaitable[T]]) -> T:
+    """write, again after a short jittered pause while every counter row it needs is held by
+    other writes (they never queue on a row lock: SKIP LOCKED) or was changed under it, for up
+    to _MAX_BUSY_SECONDS; then CodeBusyError (503), never a false limit_reached."""
     pause = _FIRST_PAUSE_SECONDS
     deadline = time.monotonic() + _MAX_BUSY_SECONDS
     while True:
         try:
-            await statements.writes.record_redemption(redemption, answer)
-            return
+            return await write()
         except WriteRefused as refused:
             if refused.reason != CODE_BUSY:
                 raise
         if time.monotonic() > deadline:
             raise CodeBusyError("every counter row with room stayed held")
-        # Jitter, so that the redeems that found every row held do not return together.
+        # Jitter, so that the writes that found every row held do not return together.
         await asyncio.sleep(random.uniform(0, pause))
         pause = min(pause * 2, _MAX_PAUSE_SECONDS)
 
@@ -510,11 +508,37 @@ async def get_redemption(uow: UnitOfWork, redemption_id: UUID) -> Redemption:
 
 
 async def rollback_redemption(
-    uow: UnitOfWork, redemption_id: UUID, now: datetime, api_key_id: UUID | None = None
+    statements: StatementUnitOfWork,
+    uow: UnitOfWork,
+    redemption_id: UUID,
+    now: datetime,
+    api_key_id: UUID | None = None,
 ) -> Redemption:
     """Give back exactly what the redemption took, once: code and customer uses, what balance
     codes paid (into the lots it came from), the cashback it credited, and the points its order
-    earned. Rolling back again returns the rolled-back redemption and changes nothing."""
+    earned. Rolling back again returns the rolled-back redemption and changes nothing.
+
+    A redemption that touched no balance and whose order earned no points is rolled back in
+    one statement (db/repositories/checkout_writes.py); the others in one transaction."""
+    async with statements:
+        try:
+            rolled = await _patiently(partial(statements.writes.roll_back, redemption_id))
+        except CodeBusyError:
+            rolled = None  # the transaction below waits its turn on the counter rows
+        if rolled is not None and rolled.redemption is not None:
+            metrics.rollback_performed()
+            return redemption_of(rolled.redemption)
+        if rolled is not None and not rolled.ledger:
+            current = await statements.checkout.redemption(redemption_id)
+            if current is None:
+                raise RedemptionNotFound(f"No redemption has id {redemption_id}.")
+            return redemption_of(current)
+    return await _rollback_in_transaction(uow, redemption_id, now, api_key_id)
+
+
+async def _rollback_in_transaction(
+    uow: UnitOfWork, redemption_id: UUID, now: datetime, api_key_id: UUID | None
+) -> Redemption:
     async with uow:
         record = await uow.redemptions.mark_rolled_back(redemption_id)
         if record is None:

@@ -240,3 +240,34 @@ class TestRollbackRaces:
         assert {r.status_code for r in rollbacks} == {200}
         assert await scalar(engine, "SELECT sum(used) FROM code_counters") == 2
         assert await scalar(engine, "SELECT redemption_count FROM customer_usages") == 2
+
+    async def test_rollbacks_of_many_redemptions_of_one_code_give_every_use_back(
+        self, racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+    ) -> None:
+        """Each rollback releases from the code's first counter row with a use left, so racing
+        rollbacks wait for the same rows; every use still comes back, once."""
+        key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+        campaign = await committing_factory.campaign(per_customer_limit=100)
+        await committing_factory.code(campaign, "MANY-BACK", max_redemptions=1000)
+        redeemed = await fire(
+            racing_client,
+            [
+                (
+                    {"codes": ["MANY-BACK"], "cart": CART, "customer": {"id": f"c{n % 3}"}},
+                    {**key, "Idempotency-Key": str(uuid.uuid4())},
+                )
+                for n in range(30)
+            ],
+        )
+        assert {r.status_code for r in redeemed} == {201}
+        assert await scalar(engine, "SELECT sum(used) FROM code_counters") == 30
+        rollbacks = await asyncio.gather(
+            *(
+                racing_client.post(f"/v1/redemptions/{r.json()['id']}/rollback", headers=key)
+                for r in redeemed
+            )
+        )
+        assert {r.status_code for r in rollbacks} == {200}
+        assert {r.json()["status"] for r in rollbacks} == {"rolled_back"}
+        assert await scalar(engine, "SELECT sum(used) FROM code_counters") == 0
+        assert await scalar(engine, "SELECT sum(redemption_count) FROM customer_usages") == 0

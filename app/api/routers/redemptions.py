@@ -128,6 +128,7 @@ async def get_redemption(redemption_id: UUID, uow: UowDep, _: CheckoutKey) -> Or
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def rollback_redemption(
-    redemption_id: UUID, uow: UowDep, key: CheckoutKey, now: NowDep
+    redemption_id: UUID, statements: StatementsDep, uow: UowDep, key: CheckoutKey, now: NowDep
 ) -> OrjsonResponse:
-    return OrjsonResponse(await service.rollback_redemption(uow, redemption_id, now, key.id))
+    rolled_back = await service.rollback_redemption(statements, uow, redemption_id, now, key.id)
+    return OrjsonResponse(rolled_back)

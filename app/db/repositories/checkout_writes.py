@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.driver import fetch_atomically
 from app.db.errors import DuplicateKeyError
 from app.db.repositories.idempotency import KEY_LIFETIME
-from app.db.repositories.redemptions import RedemptionItemRecord
+from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.domain.ledger import Take
 
 # Why record_redemption wrote nothing.
@@ -207,6 +207,97 @@ SELECT CASE WHEN (SELECT count(*) FROM claim) = 0 THEN tessera_refuse('{KEY_TAKE
 """
 
 
+# A rollback that touches no balance: flip the redemption to rolled_back, give back one use of
+# each code (on the code's own row, or from its first counter row that has one) and the
+# customer's counted uses. A redemption that paid with or credited a balance, or whose order
+# earned points, is left alone (`ledger` says so) for the rollback that runs as a transaction.
+# Racing rollbacks of one code wait for the same first counter row; the lock's recheck passes
+# over a row another emptied meanwhile to the next with a use. Should a release still find
+# nothing to take from, the whole statement is refused (CODE_BUSY) and tried again, so a use
+# is never silently kept.
+_ROLLBACK = f"""
+WITH involved AS (
+    SELECT EXISTS (SELECT FROM ledger_entries WHERE redemption_id = $1)
+        OR EXISTS (
+            SELECT FROM redemptions AS r
+            JOIN ledger_entries AS e ON e.kind = 'earn' AND e.order_id = r.order_id
+            WHERE r.id = $1
+        ) AS ledger
+),
+flipped AS (
+    UPDATE redemptions AS r SET status = 'rolled_back', rolled_back_at = now()
+    FROM involved
+    WHERE r.id = $1 AND r.status = 'succeeded' AND NOT involved.ledger
+    RETURNING r.id, r.customer_id, r.order_id, r.status, r.result, r.created_at, r.rolled_back_at
+),
+items AS (
+    SELECT i.code_id, i.campaign_id, i.counted_code_customer, i.counted_campaign_customer,
+           flipped.customer_id
+    FROM flipped JOIN redemption_items AS i ON i.redemption_id = flipped.id
+),
+given_on_row AS (
+    UPDATE codes SET used = codes.used - 1
+    FROM items
+    WHERE codes.id = items.code_id AND codes.used > 0
+    RETURNING codes.id
+),
+given AS (
+    UPDATE code_counters AS counter SET used = counter.used - 1
+    FROM (
+        SELECT pick.code_id, pick.slot
+        FROM items
+        JOIN codes ON codes.id = items.code_id AND codes.used IS NULL
+        CROSS JOIN LATERAL (
+            SELECT c.code_id, c.slot FROM code_counters AS c
+            WHERE c.code_id = items.code_id AND c.used > 0
+            ORDER BY c.slot
+            LIMIT 1
+            FOR UPDATE
+        ) AS pick
+    ) AS chosen
+    WHERE counter.code_id = chosen.code_id AND counter.slot = chosen.slot AND counter.used > 0
+    RETURNING counter.code_id
+),
+usages AS (
+    SELECT subject, subject_id, customer_id, count(*) AS uses
+    FROM (
+        SELECT 'code' AS subject, code_id AS subject_id, customer_id FROM items
+        WHERE counted_code_customer AND code_id IS NOT NULL
+        UNION ALL
+        SELECT 'campaign', campaign_id, customer_id FROM items WHERE counted_campaign_customer
+    ) AS counted
+    WHERE customer_id IS NOT NULL
+    GROUP BY subject, subject_id, customer_id
+),
+uncounted AS (
+    UPDATE customer_usages AS cu
+    SET redemption_count = greatest(cu.redemption_count - usages.uses, 0)
+    FROM usages
+    WHERE cu.subject = usages.subject AND cu.subject_id = usages.subject_id
+      AND cu.customer_id = usages.customer_id
+),
+done AS (
+    SELECT (SELECT count(*) FROM items WHERE code_id IS NOT NULL) AS wanted,
+           (SELECT count(*) FROM given_on_row) + (SELECT count(*) FROM given) AS released
+)
+SELECT CASE WHEN done.released < done.wanted THEN tessera_refuse('{CODE_BUSY}') ELSE true END
+           AS whole,
+       involved.ledger,
+       flipped.id, flipped.customer_id, flipped.order_id, flipped.status, flipped.result,
+       flipped.created_at, flipped.rolled_back_at
+FROM done CROSS JOIN involved LEFT JOIN flipped ON true
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RolledBack:
+    """What the one-statement rollback did: the redemption it flipped, or nothing (it was not
+    a succeeded redemption, or `ledger`: it involves balances or points)."""
+
+    redemption: RedemptionRecord | None
+    ledger: bool
+
+
 class WriteRefused(Exception):
     """A checkout write found a guarded part refused and wrote nothing; reason says which
     (KEY_TAKEN, CODE_BUSY, CODE_LIMIT, CUSTOMER_LIMIT)."""
@@ -291,9 +382,9 @@ class CheckoutWrites:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def _write(self, sql: str, arguments: Sequence[Any]) -> None:
+    async def _write(self, sql: str, arguments: Sequence[Any]) -> list[Any]:
         try:
-            await fetch_atomically(self.connection, sql, arguments)
+            return await fetch_atomically(self.connection, sql, arguments)
         except asyncpg.RaiseError as refused:
             raise WriteRefused(refused.args[0] if refused.args else str(refused)) from None
 
@@ -363,3 +454,16 @@ class CheckoutWrites:
         """Claim the key with a stored answer and nothing else (a refusal); WriteRefused
         (KEY_TAKEN) when another request holds the key."""
         await self._write(_STORE_REFUSAL, _claim_arguments(answer))
+
+    async def roll_back(self, redemption_id: UUID) -> RolledBack:
+        """Roll back a redemption that touched no balance, in one statement; WriteRefused
+        (CODE_BUSY), with nothing written, when a concurrent release emptied the counter row
+        it picked."""
+        [row] = await self._write(_ROLLBACK, [redemption_id])
+        if row["id"] is None:
+            return RolledBack(None, row["ledger"])
+        fields = ("id", "customer_id", "order_id", "status", "result", "created_at")
+        record = RedemptionRecord(
+            **{name: row[name] for name in fields}, rolled_back_at=row["rolled_back_at"]
+        )
+        return RolledBack(record, row["ledger"])

@@ -18,6 +18,7 @@ from app.db.repositories.checkout_writes import (
     Answer,
     CheckoutWrites,
     NewRedemption,
+    RolledBack,
     WriteRefused,
 )
 from app.db.repositories.redemptions import RedemptionItemRecord
@@ -137,3 +138,44 @@ async def test_a_refusal_is_stored_with_its_key_once(
     with pytest.raises(WriteRefused):
         await writes.store_answer(answer(key_id, "k-1", status=409))
     assert await state(connection, code, key_id) == (0, 0, 1)
+
+
+async def test_a_rollback_gives_back_its_uses_once_and_leaves_balances_to_the_transaction(
+    factory: Factory, connection: AsyncConnection, key_id: UUID
+) -> None:
+    code = await factory.code(await factory.campaign(), "WRITE-5", max_redemptions=5)
+    writes = CheckoutWrites(connection)
+    plain, paid = redemption(code, "ann", 5), redemption(code, "ann", 5)
+    await writes.record_redemption(plain, answer(key_id, "k-1"))
+    await writes.record_redemption(paid, answer(key_id, "k-2"))
+    usage = "SELECT redemption_count FROM customer_usages WHERE customer_id = 'ann'"
+    assert (await connection.execute(text(usage))).scalar_one() == 2
+
+    rolled = await writes.roll_back(plain.id)
+    assert rolled.redemption is not None
+    assert (rolled.redemption.id, rolled.redemption.status) == (plain.id, "rolled_back")
+    assert rolled.redemption.rolled_back_at is not None
+    assert (await state(connection, code, key_id))[0] == 1
+    assert (await connection.execute(text(usage))).scalar_one() == 1
+    again = await writes.roll_back(plain.id)
+    assert (again.redemption, again.ledger) == (None, False)
+    assert (await state(connection, code, key_id))[0] == 1
+
+    # A gift card paid towards the other: its rollback refunds it, in a transaction.
+    await connection.execute(
+        text(
+            """
+            WITH card AS (
+                INSERT INTO balance_accounts (kind, code, normalised_code, currency)
+                VALUES ('gift_card', 'GC-1', 'GC-1', 'EUR') RETURNING id
+            )
+            INSERT INTO ledger_entries (account_id, kind, amount, redemption_id)
+            SELECT id, 'payment', -100, :redemption FROM card
+            """
+        ),
+        {"redemption": paid.id},
+    )
+    left = await writes.roll_back(paid.id)
+    assert (left.redemption, left.ledger) == (None, True)
+    assert (await state(connection, code, key_id))[0] == 1
+    assert await writes.roll_back(uuid.uuid4()) == RolledBack(None, ledger=False)
