@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from app.services.idempotency import REFUSED
 from bench.targets import Target, ratio, report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -335,13 +336,13 @@ def _interrupt_when_answered(
             return
 
 
-def answers(url: str, key_prefix: str, *, status: int | None = None) -> int:
+def answers(url: str, key_prefix: str, *, kept: bool = False) -> int:
     """Requests whose Idempotency-Key starts with key_prefix that the service has answered
-    (a redeem stores its 201 or its 409 refusal with the key, in the same commit; a 5xx stores
-    nothing), or only those answered with `status`."""
+    (a redeem stores its redemption or its refusal with the key, in the same write; a 5xx
+    stores nothing), or only those it answered with a redemption (`kept`)."""
     where = f"starts_with(key, '{key_prefix}') AND response_status IS NOT NULL"
-    if status is not None:
-        where += f" AND response_status = {status}"
+    if kept:
+        where += f" AND response_status <> {REFUSED}"
     return int(psql(url, f"SELECT count(*) FROM idempotency_keys WHERE {where}"))
 
 
@@ -592,7 +593,7 @@ def main() -> None:
                 "seconds": raw["seconds"],
                 "answered": answers(url, keys),
                 "succeeded": raw["ok"],
-                "succeeded_stored": answers(url, keys, status=201),
+                "succeeded_stored": answers(url, keys, kept=True),
                 "counter": int(
                     psql(
                         url,
