@@ -13,10 +13,12 @@ class OrjsonResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return render(content)
+        # Bytes are an answer rendered already: a write renders what it stores and sends.
+        return content if isinstance(content, bytes) else render(content)
 
 
 def written(answer: Written[Any], status_code: int = 201) -> OrjsonResponse:
     """An idempotent write's response: a retry's answer says so in Idempotent-Replayed."""
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return OrjsonResponse(answer.answer, status_code=status_code, headers=headers)
+    content = answer.answer if answer.rendered is None else answer.rendered
+    return OrjsonResponse(content, status_code=status_code, headers=headers)

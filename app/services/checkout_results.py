@@ -161,6 +161,10 @@ class Redemption(Validation):
     cashback_credit: CashbackCredit | None
 
 
+# A redemption's identity and where it stands: what its answer has and its kept result does not.
+REDEMPTION_STATE = ("id", "status", "order_id", "created_at", "rolled_back_at")
+
+
 @dataclass(frozen=True, slots=True)
 class Kept:
     """What a redemption keeps of its evaluation and settlement (redemptions.result)."""

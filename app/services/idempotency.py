@@ -42,6 +42,9 @@ class Written(Generic[R]):
 
     answer: R | dict[str, Any]
     replayed: bool = False
+    rendered: bytes | None = None
+    """The answer as the write rendered it to store it, when it did: the response sends the
+    same bytes instead of rendering the answer again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,11 +36,12 @@ from app.domain.api_keys import Scope
 from app.domain.engine import Evaluation
 from app.domain.guesses import address_subject, blocking, customer_subject, failed_guesses
 from app.domain.rules import Promotion
-from app.rendering import plain
+from app.rendering import plain, render
 from app.services import balances, members
 from app.services.api_keys import authenticate, check_access, hash_key
 from app.services.checkout_results import (
     NOTHING_SETTLED,
+    REDEMPTION_STATE,
     BalanceVerdict,
     Kept,
     Redemption,
@@ -299,30 +300,32 @@ async def _redeem_in_statements(
                 break
             if evaluation.cashback_amount > 0 and request.customer_id is not None:
                 return None
-            record = RedemptionRecord(
+            response = redemption(
+                Kept(validation, NOTHING_SETTLED),
                 id=uuid4(),
-                customer_id=request.customer_id,
-                order_id=terms.order_id,
                 status="succeeded",
-                result=Kept(validation, NOTHING_SETTLED).as_stored(),
+                order_id=terms.order_id,
                 created_at=now,
                 rolled_back_at=None,
             )
-            response = redemption_of(record)
-            new = _new_redemption(record, evaluation, request)
-            kept = Answer(key.id, claim.key, claim.request_hash, DONE, plain(response), now)
+            # Rendered once: stored with the key, kept (less its state) as the redemption's
+            # result, and sent.
+            rendered = render(response)
+            new = _new_redemption(response, evaluation, request)
+            kept = Answer(key.id, claim.key, claim.request_hash, DONE, rendered, now)
             try:
                 await _patiently(partial(statements.writes.record_redemption, new, kept))
             except WriteRefused as lost:
                 if lost.reason == KEY_TAKEN:
                     return await _replay_taken(statements, claim, now)
                 continue  # a limit ran out since the read: read and evaluate again
-            return Written(response)
+            return Written(response, rendered=rendered)
         else:
             # Lost every race for a limit; report it as the limit it lost.
             validation = validation.with_limit_reached()
         refused = _Refused(validation)
-        stored = Answer(key.id, claim.key, claim.request_hash, REFUSED, refused.stored(), now)
+        answer = render(refused.stored())
+        stored = Answer(key.id, claim.key, claim.request_hash, REFUSED, answer, now)
         try:
             await statements.writes.store_answer(stored)
         except WriteRefused:
@@ -374,20 +377,20 @@ async def _replay_taken(
 
 
 def _new_redemption(
-    record: RedemptionRecord, evaluation: Evaluation, request: CheckoutRequest
+    response: Redemption, evaluation: Evaluation, request: CheckoutRequest
 ) -> NewRedemption:
     applied = [application.promotion for application in evaluation.applied]
     return NewRedemption(
-        id=record.id,
+        id=response.id,
         customer_id=request.customer_id,
-        order_id=record.order_id,
+        order_id=response.order_id,
         currency=request.cart.currency,
         subtotal_amount=evaluation.subtotal_amount,
         discount_amount=evaluation.discount_amount,
         shipping_amount=evaluation.shipping_amount,
         shipping_discount_amount=evaluation.shipping_discount_amount,
         cashback_amount=evaluation.cashback_amount,
-        result=record.result,
+        answer_only=REDEMPTION_STATE,
         items=_items(evaluation, request.customer_id),
         code_ids=sorted(p.code_id for p in applied if p.code_id is not None),
         customer_limits=sorted(_customer_limits(applied)) if request.customer_id else [],

@@ -25,7 +25,7 @@ from app.domain.ledger import EntryKind, NewEntry, after_debit, available, plan_
 from app.domain.loyalty import (
     ProgramStatus,
 )
-from app.rendering import plain
+from app.rendering import render
 from app.services.api_keys import authenticate, check_access, hash_key
 from app.services.campaigns import insert_bound_code
 from app.services.errors import (
@@ -162,7 +162,8 @@ async def _spend_in_statements(
         created_at=now,
         balance=balance_of(program, purchase.customer_id, left, found.debt, now),
     )
-    answer = Answer(key.id, claim.key, claim.request_hash, DONE, plain(bought), now)
+    rendered = render(bought)
+    answer = Answer(key.id, claim.key, claim.request_hash, DONE, rendered, now)
     try:
         await statements.writes.spend_reward(spend, answer)
     except WriteRefused as refused:
@@ -173,7 +174,7 @@ async def _spend_in_statements(
         return await replay(claim, stored)
     except DuplicateKeyError:
         return None
-    return Written(bought)
+    return Written(bought, rendered=rendered)
 
 
 async def _spend_in_transaction(

@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.driver import fetch_atomically
@@ -103,7 +102,7 @@ redemption AS (
         created_at
     )
     SELECT $13::uuid, $1, $12::text, $14::text, $15::text, $16::bigint, $17::bigint,
-           $18::bigint, $19::bigint, $20::bigint, $21::bigint, $22::jsonb, $6
+           $18::bigint, $19::bigint, $20::bigint, $21::bigint, $5::jsonb - $22::text[], $6
     FROM claim
     RETURNING id
 ),
@@ -315,7 +314,8 @@ class Answer:
     key: str
     request_hash: bytes
     status: int
-    body: dict[str, Any]
+    body: bytes
+    """Rendered (app/rendering.py), as the response sends it."""
     at: datetime
 
 
@@ -330,7 +330,9 @@ class NewRedemption:
     shipping_amount: int
     shipping_discount_amount: int
     cashback_amount: int
-    result: dict[str, Any]
+    answer_only: Sequence[str]
+    """The answer's fields that redemptions.result leaves out (the redemption's identity and
+    state, which have columns): the result is the stored answer without them."""
     items: Sequence[RedemptionItemRecord]
     code_ids: Sequence[UUID]
     """One use of each is taken."""
@@ -353,7 +355,7 @@ def _claim_arguments(answer: Answer) -> list[Any]:
         answer.key,
         answer.request_hash,
         answer.status,
-        orjson.dumps(answer.body).decode(),
+        answer.body.decode(),
         answer.at,
         KEY_LIFETIME,
     ]
@@ -411,7 +413,7 @@ class CheckoutWrites:
                 redemption.shipping_discount_amount,
                 redemption.total_amount,
                 redemption.cashback_amount,
-                orjson.dumps(redemption.result).decode(),
+                list(redemption.answer_only),
                 [i.position for i in items],
                 [i.code_id for i in items],
                 [i.campaign_id for i in items],

@@ -37,7 +37,9 @@ async def key_id(factory: Factory) -> UUID:
 
 
 def answer(key_id: UUID, key: str, status: int = 200) -> Answer:
-    return Answer(key_id, key, b"h" * 32, status, {"first": 1, "answer": [key]}, NOW)
+    return Answer(
+        key_id, key, b"h" * 32, status, b'{"first":1,"answer":["%s"]}' % key.encode(), NOW
+    )
 
 
 def redemption(code: Code, customer: str | None = None, per_customer: int | None = None) -> Any:
@@ -51,7 +53,7 @@ def redemption(code: Code, customer: str | None = None, per_customer: int | None
         shipping_amount=0,
         shipping_discount_amount=0,
         cashback_amount=0,
-        result={"valid": True},
+        answer_only=("answer",),
         items=[
             RedemptionItemRecord(0, code.id, code.campaign_id, 100, 0, 0, bool(customer), False)
         ],
@@ -90,6 +92,10 @@ async def test_a_redeem_takes_its_use_records_and_stores_its_answer_once(
         text("SELECT response_body::text AS body FROM idempotency_keys WHERE key = 'k-1'")
     )
     assert stored.scalar_one() == '{"first":1,"answer":["k-1"]}'  # as sent, keys in order
+    kept = await connection.execute(
+        text("SELECT result FROM redemptions JOIN redemption_items ON id = redemption_id")
+    )
+    assert kept.scalar_one() == {"first": 1}  # the answer less what it only answers
 
     with pytest.raises(WriteRefused) as taken:
         await writes.record_redemption(redemption(code), answer(key_id, "k-1"))
