@@ -9,8 +9,10 @@ key, validates the raw body with the model's own JSON validator and calls the se
 
 A handler does what the signature declares, and the API tests hold both to one behaviour: the
 key first (401, also before a 422 or 415), unknown query parameters refused, a JSON body only as
-`application/json`, the request's problems as the same problem+json. It honours the dependency
-overrides tests use for the database and the clock.
+`application/json`, the request's problems as the same problem+json. One difference: a handler
+reports the first part of the request it finds wrong (path, then headers, then body), where
+FastAPI lists the problems of every part in one 422. It honours the dependency overrides tests
+use for the database and the clock.
 """
 
 import inspect

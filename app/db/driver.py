@@ -9,7 +9,12 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.errors import UNAVAILABLE_SQLSTATES, DatabaseUnavailableError
+from app.db.errors import (
+    UNAVAILABLE_SQLSTATES,
+    UNDONE_SQLSTATES,
+    DatabaseUnavailableError,
+    StatementUndoneError,
+)
 
 _LOST = (
     asyncpg.InterfaceError,
@@ -32,6 +37,8 @@ async def fetch(connection: AsyncConnection, sql: str, arguments: Sequence[Any])
         await connection.invalidate(exc)
         raise DatabaseUnavailableError(str(exc)) from exc
     except asyncpg.PostgresError as exc:
+        if exc.sqlstate in UNDONE_SQLSTATES:
+            raise StatementUndoneError(str(exc)) from exc
         if exc.sqlstate in UNAVAILABLE_SQLSTATES:
             raise DatabaseUnavailableError(str(exc)) from exc
         raise

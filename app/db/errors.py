@@ -31,6 +31,11 @@ class DatabaseUnavailableError(Exception):
     the server refused for a transient reason (the same cases is_database_unavailable names)."""
 
 
+class StatementUndoneError(DatabaseUnavailableError):
+    """PostgreSQL undid a statement whole to break a deadlock or a serialization conflict with
+    another transaction: nothing it did remains, and it may simply run again."""
+
+
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     DBAPIError,
     PoolTimeoutError,
@@ -40,8 +45,12 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 # 57014 query_canceled (statement_timeout), 55P03 lock_not_available, 53300 too many connections,
-# 57P01-57P03 the server shutting down or starting up.
-UNAVAILABLE_SQLSTATES = frozenset({"57014", "55P03", "53300", "57P01", "57P02", "57P03"})
+# 57P01-57P03 the server shutting down or starting up; 40P01 deadlock_detected and 40001
+# serialization_failure: the transaction was undone whole, and the same request may be retried.
+UNDONE_SQLSTATES = frozenset({"40P01", "40001"})
+UNAVAILABLE_SQLSTATES = frozenset({"57014", "55P03", "53300", "57P01", "57P02", "57P03"}) | (
+    UNDONE_SQLSTATES
+)
 
 
 def is_database_unavailable(exc: Exception) -> bool:

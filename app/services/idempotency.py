@@ -4,9 +4,10 @@ changed since: a rolled-back redemption is never replayed as succeeded); the sam
 another body is refused.
 
 `write_once` is the one envelope of every write that takes an Idempotency-Key and runs in a
-transaction: claim the key, replay or do the work, store the rendered answer with the key,
-commit. The checkout's one-statement writes (redeem, reward spend) claim and store inside their
-statement (db/repositories/checkout_writes.py) and replay through `replay`.
+transaction: claim the key, replay or do the work, render its answer once, store those bytes
+with the key, commit, and send the same bytes. The checkout's one-statement writes (redeem,
+reward spend) claim and store inside their statement (db/repositories/checkout_writes.py) and
+replay through `replay`.
 """
 
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from uuid import UUID
 
 from app.db.repositories.idempotency import StoredResponse
 from app.db.uow import UnitOfWork
-from app.rendering import plain
+from app.rendering import render
 from app.services.errors import AppError, IdempotencyKeyReused
 
 R = TypeVar("R")
@@ -107,7 +108,7 @@ async def _replayed(
     return Written(answer.body, replayed=True)
 
 
-async def claim_or_replay(uow: UnitOfWork, claim: IdempotencyClaim) -> StoredAnswer | None:
+async def _claim_or_replay(uow: UnitOfWork, claim: IdempotencyClaim) -> StoredAnswer | None:
     """Inside the caller's transaction: None when this request owns the key (it must store
     its answer before committing), else the answer stored by the first request."""
     if await uow.idempotency.claim(claim.api_key_id, claim.key, claim.request_hash):
@@ -128,15 +129,17 @@ async def write_once(
     for it (the claim) and gets its answer. The work may raise StoredRefusal to refuse with an
     answer that is kept for retries; any other exception leaves nothing behind."""
     async with uow:
-        stored = await claim_or_replay(uow, claim)
+        stored = await _claim_or_replay(uow, claim)
         if stored is not None:
             return await _replayed(stored, refuse, current)
         try:
             result = await work()
         except StoredRefusal as refused:
-            await uow.idempotency.store(claim.api_key_id, claim.key, REFUSED, refused.answer)
+            answer = render(refused.answer)
+            await uow.idempotency.store(claim.api_key_id, claim.key, REFUSED, answer)
             await uow.commit()
             raise refused.error from None
-        await uow.idempotency.store(claim.api_key_id, claim.key, DONE, plain(result))
+        rendered = render(result)
+        await uow.idempotency.store(claim.api_key_id, claim.key, DONE, rendered)
         await uow.commit()
-    return Written(result)
+    return Written(result, rendered=rendered)

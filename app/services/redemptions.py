@@ -327,8 +327,8 @@ async def _redeem_in_statements(
         answer = render(refused.stored())
         stored = Answer(key.id, claim.key, claim.request_hash, REFUSED, answer, now)
         try:
-            await statements.writes.store_answer(stored)
-        except WriteRefused:
+            await _patiently(partial(statements.writes.store_answer, stored))
+        except WriteRefused:  # KEY_TAKEN: _patiently retried the others
             return await _replay_taken(statements, claim, now)
     raise refused.error()
 

@@ -17,14 +17,16 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.driver import fetch_atomically
-from app.db.errors import DuplicateKeyError
+from app.db.errors import DuplicateKeyError, StatementUndoneError
 from app.db.repositories.idempotency import KEY_LIFETIME
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.domain.ledger import Take
 
 # Why record_redemption wrote nothing.
 KEY_TAKEN = "key_taken"  # another request holds (or held) the Idempotency-Key
-CODE_BUSY = "code_busy"  # every counter row with room is held by other redeems right now
+# Every counter row with room is held by other redeems right now, or the statement was undone
+# to break a deadlock: either way, the same write may run again
+CODE_BUSY = "code_busy"
 CODE_LIMIT = "code_limit"  # a code has no use left, or its campaign is no longer active
 CUSTOMER_LIMIT = "customer_limit"  # the customer has used up a per-customer limit
 BALANCE_CHANGED = "balance_changed"  # the account or its lots changed since they were read
@@ -210,10 +212,11 @@ SELECT CASE WHEN (SELECT count(*) FROM claim) = 0 THEN tessera_refuse('{KEY_TAKE
 # each code (on the code's own row, or from its first counter row that has one) and the
 # customer's counted uses. A redemption that paid with or credited a balance, or whose order
 # earned points, is left alone (`ledger` says so) for the rollback that runs as a transaction.
-# Racing rollbacks of one code wait for the same first counter row; the lock's recheck passes
-# over a row another emptied meanwhile to the next with a use. Should a release still find
-# nothing to take from, the whole statement is refused (CODE_BUSY) and tried again, so a use
-# is never silently kept.
+# Rows are locked in db/locking.py's order (codes by id, a code's counter rows by slot, customer
+# uses by subject). Racing rollbacks of one code wait for the same first counter row; the lock's
+# recheck passes over a row another emptied meanwhile to the next with a use. Should a release
+# still find nothing to take from, the whole statement is refused (CODE_BUSY) and tried again,
+# so a use is never silently kept.
 _ROLLBACK = f"""
 WITH involved AS (
     SELECT EXISTS (SELECT FROM ledger_entries WHERE redemption_id = $1)
@@ -236,19 +239,27 @@ items AS (
 ),
 given_on_row AS (
     UPDATE codes SET used = codes.used - 1
-    FROM items
-    WHERE codes.id = items.code_id AND codes.used > 0
+    FROM (
+        SELECT c.id FROM codes AS c JOIN items ON c.id = items.code_id
+        WHERE c.used > 0
+        ORDER BY c.id
+        FOR UPDATE OF c
+    ) AS locked
+    WHERE codes.id = locked.id AND codes.used > 0
     RETURNING codes.id
 ),
 given AS (
     UPDATE code_counters AS counter SET used = counter.used - 1
     FROM (
         SELECT pick.code_id, pick.slot
-        FROM items
-        JOIN codes ON codes.id = items.code_id AND codes.used IS NULL
+        FROM (
+            SELECT items.code_id FROM items
+            JOIN codes ON codes.id = items.code_id AND codes.used IS NULL
+            ORDER BY items.code_id
+        ) AS wanted
         CROSS JOIN LATERAL (
             SELECT c.code_id, c.slot FROM code_counters AS c
-            WHERE c.code_id = items.code_id AND c.used > 0
+            WHERE c.code_id = wanted.code_id AND c.used > 0
             ORDER BY c.slot
             LIMIT 1
             FOR UPDATE
@@ -270,10 +281,16 @@ usages AS (
 ),
 uncounted AS (
     UPDATE customer_usages AS cu
-    SET redemption_count = greatest(cu.redemption_count - usages.uses, 0)
-    FROM usages
-    WHERE cu.subject = usages.subject AND cu.subject_id = usages.subject_id
-      AND cu.customer_id = usages.customer_id
+    SET redemption_count = greatest(cu.redemption_count - locked.uses, 0)
+    FROM (
+        SELECT held.subject, held.subject_id, held.customer_id, usages.uses
+        FROM customer_usages AS held
+        JOIN usages USING (subject, subject_id, customer_id)
+        ORDER BY held.subject, held.subject_id
+        FOR UPDATE OF held
+    ) AS locked
+    WHERE cu.subject = locked.subject AND cu.subject_id = locked.subject_id
+      AND cu.customer_id = locked.customer_id
 ),
 done AS (
     SELECT (SELECT count(*) FROM items WHERE code_id IS NOT NULL) AS wanted,
@@ -389,6 +406,10 @@ class CheckoutWrites:
             return await fetch_atomically(self.connection, sql, arguments)
         except asyncpg.RaiseError as refused:
             raise WriteRefused(refused.args[0] if refused.args else str(refused)) from None
+        except StatementUndoneError:
+            # Undone whole to break a lock cycle with another transaction: nothing was
+            # written, and the same write may run again (as when its rows were held).
+            raise WriteRefused(CODE_BUSY) from None
 
     async def record_redemption(self, redemption: NewRedemption, answer: Answer) -> None:
         """Claim the key, take every use, record the redemption and store answer, at once;

@@ -3,7 +3,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.models import IdempotencyKey
@@ -19,6 +19,12 @@ class StoredResponse:
     request_hash: bytes
     status: int | None
     body: dict[str, Any] | None
+
+
+_STORE = text(
+    "UPDATE idempotency_keys SET response_status = :status, response_body = CAST(:body AS json)"
+    " WHERE api_key_id = :api_key_id AND key = :key"
+)
 
 
 class IdempotencyRepository(Repository):
@@ -58,9 +64,10 @@ class IdempotencyRepository(Repository):
             request_hash=row.request_hash, status=row.response_status, body=row.response_body
         )
 
-    async def store(self, api_key_id: UUID, key: str, status: int, body: dict[str, Any]) -> None:
+    async def store(self, api_key_id: UUID, key: str, status: int, body: bytes) -> None:
+        """Store the answer as rendered (app/rendering.py): the json column keeps its text as
+        sent, so a replay sends the same bytes."""
         await self.session.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.api_key_id == api_key_id, IdempotencyKey.key == key)
-            .values(response_status=status, response_body=body)
+            _STORE,
+            {"api_key_id": api_key_id, "key": key, "status": status, "body": body.decode()},
         )

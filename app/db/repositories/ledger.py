@@ -155,9 +155,7 @@ _SUMMARY = text(summary_sql(":account_id", ":now", ":soon")).bindparams(
     bindparam("soon", type_=AccountRow.created_at.type),
 )
 
-_ENTRY_RETURNED = """
-    id, account_id, kind, amount, order_id, redemption_id, reward_id, code_id, api_key_id,
-    reason, details, created_at"""
+_ENTRY_RETURNED = ", ".join(column.name for column in _ENTRY_COLUMNS)
 
 _ENTRY_INSERT = f"""
 entry AS (
