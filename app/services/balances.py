@@ -4,7 +4,7 @@ order's total after discounts, up to their balance; a rollback puts back exactly
 took, into the lots it was taken from, and takes back the cashback the order credited.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -20,6 +20,7 @@ from app.domain.ledger import (
     AccountKind,
     Entry,
     EntryKind,
+    Lot,
     NewEntry,
     NewLot,
     Take,
@@ -340,27 +341,44 @@ async def plan_payments(
     keys = [normalise(code) for code in codes]
     found = await uow.ledger.by_code([k for k in set(keys) if is_well_formed(k)])
     locked = await uow.ledger.lock(account.id for account in found.values())
+    accounts = {key: locked[account.id] for key, account in found.items()}
+    lots = {account_id: tuple(await uow.ledger.open_lots(account_id)) for account_id in locked}
+    return payment_plan(codes, accounts, lots, customer_id, currency, due, now)
+
+
+def payment_plan(
+    codes: Sequence[str],
+    accounts: Mapping[str, Account],
+    lots: Mapping[UUID, Sequence[Lot]],
+    customer_id: str | None,
+    currency: str,
+    due: int,
+    now: datetime,
+) -> PaymentPlan:
+    """What each balance code pays, in the order sent, towards due, from the accounts found by
+    normalised code and their open lots: no I/O, and nothing taken (the caller's write does)."""
     verdicts: list[BalanceVerdict] = []
     payments: list[PlannedPayment] = []
     seen: set[str] = set()
     unknown = 0
     left = due
-    for code, key in zip(codes, keys, strict=True):
-        account = locked.get(found[key].id) if key in found else None
+    for code in codes:
+        key = normalise(code)
         if key in seen:
             verdicts.append(_verdict(code, Reason.DUPLICATE_CODE))
             continue
         seen.add(key)
+        account = accounts.get(key) if is_well_formed(key) else None
         reason = payment_refusal(account, currency, customer_id, now)
         if account is None:
             unknown += 1
         if reason is None and account is not None:
-            lots = await uow.ledger.open_lots(account.id)
-            holding = available(lots, now)
+            held = lots.get(account.id, ())
+            holding = available(held, now)
             if holding == 0:
                 reason = Reason.NO_BALANCE
             else:
-                takes = plan_payment(lots, left, now)
+                takes = plan_payment(held, left, now)
                 left -= total(takes)
                 payments.append(PlannedPayment(account, code, takes, holding - total(takes)))
                 verdicts.append(_verdict(code, None, total(takes)))

@@ -12,7 +12,7 @@ key too, so a retry gets the same answer.
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -23,9 +23,11 @@ from app import metrics
 from app.db.errors import CodeBusyError
 from app.db.repositories.checkout_reads import Guessers
 from app.db.repositories.checkout_writes import (
+    BALANCE_CHANGED,
     CODE_BUSY,
     KEY_TAKEN,
     Answer,
+    NewPayment,
     NewRedemption,
     WriteRefused,
 )
@@ -33,8 +35,15 @@ from app.db.repositories.idempotency import StoredResponse
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
+from app.domain.codes import is_well_formed, normalise
 from app.domain.engine import Evaluation
-from app.domain.guesses import address_subject, blocking, customer_subject, failed_guesses
+from app.domain.guesses import (
+    Subject,
+    address_subject,
+    blocking,
+    customer_subject,
+    failed_guesses,
+)
 from app.domain.rules import Promotion
 from app.rendering import plain, render
 from app.services import balances, members
@@ -227,15 +236,14 @@ async def redeem(
     """Consume every code in the request for this order, all or nothing, exactly once per
     idempotency key, for a caller holding the checkout scope. No limit is ever exceeded: each
     is taken by a conditional UPDATE or a guarded upsert, and nothing is recorded unless all of
-    them were taken. Balance codes then pay towards the total after discounts (their accounts
-    locked, so a balance is never spent twice), and cashback is credited to the customer's
-    wallet."""
-    if not terms.balance_codes:
-        outcome = await _redeem_in_statements(
-            statements, raw_key, request, terms, now, max_discounts, guesses
-        )
-        if outcome is not None:
-            return outcome
+    them were taken. Balance codes then pay towards the total after discounts (each take from
+    a lot guarded, under the account's lock, so a balance is never spent twice), and cashback
+    is credited to the customer's wallet."""
+    outcome = await _redeem_in_statements(
+        statements, raw_key, request, terms, now, max_discounts, guesses
+    )
+    if outcome is not None:
+        return outcome
     key = await authenticate(statements, raw_key, Scope.CHECKOUT)
     claim = IdempotencyClaim(key.id, terms.idempotency_key, terms.request_hash)
     return await _redeem_in_transaction(
@@ -260,12 +268,15 @@ async def _redeem_in_statements(
     max_discounts: int,
     guesses: GuessSettings,
 ) -> Written[Redemption] | None:
-    """Redeem in two statements when no balance is involved; None, having written nothing,
-    when the redemption turns out to credit cashback (the transaction path does that)."""
+    """Redeem in two statements, three with balance codes (their accounts and lots are read
+    once the evaluation says what is due). None, having written nothing, when the redemption
+    turns out to credit cashback, or when the balances kept changing between read and write:
+    the transaction path does both, under the accounts' locks."""
     guessers = Guessers(
         customer=customer_subject(request.customer_id), address=address_subject(request.client_ip)
     )
     async with statements:
+        balance_changed = False
         for _ in range(_CONSUME_ATTEMPTS):
             found = await statements.checkout.load_for_redeem(
                 hash_key(raw_key),
@@ -279,29 +290,41 @@ async def _redeem_in_statements(
             claim = IdempotencyClaim(key.id, terms.idempotency_key, terms.request_hash)
             if found.stored is not None:
                 return await _replay(statements, claim, found.stored)
-            if request.codes:
+            if request.codes or terms.balance_codes:
                 refuse_if_blocked(found.blocked_until, now)
+            counted = guess_subjects(key.id, request.customer_id, request.client_ip, guesses)
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
             validation = validation_of(evaluation, request.customer_id)
+            refused = _Refused(validation)
             if not validation.valid:
-                failures = failed_guesses(evaluation)
-                if failures:
-                    counted = guess_subjects(
-                        key.id, request.customer_id, request.client_ip, guesses
-                    )
-                    await count_failed_guesses(
-                        statements.checkout.record_failed_guesses,
-                        key.id,
-                        counted,
-                        failures,
-                        now,
-                        guesses,
-                    )
+                await _count_guesses(
+                    statements, key.id, counted, failed_guesses(evaluation), now, guesses
+                )
                 break
             if evaluation.cashback_amount > 0 and request.customer_id is not None:
                 return None
+            settled = NOTHING_SETTLED
+            payments: tuple[NewPayment, ...] = ()
+            if terms.balance_codes:
+                plan = await _plan_payments(
+                    statements, terms.balance_codes, request, evaluation.total_amount, now
+                )
+                if not plan.is_valid:
+                    refused = _Refused(replace(validation, valid=False), plan.verdicts)
+                    await _count_guesses(statements, key.id, counted, plan.unknown, now, guesses)
+                    break
+                settled = Settlement(
+                    balance_codes=plan.verdicts,
+                    payments=tuple(payment.payment() for payment in plan.payments),
+                    paid_amount=plan.paid,
+                )
+                payments = tuple(
+                    NewPayment(uuid4(), payment.account.id, payment.takes)
+                    for payment in plan.payments
+                    if payment.takes
+                )
             response = redemption(
-                Kept(validation, NOTHING_SETTLED),
+                Kept(validation, settled),
                 id=uuid4(),
                 status="succeeded",
                 order_id=terms.order_id,
@@ -311,19 +334,22 @@ async def _redeem_in_statements(
             # Rendered once: stored with the key, kept (less its state) as the redemption's
             # result, and sent.
             rendered = render(response)
-            new = _new_redemption(response, evaluation, request)
+            new = _new_redemption(response, evaluation, request, payments)
             kept = Answer(key.id, claim.key, claim.request_hash, DONE, rendered, now)
             try:
                 await _patiently(partial(statements.writes.record_redemption, new, kept))
             except WriteRefused as lost:
                 if lost.reason == KEY_TAKEN:
                     return await _replay_taken(statements, claim, now)
-                continue  # a limit ran out since the read: read and evaluate again
+                # A limit ran out, or a balance changed, since the read: read and plan again.
+                balance_changed = lost.reason == BALANCE_CHANGED
+                continue
             return Written(response, rendered=rendered)
         else:
+            if balance_changed:
+                return None
             # Lost every race for a limit; report it as the limit it lost.
-            validation = validation.with_limit_reached()
-        refused = _Refused(validation)
+            refused = _Refused(validation.with_limit_reached())
         answer = render(refused.stored())
         stored = Answer(key.id, claim.key, claim.request_hash, REFUSED, answer, now)
         try:
@@ -331,6 +357,36 @@ async def _redeem_in_statements(
         except WriteRefused:  # KEY_TAKEN: _patiently retried the others
             return await _replay_taken(statements, claim, now)
     raise refused.error()
+
+
+async def _count_guesses(
+    statements: StatementUnitOfWork,
+    api_key_id: UUID,
+    counted: Sequence[Subject],
+    failures: int,
+    now: datetime,
+    guesses: GuessSettings,
+) -> None:
+    if failures:
+        await count_failed_guesses(
+            statements.checkout.record_failed_guesses, api_key_id, counted, failures, now, guesses
+        )
+
+
+async def _plan_payments(
+    statements: StatementUnitOfWork,
+    codes: Sequence[str],
+    request: CheckoutRequest,
+    due: int,
+    now: datetime,
+) -> balances.PaymentPlan:
+    """What the balance codes pay towards due, planned from their accounts and lots as read
+    now (one statement); the write takes each planned amount only if its lot still holds it."""
+    keys = {normalise(code) for code in codes}
+    read = await statements.checkout.balance_codes([key for key in keys if is_well_formed(key)])
+    return balances.payment_plan(
+        codes, read.accounts, read.lots, request.customer_id, request.cart.currency, due, now
+    )
 
 
 async def _patiently(write: Callable[[], Awaitable[T]]) -> T:
@@ -377,7 +433,10 @@ async def _replay_taken(
 
 
 def _new_redemption(
-    response: Redemption, evaluation: Evaluation, request: CheckoutRequest
+    response: Redemption,
+    evaluation: Evaluation,
+    request: CheckoutRequest,
+    payments: Sequence[NewPayment] = (),
 ) -> NewRedemption:
     applied = [application.promotion for application in evaluation.applied]
     return NewRedemption(
@@ -394,6 +453,7 @@ def _new_redemption(
         items=_items(evaluation, request.customer_id),
         code_ids=sorted(p.code_id for p in applied if p.code_id is not None),
         customer_limits=sorted(_customer_limits(applied)) if request.customer_id else [],
+        payments=payments,
     )
 
 

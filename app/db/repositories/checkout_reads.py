@@ -29,7 +29,7 @@ from app.db.models import IdempotencyKey as IdempotencyKeyRow
 from app.db.repositories.codes import candidates_statement
 from app.db.repositories.guesses import RECORD_FAILURES, record_arguments, tallies
 from app.db.repositories.idempotency import KEY_LIFETIME, StoredResponse
-from app.db.repositories.ledger import summary_of, summary_sql
+from app.db.repositories.ledger import account_of, summary_of, summary_sql
 from app.db.repositories.loyalty import (
     PROGRAM_COLUMN_NAMES,
     REWARD_COLUMN_NAMES,
@@ -39,7 +39,7 @@ from app.db.repositories.loyalty import (
 from app.db.repositories.redemptions import RedemptionRecord
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.guesses import UNADDRESSED_PREFIX, Subject, Tally
-from app.domain.ledger import Lot, Summary
+from app.domain.ledger import Account, Lot, Summary
 from app.domain.loyalty import Program, Reward
 from app.domain.rules import Promotion
 
@@ -197,6 +197,27 @@ class RewardSpend:
     lots: tuple[Lot, ...] = ()
 
 
+# The gift cards and wallets with these normalised codes, one row per open lot (or one row with
+# no lot): what a redeem plans its payments from.
+_BALANCE_CODES = """
+SELECT a.id, a.kind, a.program_id, a.customer_id, a.currency, a.code, a.debt, a.expires_at,
+       a.created_at, a.normalised_code,
+       lot.id AS lot_id, lot.remaining AS lot_remaining, lot.available_at AS lot_available_at,
+       lot.expires_at AS lot_expires_at, lot.created_at AS lot_created_at
+FROM balance_accounts AS a
+LEFT JOIN ledger_lots AS lot ON lot.account_id = a.id AND lot.remaining > 0
+WHERE a.normalised_code = ANY($1::text[])
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceCodes:
+    """Gift cards and wallets by normalised code, and each one's open lots, as read."""
+
+    accounts: Mapping[str, Account]
+    lots: Mapping[UUID, tuple[Lot, ...]]
+
+
 class CheckoutReads:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
@@ -241,6 +262,25 @@ class CheckoutReads:
         values["idempotency_key"] = idempotency_key
         values["keys_alive_since"] = now - KEY_LIFETIME
         return _candidates(await self._fetch(_KEY_STORED_AND_CANDIDATES, values), stored=True)
+
+    async def balance_codes(self, normalised_codes: Sequence[str]) -> BalanceCodes:
+        """The gift cards and wallets with these codes and their open lots: one statement."""
+        accounts: dict[str, Account] = {}
+        lots: dict[UUID, list[Lot]] = {}
+        for row in await self._run(_BALANCE_CODES, [list(normalised_codes)]):
+            accounts[row["normalised_code"]] = account_of(SimpleNamespace(**dict(row)))
+            held = lots.setdefault(row["id"], [])
+            if row["lot_id"] is not None:
+                held.append(
+                    Lot(
+                        id=row["lot_id"],
+                        remaining=row["lot_remaining"],
+                        available_at=row["lot_available_at"],
+                        expires_at=row["lot_expires_at"],
+                        created_at=row["lot_created_at"],
+                    )
+                )
+        return BalanceCodes(accounts, {key: tuple(value) for key, value in lots.items()})
 
     async def stored_answer(
         self, api_key_id: UUID, idempotency_key: str, now: datetime

@@ -52,7 +52,7 @@ claim AS (
 # subject id, limit, customer), each an upsert that counts only below its limit; then the
 # redemption and its items. Every part reads `claim`, so nothing happens for a taken key, and
 # the final SELECT raises unless every part did all it had to.
-_REDEEM = f"""
+_REDEEM_PARTS = f"""
 WITH {_CLAIM},
 pick AS (
     SELECT p.code_id, p.slot
@@ -119,10 +119,63 @@ items AS (
         $29::boolean[], $30::boolean[]
     ) AS i
 ),
+"""
+
+# What gift cards and wallets pay ($31: the accounts, locked in id order; $32-$34: each take's
+# lot, amount and payment entry; $35-$37: each payment entry's id, account and amount): guarded
+# takes from the planned lots, the payment entries naming the redemption, their allocations.
+_PAYMENTS = """
+paying AS (
+    SELECT a.id FROM claim, balance_accounts AS a
+    WHERE a.id = ANY($31::uuid[])
+    ORDER BY a.id
+    FOR UPDATE OF a
+),
+paid AS (
+    UPDATE ledger_lots AS lot SET remaining = lot.remaining - t.amount
+    FROM paying, unnest($32::uuid[], $33::bigint[]) AS t(lot_id, amount)
+    WHERE lot.id = t.lot_id AND lot.account_id = paying.id AND lot.remaining >= t.amount
+    RETURNING lot.id
+),
+payment_entries AS (
+    INSERT INTO ledger_entries (id, account_id, kind, amount, redemption_id, created_at)
+    SELECT p.entry_id, p.account_id, 'payment', -p.amount, redemption.id, $6
+    FROM redemption,
+         unnest($35::uuid[], $36::uuid[], $37::bigint[]) AS p(entry_id, account_id, amount)
+    RETURNING id
+),
+payment_allocations AS (
+    INSERT INTO ledger_allocations (entry_id, lot_id, amount)
+    SELECT t.entry_id, t.lot_id, t.amount
+    FROM payment_entries
+    JOIN unnest($34::uuid[], $32::uuid[], $33::bigint[]) AS t(entry_id, lot_id, amount)
+      ON t.entry_id = payment_entries.id
+),"""
+
+
+def _redeem(paying: bool) -> str:
+    """The redeem statement; paying: with the balance codes' payments (_PAYMENTS). The final
+    SELECT raises unless the key was claimed and every part did all it had to."""
+    payments = _PAYMENTS if paying else ""
+    paid = (
+        """,
+           (SELECT count(*) FROM paying) AS accounts_locked,
+           (SELECT count(*) FROM paid) AS lots_taken"""
+        if paying
+        else ""
+    )
+    balance_changed = (
+        f"""
+    WHEN done.accounts_locked < cardinality($31::uuid[])
+      OR done.lots_taken < cardinality($32::uuid[]) THEN tessera_refuse('{BALANCE_CHANGED}')"""
+        if paying
+        else ""
+    )
+    return f"""{_REDEEM_PARTS}{payments}
 done AS (
     SELECT (SELECT count(*) FROM claim) AS claimed,
            (SELECT count(*) FROM took) + (SELECT count(*) FROM took_on_row) AS codes_taken,
-           (SELECT count(*) FROM counted) AS customers_counted
+           (SELECT count(*) FROM counted) AS customers_counted{paid}
 )
 SELECT CASE
     WHEN done.claimed = 0 THEN tessera_refuse('{KEY_TAKEN}')
@@ -139,11 +192,17 @@ SELECT CASE
             WHERE codes.id = ANY($8::uuid[])
         ) THEN '{CODE_BUSY}' ELSE '{CODE_LIMIT}' END
     )
-    WHEN done.customers_counted < cardinality($9::text[]) THEN tessera_refuse('{CUSTOMER_LIMIT}')
+    WHEN done.customers_counted < cardinality($9::text[])
+        THEN tessera_refuse('{CUSTOMER_LIMIT}'){balance_changed}
     ELSE true
 END AS recorded
 FROM done
 """
+
+
+_REDEEM = _redeem(paying=False)
+_REDEEM_PAYING = _redeem(paying=True)
+
 
 # A reward's points spent from the lots planned ($10 ids, $11 amounts) of the member's account
 # ($8), whose debt must still be $9: the account row is locked first, as every other writer of
@@ -355,6 +414,8 @@ class NewRedemption:
     """One use of each is taken."""
     customer_limits: Sequence[tuple[str, UUID, int]]
     """(subject, subject id, limit): one use of each is counted for the customer."""
+    payments: Sequence["NewPayment"] = ()
+    """What gift cards and wallets pay, as planned from their lots as read."""
 
     @property
     def total_amount(self) -> int:
@@ -376,6 +437,19 @@ def _claim_arguments(answer: Answer) -> list[Any]:
         answer.at,
         KEY_LIFETIME,
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    """One balance code's payment: its entry and the lots it takes from."""
+
+    entry_id: UUID
+    account_id: UUID
+    takes: Sequence[Take]
+
+    @property
+    def amount(self) -> int:
+        return sum(take.amount for take in self.takes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,12 +486,23 @@ class CheckoutWrites:
             raise WriteRefused(CODE_BUSY) from None
 
     async def record_redemption(self, redemption: NewRedemption, answer: Answer) -> None:
-        """Claim the key, take every use, record the redemption and store answer, at once;
-        WriteRefused, with nothing written, when any part is refused."""
+        """Claim the key, take every use, take what the balance codes pay, record the
+        redemption and store answer, at once; WriteRefused, with nothing written, when any part
+        is refused (BALANCE_CHANGED: a planned lot no longer holds its take)."""
         items = redemption.items
         usages = redemption.customer_limits
+        payments = redemption.payments
+        paying = [
+            list({payment.account_id for payment in payments}),
+            [take.lot_id for payment in payments for take in payment.takes],
+            [take.amount for payment in payments for take in payment.takes],
+            [payment.entry_id for payment in payments for _ in payment.takes],
+            [payment.entry_id for payment in payments],
+            [payment.account_id for payment in payments],
+            [payment.amount for payment in payments],
+        ]
         await self._write(
-            _REDEEM,
+            _REDEEM_PAYING if payments else _REDEEM,
             [
                 *_claim_arguments(answer),
                 list(redemption.code_ids),
@@ -443,6 +528,7 @@ class CheckoutWrites:
                 [i.cashback_amount for i in items],
                 [i.counted_code_customer for i in items],
                 [i.counted_campaign_customer for i in items],
+                *(paying if payments else []),
             ],
         )
 

@@ -75,7 +75,7 @@ _LOT_COLUMNS = (
 )
 
 
-def _account(row: Any) -> Account:
+def account_of(row: Any) -> Account:
     return Account(
         id=row.id,
         kind=AccountKind(row.kind),
@@ -264,7 +264,7 @@ class LedgerRepository(Repository):
             AccountRow.customer_id == customer_id,
         )
         row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else _account(row)
+        return None if row is None else account_of(row)
 
     async def ensure_member(self, program_id: UUID, customer_id: str) -> UUID:
         """The member's points account, made on first use (racing makers get the same one)."""
@@ -287,7 +287,7 @@ class LedgerRepository(Repository):
             AccountRow.currency == currency,
         )
         row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else _account(row)
+        return None if row is None else account_of(row)
 
     async def wallets(self, customer_id: str) -> list[Account]:
         stmt = (
@@ -298,7 +298,7 @@ class LedgerRepository(Repository):
             )
             .order_by(AccountRow.currency)
         )
-        return [_account(row) for row in await self.session.execute(stmt)]
+        return [account_of(row) for row in await self.session.execute(stmt)]
 
     async def insert_balance_code(
         self,
@@ -330,13 +330,13 @@ class LedgerRepository(Repository):
         )
         async with translating_integrity_errors(self.session):
             row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else _account(row)
+        return None if row is None else account_of(row)
 
     async def get(self, account_id: UUID) -> Account | None:
         row = (
             await self.session.execute(select(*_ACCOUNT_COLUMNS).where(AccountRow.id == account_id))
         ).one_or_none()
-        return None if row is None else _account(row)
+        return None if row is None else account_of(row)
 
     async def by_code(self, normalised_codes: Sequence[str]) -> dict[str, Account]:
         """Gift cards and wallets by normalised code."""
@@ -345,7 +345,7 @@ class LedgerRepository(Repository):
         stmt = select(*_ACCOUNT_COLUMNS, AccountRow.normalised_code).where(
             AccountRow.normalised_code.in_(list(normalised_codes))
         )
-        return {row.normalised_code: _account(row) for row in await self.session.execute(stmt)}
+        return {row.normalised_code: account_of(row) for row in await self.session.execute(stmt)}
 
     async def lock(self, account_ids: Iterable[UUID]) -> dict[UUID, Account]:
         """Lock the accounts' rows, in id order, until the transaction ends."""
@@ -358,7 +358,7 @@ class LedgerRepository(Repository):
             .order_by(AccountRow.id)
             .with_for_update()
         )
-        return {row.id: _account(row) for row in await self.session.execute(stmt)}
+        return {row.id: account_of(row) for row in await self.session.execute(stmt)}
 
     async def set_debt(self, account_id: UUID, debt: int) -> None:
         await self.session.execute(

@@ -3,6 +3,7 @@ Idempotency-Key, takes every guarded use and stores the answer, or is refused wi
 and has written nothing at all."""
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -12,11 +13,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.repositories.checkout_writes import (
+    BALANCE_CHANGED,
     CODE_LIMIT,
     CUSTOMER_LIMIT,
     KEY_TAKEN,
     Answer,
     CheckoutWrites,
+    NewPayment,
     NewRedemption,
     RolledBack,
     WriteRefused,
@@ -24,6 +27,7 @@ from app.db.repositories.checkout_writes import (
 from app.db.repositories.redemptions import RedemptionItemRecord
 from app.domain.api_keys import Scope
 from app.domain.campaigns import Code
+from app.domain.ledger import Take
 from app.services import api_keys
 from tests.factories import Factory
 
@@ -185,3 +189,58 @@ async def test_a_rollback_gives_back_its_uses_once_and_leaves_balances_to_the_tr
     assert (left.redemption, left.ledger) == (None, True)
     assert (await state(connection, code, key_id))[0] == 1
     assert await writes.roll_back(uuid.uuid4()) == RolledBack(None, ledger=False)
+
+
+async def test_a_redeem_pays_with_balance_codes_from_the_planned_lots_or_writes_nothing(
+    factory: Factory, connection: AsyncConnection, key_id: UUID
+) -> None:
+    code = await factory.code(await factory.campaign(), "WRITE-6", max_redemptions=5)
+    card = (
+        await connection.execute(
+            text(
+                """
+                WITH card AS (
+                    INSERT INTO balance_accounts (kind, code, normalised_code, currency)
+                    VALUES ('gift_card', 'GC-6', 'GC-6', 'EUR') RETURNING id
+                ),
+                issued AS (
+                    INSERT INTO ledger_entries (account_id, kind, amount)
+                    SELECT id, 'issue', 500 FROM card RETURNING id, account_id
+                )
+                INSERT INTO ledger_lots
+                    (account_id, entry_id, source, amount, remaining, available_at, created_at)
+                SELECT account_id, id, 'issue', 500, 500, now(), now() FROM issued
+                RETURNING account_id, id
+                """
+            )
+        )
+    ).one()
+    writes = CheckoutWrites(connection)
+    lot = "SELECT remaining FROM ledger_lots WHERE id = :id"
+
+    stale = NewPayment(uuid.uuid4(), card.account_id, [Take(card.id, 501)])
+    with pytest.raises(WriteRefused) as changed:
+        await writes.record_redemption(
+            replace(redemption(code), payments=[stale]), answer(key_id, "k-1")
+        )
+    assert changed.value.reason == BALANCE_CHANGED
+    assert (await connection.execute(text(lot), {"id": card.id})).scalar_one() == 500
+    assert await state(connection, code, key_id) == (0, 0, 0)
+
+    paying = replace(
+        redemption(code), payments=[NewPayment(uuid.uuid4(), card.account_id, [Take(card.id, 300)])]
+    )
+    await writes.record_redemption(paying, answer(key_id, "k-1"))
+    assert (await connection.execute(text(lot), {"id": card.id})).scalar_one() == 200
+    entry = (
+        await connection.execute(
+            text(
+                "SELECT e.kind, e.amount, e.redemption_id, a.lot_id, a.amount AS taken"
+                " FROM ledger_entries AS e JOIN ledger_allocations AS a ON a.entry_id = e.id"
+                " WHERE e.id = :id"
+            ),
+            {"id": paying.payments[0].entry_id},
+        )
+    ).one()
+    assert tuple(entry) == ("payment", -300, paying.id, card.id, 300)
+    assert await state(connection, code, key_id) == (1, 1, 1)
