@@ -38,7 +38,6 @@ from app.domain.api_keys import Scope
 from app.domain.codes import is_well_formed, normalise
 from app.domain.engine import Evaluation
 from app.domain.guesses import (
-    Subject,
     address_subject,
     blocking,
     customer_subject,
@@ -292,13 +291,12 @@ async def _redeem_in_statements(
                 return await _replay(statements, claim, found.stored)
             if request.codes or terms.balance_codes:
                 refuse_if_blocked(found.blocked_until, now)
-            counted = guess_subjects(key.id, request.customer_id, request.client_ip, guesses)
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
             validation = validation_of(evaluation, request.customer_id)
             refused = _Refused(validation)
             if not validation.valid:
                 await _count_guesses(
-                    statements, key.id, counted, failed_guesses(evaluation), now, guesses
+                    statements, key.id, request, failed_guesses(evaluation), now, guesses
                 )
                 break
             if evaluation.cashback_amount > 0 and request.customer_id is not None:
@@ -311,7 +309,7 @@ async def _redeem_in_statements(
                 )
                 if not plan.is_valid:
                     refused = _Refused(replace(validation, valid=False), plan.verdicts)
-                    await _count_guesses(statements, key.id, counted, plan.unknown, now, guesses)
+                    await _count_guesses(statements, key.id, request, plan.unknown, now, guesses)
                     break
                 settled = Settlement(
                     balance_codes=plan.verdicts,
@@ -362,12 +360,14 @@ async def _redeem_in_statements(
 async def _count_guesses(
     statements: StatementUnitOfWork,
     api_key_id: UUID,
-    counted: Sequence[Subject],
+    request: CheckoutRequest,
     failures: int,
     now: datetime,
     guesses: GuessSettings,
 ) -> None:
+    """Add a refused redeem's unknown codes to its customer's and address's failed guesses."""
     if failures:
+        counted = guess_subjects(api_key_id, request.customer_id, request.client_ip, guesses)
         await count_failed_guesses(
             statements.checkout.record_failed_guesses, api_key_id, counted, failures, now, guesses
         )
