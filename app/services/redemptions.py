@@ -304,7 +304,7 @@ async def _redeem_in_statements(
             settled = NOTHING_SETTLED
             payments: tuple[NewPayment, ...] = ()
             if terms.balance_codes:
-                plan = await _plan_payments(
+                plan = await _plan_payments_as_read(
                     statements, terms.balance_codes, request, evaluation.total_amount, now
                 )
                 if not plan.is_valid:
@@ -373,7 +373,7 @@ async def _count_guesses(
         )
 
 
-async def _plan_payments(
+async def _plan_payments_as_read(
     statements: StatementUnitOfWork,
     codes: Sequence[str],
     request: CheckoutRequest,

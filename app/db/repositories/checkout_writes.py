@@ -471,6 +471,19 @@ class RewardSpendWrite:
     reward_id: UUID
 
 
+def _payment_arguments(payments: Sequence[NewPayment]) -> list[Any]:
+    """$31-$37 of _PAYMENTS."""
+    return [
+        list({payment.account_id for payment in payments}),
+        [take.lot_id for payment in payments for take in payment.takes],
+        [take.amount for payment in payments for take in payment.takes],
+        [payment.entry_id for payment in payments for _ in payment.takes],
+        [payment.entry_id for payment in payments],
+        [payment.account_id for payment in payments],
+        [payment.amount for payment in payments],
+    ]
+
+
 class CheckoutWrites:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
@@ -492,15 +505,6 @@ class CheckoutWrites:
         items = redemption.items
         usages = redemption.customer_limits
         payments = redemption.payments
-        paying = [
-            list({payment.account_id for payment in payments}),
-            [take.lot_id for payment in payments for take in payment.takes],
-            [take.amount for payment in payments for take in payment.takes],
-            [payment.entry_id for payment in payments for _ in payment.takes],
-            [payment.entry_id for payment in payments],
-            [payment.account_id for payment in payments],
-            [payment.amount for payment in payments],
-        ]
         await self._write(
             _REDEEM_PAYING if payments else _REDEEM,
             [
@@ -528,7 +532,7 @@ class CheckoutWrites:
                 [i.cashback_amount for i in items],
                 [i.counted_code_customer for i in items],
                 [i.counted_campaign_customer for i in items],
-                *(paying if payments else []),
+                *(_payment_arguments(payments) if payments else []),
             ],
         )
 
