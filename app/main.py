@@ -1,5 +1,6 @@
 """create_app(): the FastAPI application, its lifespan, middleware, handlers and routers."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -72,8 +73,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         else:
             if stalled:
                 logger.warning("ended %d code job(s) left running by a stopped worker", stalled)
+        # What start-up built (modules, the app, its routes and models) lives as long as the
+        # process: frozen, the collector's full passes walk only what requests and jobs made
+        # since. A million-code pool job spent 1.6 s of its 3.5 s of CPU in them without it
+        # (CPU the worker's requests share; the job's wall time is PostgreSQL's writing).
+        gc.freeze()
         yield
     finally:
+        gc.unfreeze()
         await engine.dispose()
         process_stopping()
 
