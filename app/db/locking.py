@@ -4,7 +4,9 @@ Lock order: code counter rows by code id, then customer usage rows by (subject, 
 Redeem takes them in that order, and never queues on a counter row: it takes one nobody holds
 (SKIP LOCKED) or pauses and tries again (db/repositories/codes.py). Rollback first claims its
 own redemption row (which no redeem ever waits on) and then takes the same order, a code's
-counter rows in slot order, so redeems and rollbacks cannot deadlock each other.
+counter rows in slot order, so redeems and rollbacks cannot deadlock each other. A redeem
+locks the code's own row last (its items' foreign key takes a key-share lock on it), so
+deleting a code locks its counter rows in slot order first and its row after them.
 """
 
 from enum import IntEnum

@@ -233,6 +233,7 @@ def code_from_row(row: AnyRow) -> Code:
         source=CodeSource(row.source),
         assigned_at=row.assigned_at,
         created_at=row.created_at,
+        disabled_at=row.disabled_at,
     )
 
 
@@ -259,6 +260,7 @@ def promotion_from_row(row: Fields) -> Promotion:
             campaign_customer_redemption_count=row["campaign_customer_count"] or 0,
         ),
         is_active=row["status"] == CampaignStatus.ACTIVE,
+        is_disabled=row["code_disabled"],
         starts_at=row["starts_at"],
         ends_at=row["ends_at"],
         expires_at=row["expires_at"],

@@ -157,6 +157,8 @@ class Code(Base):
     # reward codes), which never see a crowd. NULL: counted in code_counters instead (named
     # codes, which may be redeemed by thousands at once).
     used: Mapped[int | None] = mapped_column(Integer)
+    # When the code was switched off on its own (its campaign may still run); NULL: enabled.
+    disabled_at: Mapped[datetime | None]
 
 
 class CodeCounter(Base):
@@ -482,6 +484,9 @@ class LedgerEntry(Base):
         ),
         Index("ix_ledger_entries_account_id_created_at_id", "account_id", "created_at", "id"),
         Index("ix_ledger_entries_redemption_id", "redemption_id"),
+        # The reward codes' spends: what keeps a code from being deleted (and its foreign key
+        # check) is then a lookup, not a scan of the ledger.
+        Index("ix_ledger_entries_code_id", "code_id", postgresql_where=text("code_id IS NOT NULL")),
         # An order earns once per program.
         Index(
             "uq_ledger_entries_earned_order",

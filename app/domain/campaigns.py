@@ -72,3 +72,5 @@ class Code:
     source: CodeSource
     assigned_at: datetime | None
     created_at: datetime
+    # Set while the code is switched off on its own (its campaign may still run).
+    disabled_at: datetime | None

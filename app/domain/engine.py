@@ -114,6 +114,7 @@ _MESSAGES: dict[Reason, str] = {
     Reason.NOT_FOUND: "This code does not exist.",
     Reason.DUPLICATE_CODE: "This code is already in the request.",
     Reason.PAUSED: "This offer is not available at the moment.",
+    Reason.DISABLED: "This code is no longer available.",
     Reason.NOT_STARTED: "This offer has not started yet.",
     Reason.EXPIRED: "This offer has expired.",
     Reason.OUTSIDE_SCHEDULE: "This offer is not available at this time.",
@@ -162,6 +163,8 @@ def eligibility(promotion: Promotion, cart: Cart, ctx: EvaluationContext) -> Rea
     order: state, time, who, where, currency, limits."""
     if not promotion.is_active:
         return Reason.PAUSED
+    if promotion.is_disabled:
+        return Reason.DISABLED
     if promotion.starts_at is not None and ctx.now < promotion.starts_at:
         return Reason.NOT_STARTED
     if (promotion.ends_at is not None and ctx.now >= promotion.ends_at) or (

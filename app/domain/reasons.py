@@ -8,6 +8,7 @@ class Reason(StrEnum):
     NOT_FOUND = "not_found"
     DUPLICATE_CODE = "duplicate_code"
     PAUSED = "paused"
+    DISABLED = "disabled"
     NOT_STARTED = "not_started"
     EXPIRED = "expired"
     OUTSIDE_SCHEDULE = "outside_schedule"

@@ -77,6 +77,8 @@ class Promotion:
     stacking: Stacking = field(default_factory=Stacking)
     usage: Usage = field(default_factory=Usage)
     is_active: bool = True
+    # The code is switched off on its own (never for an automatic promotion).
+    is_disabled: bool = False
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     expires_at: datetime | None = None

@@ -16,6 +16,7 @@ from app.domain.rules import Rules, Stacking
 from app.services.errors import (
     CampaignNotFound,
     CodeAlreadyExists,
+    CodeInUse,
     CodeNotFound,
     InvalidCampaign,
     InvalidCode,
@@ -267,6 +268,66 @@ async def get_code(uow: UnitOfWork, code_id: UUID) -> Code:
     if code is None:
         raise CodeNotFound(f"No code has id {code_id}.")
     return code
+
+
+async def find_code(uow: UnitOfWork, text: str) -> Code:
+    """The code with this text, as a shopper would type it (case and spacing do not matter)."""
+    normalised = normalise(text)
+    async with uow:
+        code = await uow.codes.find(normalised) if is_well_formed(normalised) else None
+    if code is None:
+        raise CodeNotFound("No code has this text.")
+    return code
+
+
+async def set_code_disabled(
+    uow: UnitOfWork, code_id: UUID, disabled: bool, now: datetime, *, actor: UUID | None
+) -> Code:
+    """Switch one code off (validate and redeem refuse it as `disabled`, claims skip it) or on
+    again, whatever its campaign does. Switching off twice keeps the first time."""
+    async with uow:
+        code = await uow.codes.set_disabled(code_id, disabled, now)
+        if code is None:
+            raise CodeNotFound(f"No code has id {code_id}.")
+        await uow.audit.record(
+            AuditEntry(
+                Action.CODE_DISABLED if disabled else Action.CODE_ENABLED,
+                actor,
+                campaign_id=code.campaign_id,
+                customer_id=code.customer_id,
+                subject_id=code.id,
+            )
+        )
+        await uow.commit()
+    return code
+
+
+async def delete_code(uow: UnitOfWork, code_id: UUID, *, actor: UUID | None) -> None:
+    """Delete a code nothing was ever recorded against: no redemption (not even one rolled
+    back) and no ledger entry (a reward's spend). One that was used is kept for its history;
+    disabling it stops it."""
+    async with uow:
+        found = await uow.codes.lock_for_delete(code_id)
+        if found is None:
+            raise CodeNotFound(f"No code has id {code_id}.")
+        code, recorded = found
+        if recorded or code.redemption_count:
+            raise CodeInUse(
+                f"The code {code.code} has been redeemed or paid for, so its history keeps it; "
+                f"disable it instead (POST /v1/codes/{code.id}/disable)."
+            )
+        await uow.codes.delete(code.id)
+        await uow.audit.record(
+            AuditEntry(
+                Action.CODE_DELETED,
+                actor,
+                campaign_id=code.campaign_id,
+                customer_id=code.customer_id,
+                subject_id=code.id,
+                details={"code": code.code},
+            )
+        )
+        await uow.commit()
 
 
 async def list_codes(

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     REDEMPTION_NOT_FOUND = "redemption_not_found"
     API_KEY_NOT_FOUND = "api_key_not_found"
     CODE_ALREADY_EXISTS = "code_already_exists"
+    CODE_IN_USE = "code_in_use"
     INVALID_CAMPAIGN = "invalid_campaign"
     INVALID_CODE = "invalid_code"
     REDEMPTION_REFUSED = "redemption_refused"
@@ -106,6 +107,12 @@ class CodeAlreadyExists(AppError):
     code = ErrorCode.CODE_ALREADY_EXISTS
     status = 409
     title = "A code with this text already exists"
+
+
+class CodeInUse(AppError):
+    code = ErrorCode.CODE_IN_USE
+    status = 409
+    title = "The code has been used, so it is kept"
 
 
 class InvalidCampaign(AppError):

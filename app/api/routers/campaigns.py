@@ -1,8 +1,8 @@
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
-from app.api.deps import AdminKey, UowDep
+from app.api.deps import AdminKey, NowDep, SupportKey, UowDep
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.schemas.campaigns import (
@@ -14,6 +14,7 @@ from app.api.schemas.campaigns import (
     Code,
     CodeCreate,
     CodeList,
+    CodeLookup,
     stacking_to_domain,
 )
 from app.api.schemas.rules import effect_to_domain, rules_to_domain
@@ -169,5 +170,62 @@ async def list_codes(
     summary="Get a code with its usage count",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def get_code(code_id: UUID, uow: UowDep, _: AdminKey) -> Code:
+async def get_code(code_id: UUID, uow: UowDep, _: SupportKey) -> Code:
     return Code.of(await service.get_code(uow, code_id))
+
+
+@router.post(
+    "/v1/codes/lookup",
+    response_model=Code,
+    summary="Find a code by its text (support and admin keys)",
+    description=(
+        "The text travels in the body, never in a URL (URLs end up in logs). Case does not "
+        "matter. Support and admin keys only: checkouts ask `/v1/validate`."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 413, 415, 422),
+)
+async def look_up_code(body: CodeLookup, uow: UowDep, _: SupportKey) -> Code:
+    return Code.of(await service.find_code(uow, body.code))
+
+
+@router.post(
+    "/v1/codes/{code_id}/disable",
+    response_model=Code,
+    summary="Switch one code off, leaving its campaign running",
+    description=(
+        "From the moment this returns, validate and redeem refuse the code with the reason "
+        "`disabled` and pool claims skip it; a redeem already past its consuming statement may "
+        "still complete. Switching off a disabled code keeps its first `disabled_at`. Audited."
+    ),
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def disable_code(code_id: UUID, uow: UowDep, key: SupportKey, now: NowDep) -> Code:
+    return Code.of(await service.set_code_disabled(uow, code_id, True, now, actor=key.id))
+
+
+@router.post(
+    "/v1/codes/{code_id}/enable",
+    response_model=Code,
+    summary="Switch a disabled code on again",
+    description="Its limits and uses are as they were. Audited.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def enable_code(code_id: UUID, uow: UowDep, key: SupportKey, now: NowDep) -> Code:
+    return Code.of(await service.set_code_disabled(uow, code_id, False, now, actor=key.id))
+
+
+@router.delete(
+    "/v1/codes/{code_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a code that was never used",
+    description=(
+        "Only while nothing was ever recorded against the code: no redemption (not even one "
+        "rolled back since) and no points spent on it. Otherwise 409 `code_in_use`: the "
+        "history keeps the code; disable it instead. A pool code a claim handed out but "
+        "never redeemed can be deleted (the customer's next claim gets another). Audited."
+    ),
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def delete_code(code_id: UUID, uow: UowDep, key: AdminKey) -> Response:
+    await service.delete_code(uow, code_id, actor=key.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -84,7 +84,7 @@ async def issue_support_code(
     summary="The codes bound to a customer that could be used now",
     description=(
         "Assigned to this customer (support codes, claimed pool codes, named codes bound to "
-        "them), unexpired, with uses left, in an active campaign that has not ended; the "
+        "them), enabled, unexpired, with uses left, in an active campaign that has not ended; the "
         "soonest to expire first, at most 100. For the checkout to offer the next order's "
         "apology code without the customer typing it."
     ),

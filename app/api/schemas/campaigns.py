@@ -164,6 +164,10 @@ class Code(BaseModel):
         description="When a claim handed this pool code to customer_id"
     )
     created_at: datetime
+    disabled_at: datetime | None = Field(
+        description="When the code was switched off on its own (validate and redeem refuse it "
+        "as `disabled`); null while it is enabled"
+    )
 
     @classmethod
     def of(cls, code: CodeValue) -> "Code":
@@ -179,7 +183,16 @@ class Code(BaseModel):
             source=code.source,
             assigned_at=code.assigned_at,
             created_at=code.created_at,
+            disabled_at=code.disabled_at,
         )
+
+
+class CodeLookup(RequestModel):
+    model_config = example("CodeLookup")
+
+    code: CodeText = Field(
+        examples=["summer10"], description="The code's text as typed; case does not matter"
+    )
 
 
 class CodeList(BaseModel):

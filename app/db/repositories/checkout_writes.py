@@ -70,14 +70,14 @@ took AS (
     FROM pick, codes, campaigns
     WHERE counter.code_id = pick.code_id AND counter.slot = pick.slot
       AND (counter.capacity IS NULL OR counter.used < counter.capacity)
-      AND codes.id = counter.code_id
+      AND codes.id = counter.code_id AND codes.disabled_at IS NULL
       AND campaigns.id = codes.campaign_id AND campaigns.status = 'active'
     RETURNING counter.code_id
 ),
 took_on_row AS (
     UPDATE codes SET used = codes.used + 1
     FROM claim, campaigns
-    WHERE codes.id = ANY($8::uuid[]) AND codes.used IS NOT NULL
+    WHERE codes.id = ANY($8::uuid[]) AND codes.used IS NOT NULL AND codes.disabled_at IS NULL
       AND (codes.max_redemptions IS NULL OR codes.used < codes.max_redemptions)
       AND campaigns.id = codes.campaign_id AND campaigns.status = 'active'
     RETURNING codes.id
@@ -189,7 +189,7 @@ SELECT CASE
             ))
             FROM codes JOIN campaigns
               ON campaigns.id = codes.campaign_id AND campaigns.status = 'active'
-            WHERE codes.id = ANY($8::uuid[])
+            WHERE codes.id = ANY($8::uuid[]) AND codes.disabled_at IS NULL
         ) THEN '{CODE_BUSY}' ELSE '{CODE_LIMIT}' END
     )
     WHEN done.customers_counted < cardinality($9::text[])

@@ -16,6 +16,8 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    delete,
+    false,
     func,
     insert,
     literal,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     text,
     tuple_,
     union_all,
+    update,
 )
 from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.orm import InstrumentedAttribute
@@ -34,7 +37,7 @@ from app.db.errors import CodeBusyError
 from app.db.mappers import code_from_row, promotion_from_row
 from app.db.models import Campaign as CampaignRow
 from app.db.models import Code as CodeRow
-from app.db.models import CodeCounter, CustomerUsage
+from app.db.models import CodeCounter, CustomerUsage, LedgerEntry, RedemptionItem
 from app.db.repositories.base import Repository, translating_integrity_errors
 from app.domain.campaigns import CampaignStatus, Code, CodeSource, Trigger
 from app.domain.counters import counts_on_row, split_limit
@@ -63,6 +66,7 @@ def _code_columns(redemption_count: ColumnElement[Any]) -> tuple[Any, ...]:
         CodeRow.source,
         CodeRow.assigned_at,
         CodeRow.created_at,
+        CodeRow.disabled_at,
     )
 
 
@@ -115,6 +119,7 @@ def candidates_statement() -> CompoundSelect[Any]:
             CodeRow.customer_id,
             CodeRow.expires_at,
             _customer_count("code", CodeRow.id).label("code_customer_count"),
+            CodeRow.disabled_at.is_not(None).label("code_disabled"),
         )
         .join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
         # = ANY(array) rather than an expanding IN: one statement text (and one prepared
@@ -134,6 +139,7 @@ def candidates_statement() -> CompoundSelect[Any]:
         cast(nothing, String).label("customer_id"),
         cast(nothing, DateTime(timezone=True)).label("expires_at"),
         cast(nothing, Integer).label("code_customer_count"),
+        false().label("code_disabled"),
     ).where(
         CampaignRow.trigger == Trigger.AUTOMATIC.value,
         CampaignRow.status == CampaignStatus.ACTIVE.value,
@@ -192,6 +198,49 @@ class CodeRepository(Repository):
             await self.session.execute(select(*CODE_COLUMNS).where(CodeRow.id == code_id))
         ).one_or_none()
         return None if row is None else code_from_row(row)
+
+    async def find(self, normalised_code: str) -> Code | None:
+        row = (
+            await self.session.execute(
+                select(*CODE_COLUMNS).where(CodeRow.normalised_code == normalised_code)
+            )
+        ).one_or_none()
+        return None if row is None else code_from_row(row)
+
+    async def set_disabled(self, code_id: UUID, disabled: bool, now: datetime) -> Code | None:
+        """Switch the code off (keeping when it was first switched off) or on again; None when
+        no code has this id. Redeems that start after this commits see it; the redeem statements
+        check it again as they take a use."""
+        disabled_at = func.coalesce(CodeRow.disabled_at, now) if disabled else None
+        stmt = (
+            update(CodeRow)
+            .where(CodeRow.id == code_id)
+            .values(disabled_at=disabled_at)
+            .returning(CodeRow.id)
+        )
+        if (await self.session.execute(stmt)).first() is None:
+            return None
+        return await self.get(code_id)
+
+    async def lock_for_delete(self, code_id: UUID) -> tuple[Code, bool] | None:
+        """The code, locked, and whether anything was ever recorded against it (a redemption,
+        even one rolled back, or a ledger entry); None when no code has this id. Its counter
+        rows are locked first, in slot order, then its row (db/locking.py): a redeem that holds
+        a counter row finishes first and is counted, and one that comes later finds the code
+        held, then gone."""
+        await self.session.execute(_LOCK_COUNTERS, {"code_id": code_id})
+        row = (
+            await self.session.execute(
+                select(*CODE_COLUMNS, _EVER_RECORDED.label("recorded"))
+                .where(CodeRow.id == code_id)
+                .with_for_update(of=CodeRow)
+            )
+        ).one_or_none()
+        return None if row is None else (code_from_row(row), row.recorded)
+
+    async def delete(self, code_id: UUID) -> None:
+        """Delete a code locked by lock_for_delete (its counter rows go with it)."""
+        await self.session.execute(delete(CodeRow).where(CodeRow.id == code_id))
 
     async def list_page(
         self, campaign_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None
@@ -256,6 +305,12 @@ class CodeRepository(Repository):
         await self.session.execute(_RELEASE, {"code_id": code_id})
 
 
+_LOCK_COUNTERS = text("SELECT FROM code_counters WHERE code_id = :code_id ORDER BY slot FOR UPDATE")
+_EVER_RECORDED = or_(
+    select(RedemptionItem.redemption_id).where(RedemptionItem.code_id == CodeRow.id).exists(),
+    select(LedgerEntry.id).where(LedgerEntry.code_id == CodeRow.id).exists(),
+)
+
 _FIRST_PAUSE_SECONDS = 0.002
 _MAX_PAUSE_SECONDS = 0.05
 _MAX_WAIT_SECONDS = 5.0
@@ -275,7 +330,7 @@ _CONSUME = text(
     FROM pick, codes, campaigns
     WHERE counter.code_id = pick.code_id AND counter.slot = pick.slot
       AND (counter.capacity IS NULL OR counter.used < counter.capacity)
-      AND codes.id = counter.code_id
+      AND codes.id = counter.code_id AND codes.disabled_at IS NULL
       AND campaigns.id = codes.campaign_id AND campaigns.status = 'active'
     RETURNING counter.used
     """
@@ -284,7 +339,7 @@ _HAS_ROOM = text(
     """
     SELECT EXISTS (
         SELECT FROM code_counters AS counter
-        JOIN codes ON codes.id = counter.code_id
+        JOIN codes ON codes.id = counter.code_id AND codes.disabled_at IS NULL
         JOIN campaigns ON campaigns.id = codes.campaign_id AND campaigns.status = 'active'
         WHERE counter.code_id = :code_id
           AND (counter.capacity IS NULL OR counter.used < counter.capacity)
@@ -297,14 +352,14 @@ _HAS_ROOM = text(
 _CONSUME_ON_ROW = text(
     """
     WITH code AS (
-        SELECT codes.id, codes.used, codes.max_redemptions, campaigns.status
+        SELECT codes.id, codes.used, codes.max_redemptions, campaigns.status, codes.disabled_at
         FROM codes JOIN campaigns ON campaigns.id = codes.campaign_id
         WHERE codes.id = :code_id AND codes.used IS NOT NULL
     ),
     took AS (
         UPDATE codes SET used = codes.used + 1
         FROM code
-        WHERE codes.id = code.id AND code.status = 'active'
+        WHERE codes.id = code.id AND code.status = 'active' AND code.disabled_at IS NULL
           AND (codes.max_redemptions IS NULL OR codes.used < codes.max_redemptions)
         RETURNING codes.id
     )

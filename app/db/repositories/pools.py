@@ -80,7 +80,7 @@ _CLAIM = text(
 WITH picked AS (
     SELECT id FROM codes
     WHERE campaign_id = :campaign_id AND customer_id IS NULL
-      AND source IN ('generated', 'imported')
+      AND source IN ('generated', 'imported') AND disabled_at IS NULL
       AND (expires_at IS NULL OR expires_at > :now)
       AND coalesce(codes.used, 0) = 0
       AND NOT EXISTS (SELECT 1 FROM code_counters WHERE code_id = codes.id AND used > 0)

@@ -89,7 +89,7 @@ class SupportRepository(Repository):
 
     async def available_codes(self, customer_id: str, now: datetime) -> list[tuple[Code, str]]:
         """The codes bound to the customer that could still be used now, with their campaign's
-        name: unexpired, with uses left, in an active campaign that has not ended."""
+        name: enabled, unexpired, with uses left, in an active campaign that has not ended."""
         # Counted on the code's row, or in counter rows (domain/counters.py).
         left_on_row = and_(
             CodeRow.used.is_not(None),
@@ -109,6 +109,7 @@ class SupportRepository(Repository):
             .join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
             .where(
                 CodeRow.customer_id == customer_id,
+                CodeRow.disabled_at.is_(None),
                 or_(CodeRow.expires_at.is_(None), CodeRow.expires_at > now),
                 CampaignRow.status == CampaignStatus.ACTIVE.value,
                 or_(CampaignRow.ends_at.is_(None), CampaignRow.ends_at > now),

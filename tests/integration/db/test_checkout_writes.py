@@ -121,6 +121,29 @@ async def test_a_redeem_past_a_limit_writes_nothing(
     assert await state(connection, code, key_id) == (1, 1, 1)
 
 
+@pytest.mark.parametrize("on_row", [False, True], ids=["counter rows", "own row"])
+async def test_a_redeem_of_a_code_disabled_since_it_was_read_writes_nothing(
+    factory: Factory, connection: AsyncConnection, key_id: UUID, on_row: bool
+) -> None:
+    code = await factory.code(await factory.campaign(), "WRITE-OFF", max_redemptions=5)
+    if on_row:  # as pool, support and reward codes count their uses
+        only = {"id": code.id}
+        await connection.execute(text("DELETE FROM code_counters WHERE code_id = :id"), only)
+        await connection.execute(text("UPDATE codes SET used = 0 WHERE id = :id"), only)
+    switch = text("UPDATE codes SET disabled_at = :at WHERE id = :id")
+    await connection.execute(switch, {"at": NOW, "id": code.id})
+    writes = CheckoutWrites(connection)
+    with pytest.raises(WriteRefused) as off:
+        await writes.record_redemption(redemption(code), answer(key_id, "k-1"))
+    # Read again, the code is refused as disabled (the engine's verdict).
+    assert off.value.reason == CODE_LIMIT
+    assert await state(connection, code, key_id) == (0, 0, 0)
+
+    await connection.execute(switch, {"at": None, "id": code.id})
+    await writes.record_redemption(redemption(code), answer(key_id, "k-1"))
+    assert await state(connection, code, key_id) == (1, 1, 1)
+
+
 async def test_a_redeem_past_the_customer_limit_writes_nothing(
     factory: Factory, connection: AsyncConnection, key_id: UUID
 ) -> None:
