@@ -16,6 +16,7 @@ class Action(StrEnum):
     CAMPAIGN_PAUSED = "campaign.paused"
     CAMPAIGN_RESUMED = "campaign.resumed"
     CODE_CREATED = "code.created"
+    CODE_UPDATED = "code.updated"
     CODE_DISABLED = "code.disabled"
     CODE_ENABLED = "code.enabled"
     CODE_DELETED = "code.deleted"

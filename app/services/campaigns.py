@@ -12,6 +12,7 @@ from app.domain.audit import Action, AuditEntry
 from app.domain.campaigns import Campaign, CampaignStatus, Code, CodeSource, Trigger
 from app.domain.codegen import CodeSpec, generate
 from app.domain.codes import display, is_well_formed, normalise
+from app.domain.counters import counts_on_row, respread
 from app.domain.rules import Rules, Stacking
 from app.services.errors import (
     CampaignNotFound,
@@ -22,6 +23,8 @@ from app.services.errors import (
     InvalidCode,
 )
 
+# Pool codes: a claim binds them to their customer.
+_CLAIMED = frozenset({CodeSource.GENERATED, CodeSource.IMPORTED})
 # A drawn code that collides with an existing one is drawn again, at most this often in all.
 _DRAWS = 3
 _Inserted = TypeVar("_Inserted")
@@ -39,6 +42,22 @@ class CampaignTerms:
     ends_at: datetime | None = None
     per_customer_limit: int | None = None
     metadata: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeChanges:
+    """What an edit of one code changes: only the fields named in `sent`; None clears one."""
+
+    sent: frozenset[str]
+    max_redemptions: int | None = None
+    per_customer_limit: int | None = None
+    customer_id: str | None = None
+    expires_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        unknown = self.sent - {"max_redemptions", "per_customer_limit", "customer_id", "expires_at"}
+        if unknown:
+            raise ValueError(f"not changeable code terms: {sorted(unknown)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,16 +321,64 @@ async def set_code_disabled(
     return code
 
 
+async def update_code(
+    uow: UnitOfWork, code_id: UUID, changes: CodeChanges, *, actor: UUID | None
+) -> Code:
+    """Change one code's limit, per-customer limit, bound customer or expiry, whatever its
+    campaign says. The limit cannot go below the uses already taken; a named code's counter
+    rows are given the new limit (counters.respread) under their locks, so no redeem can pass
+    either the old limit before or the new one after. A pool code's customer is its claim's."""
+    async with uow:
+        code = await uow.codes.lock(code_id)
+        if code is None:
+            raise CodeNotFound(f"No code has id {code_id}.")
+        if "customer_id" in changes.sent and code.source in _CLAIMED:
+            raise InvalidCode(
+                "A pool code's customer is the one its claim handed it to; it cannot be changed.",
+                fields=["customer_id"],
+            )
+        if "max_redemptions" in changes.sent:
+            limit = changes.max_redemptions
+            if limit is not None and limit < code.redemption_count:
+                raise InvalidCode(
+                    f"The code has been redeemed {code.redemption_count} times: its limit "
+                    "cannot go below that.",
+                    fields=["max_redemptions"],
+                )
+            if not counts_on_row(code.source):
+                used = await uow.codes.counter_uses(code.id)
+                await uow.codes.set_counters(code.id, respread(used, limit))
+        if not changes.sent:
+            return code
+        await uow.codes.update_terms(
+            code.id, {name: getattr(changes, name) for name in changes.sent}
+        )
+        customer_id = changes.customer_id if "customer_id" in changes.sent else code.customer_id
+        await uow.audit.record(
+            AuditEntry(
+                Action.CODE_UPDATED,
+                actor,
+                campaign_id=code.campaign_id,
+                customer_id=customer_id,
+                subject_id=code.id,
+                details={"changed": sorted(changes.sent)},
+            )
+        )
+        updated = await uow.codes.get(code.id)
+        assert updated is not None, "the code is locked"
+        await uow.commit()
+    return updated
+
+
 async def delete_code(uow: UnitOfWork, code_id: UUID, *, actor: UUID | None) -> None:
     """Delete a code nothing was ever recorded against: no redemption (not even one rolled
     back) and no ledger entry (a reward's spend). One that was used is kept for its history;
     disabling it stops it."""
     async with uow:
-        found = await uow.codes.lock_for_delete(code_id)
-        if found is None:
+        code = await uow.codes.lock(code_id)
+        if code is None:
             raise CodeNotFound(f"No code has id {code_id}.")
-        code, recorded = found
-        if recorded or code.redemption_count:
+        if code.redemption_count or await uow.codes.ever_recorded(code.id):
             raise CodeInUse(
                 f"The code {code.code} has been redeemed or paid for, so its history keeps it; "
                 f"disable it instead (POST /v1/codes/{code.id}/disable)."

@@ -16,11 +16,15 @@ async def support(factory: Factory) -> dict[str, str]:
     return bearer(await factory.api_key(Scope.SUPPORT, name="agent"))
 
 
-async def validate(client: AsyncClient, headers: dict[str, str], code: str, **extra: object) -> str:
+async def validate(
+    client: AsyncClient, headers: dict[str, str], code: str, **extra: object
+) -> str | None:
+    """The code's verdict reason at /v1/validate; None when it applies."""
     body = {"codes": [code], "cart": CART, **extra}
     response = await client.post("/v1/validate", json=body, headers=headers)
     assert response.status_code == 200, response.text
-    return str(response.json()["codes"][0]["reason"])
+    reason: str | None = response.json()["codes"][0]["reason"]
+    return reason
 
 
 class TestDisable:
@@ -177,3 +181,66 @@ class TestDelete:
         code = await factory.code(await factory.campaign(), "ADMINONLY")
         refused = await client.delete(f"/v1/codes/{code.id}", headers=support)
         assert refused.status_code == 403
+
+
+class TestEdit:
+    async def test_a_named_code_s_limit_moves_but_never_below_its_uses(
+        self, client: AsyncClient, admin: dict[str, str], checkout: dict[str, str], factory: Factory
+    ) -> None:
+        code = await factory.code(await factory.campaign(), "MOVING", max_redemptions=500)
+        for _ in range(3):
+            assert (await redeem(client, checkout, ["MOVING"])).status_code == 201
+        url = f"/v1/codes/{code.id}"
+
+        lowered = await client.patch(url, json={"max_redemptions": 4}, headers=admin)
+        assert lowered.status_code == 200, lowered.text
+        assert (lowered.json()["max_redemptions"], lowered.json()["redemption_count"]) == (4, 3)
+        assert (await redeem(client, checkout, ["MOVING"])).status_code == 201
+        spent = await redeem(client, checkout, ["MOVING"])
+        assert spent.json()["codes"][0]["reason"] == "limit_reached"
+
+        below = await client.patch(url, json={"max_redemptions": 3}, headers=admin)
+        assert (below.status_code, below.json()["code"]) == (422, "invalid_code")
+        assert "redeemed 4 times" in below.json()["detail"]
+
+        unlimited = await client.patch(url, json={"max_redemptions": None}, headers=admin)
+        assert unlimited.json()["max_redemptions"] is None
+        assert (await redeem(client, checkout, ["MOVING"])).status_code == 201
+        assert (await client.get(url, headers=admin)).json()["redemption_count"] == 5
+
+    async def test_expiry_customer_and_per_customer_limit_change_only_when_sent(
+        self, client: AsyncClient, admin: dict[str, str], checkout: dict[str, str], factory: Factory
+    ) -> None:
+        code = await factory.code(await factory.campaign(), "EDITED", per_customer_limit=1)
+        url = f"/v1/codes/{code.id}"
+        bound = await client.patch(url, json={"customer_id": "ann"}, headers=admin)
+        assert bound.status_code == 200, bound.text
+        assert (bound.json()["customer_id"], bound.json()["per_customer_limit"]) == ("ann", 1)
+        assert await validate(client, checkout, "EDITED", customer={"id": "bob"}) == (
+            "customer_mismatch"
+        )
+        past = await client.patch(url, json={"expires_at": "2020-01-01T00:00:00Z"}, headers=admin)
+        assert past.json()["customer_id"] == "ann"
+        assert await validate(client, checkout, "EDITED", customer={"id": "ann"}) == "expired"
+        cleared = await client.patch(
+            url, json={"expires_at": None, "customer_id": None}, headers=admin
+        )
+        assert (cleared.json()["expires_at"], cleared.json()["customer_id"]) == (None, None)
+        assert await validate(client, checkout, "EDITED", customer={"id": "bob"}) is None
+        unchanged = await client.patch(url, json={}, headers=admin)
+        assert unchanged.json() == cleared.json()
+
+    async def test_a_pool_code_keeps_its_claim_s_customer(
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+    ) -> None:
+        campaign = await factory.campaign()
+        await generate(client, admin, campaign.id, count=1)
+        claimed = await client.post(
+            f"/v1/campaigns/{campaign.id}/claims", json={"customer_id": "ann"}, headers=admin
+        )
+        url = f"/v1/codes/{claimed.json()['id']}"
+        moved = await client.patch(url, json={"customer_id": "bob"}, headers=admin)
+        assert (moved.status_code, moved.json()["code"]) == (422, "invalid_code")
+        assert moved.json()["fields"] == ["customer_id"]
+        raised = await client.patch(url, json={"max_redemptions": 2}, headers=admin)
+        assert raised.json()["max_redemptions"] == 2

@@ -124,3 +124,39 @@ async def test_switching_a_code_off_mid_crowd_counts_exactly_what_went_through(
         headers={**checkout, "Idempotency-Key": str(uuid.uuid4())},
     )
     assert later.json()["codes"][0]["reason"] == "disabled"
+
+
+@pytest.mark.parametrize("after", [0, 3, 30])
+async def test_lowering_a_limit_mid_crowd_lets_exactly_the_new_limit_through(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine, after: int
+) -> None:
+    """An unlimited code gets a limit of 12 while 40 redeem it: if the change came before the
+    12th use it holds (exactly 12 in all), otherwise it is refused and all 40 went through."""
+    checkout = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    code = await committing_factory.code(await committing_factory.campaign(), f"TIGHTENED-{after}")
+
+    redeems, patched = await crowd_and(
+        racing_client,
+        checkout,
+        code.code,
+        lambda: racing_client.patch(
+            f"/v1/codes/{code.id}", json={"max_redemptions": 12}, headers=admin
+        ),
+        after,
+    )
+
+    statuses = Counter(r.status_code for r in redeems)
+    used = await uses_of(engine, code.id)
+    if patched.status_code == 200:
+        assert statuses == {201: 12, 409: REDEEMS - 12}, statuses
+        refusals = {r.json()["codes"][0]["reason"] for r in redeems if r.status_code == 409}
+        assert refusals == {"limit_reached"}
+        capacity = await scalar(
+            engine, "SELECT sum(capacity) FROM code_counters WHERE code_id = :id", id=code.id
+        )
+        assert used == capacity == 12
+    else:
+        assert (patched.status_code, patched.json()["code"]) == (422, "invalid_code")
+        assert statuses == {201: REDEEMS}
+        assert used == REDEEMS

@@ -15,12 +15,13 @@ from app.api.schemas.campaigns import (
     CodeCreate,
     CodeList,
     CodeLookup,
+    CodeUpdate,
     stacking_to_domain,
 )
 from app.api.schemas.rules import effect_to_domain, rules_to_domain
 from app.domain.campaigns import CampaignStatus
 from app.services import campaigns as service
-from app.services.campaigns import CampaignTerms, CodeTerms
+from app.services.campaigns import CampaignTerms, CodeChanges, CodeTerms
 from app.services.errors import InvalidParameter
 
 router = APIRouter(tags=["campaigns"])
@@ -186,6 +187,23 @@ async def get_code(code_id: UUID, uow: UowDep, _: SupportKey) -> Code:
 )
 async def look_up_code(body: CodeLookup, uow: UowDep, _: SupportKey) -> Code:
     return Code.of(await service.find_code(uow, body.code))
+
+
+@router.patch(
+    "/v1/codes/{code_id}",
+    response_model=Code,
+    summary="Change one code's limit, per-customer limit, customer or expiry",
+    description=(
+        "Only the fields sent change; null clears one. Its campaign is left as it is. The "
+        "limit cannot go below the uses already taken (422 `invalid_code`); a redeem racing "
+        "the change is held by either the old limit or the new one, never neither. Audited."
+    ),
+    responses=_WRITE_PROBLEMS,
+)
+async def update_code(code_id: UUID, body: CodeUpdate, uow: UowDep, key: AdminKey) -> Code:
+    fields = body.model_dump(include=body.model_fields_set)
+    changes = CodeChanges(sent=frozenset(body.model_fields_set), **fields)
+    return Code.of(await service.update_code(uow, code_id, changes, actor=key.id))
 
 
 @router.post(

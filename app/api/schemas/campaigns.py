@@ -147,6 +147,24 @@ class CodeCreate(RequestModel):
     expires_at: Timestamp | None = None
 
 
+class CodeUpdate(RequestModel):
+    """Only the fields sent change; null clears one (no limit, any customer, no expiry)."""
+
+    model_config = example("CodeUpdate")
+
+    max_redemptions: Limit | None = Field(
+        default=None,
+        description="Total uses; null = unlimited. Not below the uses already taken (422)",
+    )
+    per_customer_limit: Limit | None = Field(default=None, description="Uses per customer")
+    customer_id: CustomerId | None = Field(
+        default=None,
+        description="Only this customer may use the code; not for pool codes, whose customer "
+        "is their claim's (422)",
+    )
+    expires_at: Timestamp | None = None
+
+
 class Code(BaseModel):
     id: UUID
     campaign_id: UUID

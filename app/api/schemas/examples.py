@@ -40,6 +40,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "CampaignUpdate": {"name": "Summer sale (extended)", "ends_at": "2031-09-15T00:00:00+02:00"},
     "CodeCreate": {"code": "SUMMER10", "max_redemptions": 500},
     "CodeLookup": {"code": "summer10"},
+    "CodeUpdate": {"max_redemptions": 1000, "expires_at": "2031-09-30T23:59:59+02:00"},
     "CodeGenerationCreate": {"count": 1000, "pattern": "WELCOME-****-****"},
     "ClaimCreate": {"customer_id": "cus_2001"},
     "ValidationRequest": {

@@ -1,7 +1,7 @@
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.selectable import CompoundSelect
 
@@ -222,24 +223,68 @@ class CodeRepository(Repository):
             return None
         return await self.get(code_id)
 
-    async def lock_for_delete(self, code_id: UUID) -> tuple[Code, bool] | None:
-        """The code, locked, and whether anything was ever recorded against it (a redemption,
-        even one rolled back, or a ledger entry); None when no code has this id. Its counter
-        rows are locked first, in slot order, then its row (db/locking.py): a redeem that holds
-        a counter row finishes first and is counted, and one that comes later finds the code
-        held, then gone."""
+    async def lock(self, code_id: UUID) -> Code | None:
+        """The code, with its counter rows locked in slot order and then its own row, the order
+        a redeem takes them (db/locking.py): a redeem that holds a counter row finishes first
+        and is counted; one that comes later waits, or finds every row held and tries again.
+        None when no code has this id."""
         await self.session.execute(_LOCK_COUNTERS, {"code_id": code_id})
         row = (
             await self.session.execute(
-                select(*CODE_COLUMNS, _EVER_RECORDED.label("recorded"))
-                .where(CodeRow.id == code_id)
-                .with_for_update(of=CodeRow)
+                select(*CODE_COLUMNS).where(CodeRow.id == code_id).with_for_update(of=CodeRow)
             )
         ).one_or_none()
-        return None if row is None else (code_from_row(row), row.recorded)
+        return None if row is None else code_from_row(row)
+
+    async def ever_recorded(self, code_id: UUID) -> bool:
+        """Whether anything was recorded against the code: a redemption (even one rolled back)
+        or a ledger entry (the spend that bought a reward code)."""
+        recorded = or_(
+            select(RedemptionItem.redemption_id).where(RedemptionItem.code_id == code_id).exists(),
+            select(LedgerEntry.id).where(LedgerEntry.code_id == code_id).exists(),
+        )
+        return bool((await self.session.execute(select(recorded))).scalar_one())
+
+    async def counter_uses(self, code_id: UUID) -> list[int]:
+        """The uses each counter row of a locked code took, by slot (0 for a missing slot)."""
+        rows = (
+            await self.session.execute(
+                select(CodeCounter.slot, CodeCounter.used).where(CodeCounter.code_id == code_id)
+            )
+        ).all()
+        used = [0] * (max((row.slot for row in rows), default=-1) + 1)
+        for row in rows:
+            used[row.slot] = row.used
+        return used
+
+    async def set_counters(self, code_id: UUID, capacities: Sequence[int | None]) -> None:
+        """Give a locked code's counter rows these capacities by slot (counters.respread): a
+        slot with a capacity gets its row, one with 0 loses its row (it took nothing)."""
+        kept = [
+            {"code_id": code_id, "slot": slot, "capacity": capacity}
+            for slot, capacity in enumerate(capacities)
+            if capacity != 0
+        ]
+        upsert = pg_insert(CodeCounter).values(kept)
+        await self.session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[CodeCounter.code_id, CodeCounter.slot],
+                set_={"capacity": upsert.excluded.capacity},
+            )
+        )
+        await self.session.execute(
+            delete(CodeCounter).where(
+                CodeCounter.code_id == code_id,
+                CodeCounter.slot.in_([slot for slot, c in enumerate(capacities) if c == 0]),
+            )
+        )
+
+    async def update_terms(self, code_id: UUID, values: Mapping[str, object]) -> None:
+        """Set some of a locked code's columns (limit, per-customer limit, customer, expiry)."""
+        await self.session.execute(update(CodeRow).where(CodeRow.id == code_id).values(**values))
 
     async def delete(self, code_id: UUID) -> None:
-        """Delete a code locked by lock_for_delete (its counter rows go with it)."""
+        """Delete a locked code (its counter rows go with it)."""
         await self.session.execute(delete(CodeRow).where(CodeRow.id == code_id))
 
     async def list_page(
@@ -306,10 +351,6 @@ class CodeRepository(Repository):
 
 
 _LOCK_COUNTERS = text("SELECT FROM code_counters WHERE code_id = :code_id ORDER BY slot FOR UPDATE")
-_EVER_RECORDED = or_(
-    select(RedemptionItem.redemption_id).where(RedemptionItem.code_id == CodeRow.id).exists(),
-    select(LedgerEntry.id).where(LedgerEntry.code_id == CodeRow.id).exists(),
-)
 
 _FIRST_PAUSE_SECONDS = 0.002
 _MAX_PAUSE_SECONDS = 0.05
