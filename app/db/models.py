@@ -81,6 +81,8 @@ class Campaign(Base):
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_campaigns_created_at_id", "created_at", "id"),
+        # The marketers' list without the per-ticket support campaigns, in creation order.
+        Index("ix_campaigns_kind_created_at_id", "kind", "created_at", "id"),
         # Every validate reads the live automatic promotions; this keeps that a small scan.
         Index(
             "ix_campaigns_automatic_active",
@@ -211,6 +213,22 @@ class Redemption(Base):
             name="amounts_consistent",
         ),
         CheckConstraint("cashback_amount >= 0", name="cashback_not_negative"),
+        # All redemptions, a customer's and an order's, newest first.
+        Index("ix_redemptions_created_at_id", "created_at", "id"),
+        Index(
+            "ix_redemptions_customer_id_created_at",
+            "customer_id",
+            "created_at",
+            "id",
+            postgresql_where=text("customer_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_redemptions_order_id_created_at",
+            "order_id",
+            "created_at",
+            "id",
+            postgresql_where=text("order_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -238,7 +256,15 @@ class RedemptionItem(Base):
         CheckConstraint("discount_amount >= 0", name="discount_not_negative"),
         CheckConstraint("shipping_discount_amount >= 0", name="shipping_discount_not_negative"),
         CheckConstraint("cashback_amount >= 0", name="cashback_not_negative"),
-        Index("ix_redemption_items_code_id", "code_id"),
+        # A code's and a campaign's redemptions, newest first (the first also serves the
+        # codes' foreign key).
+        Index("ix_redemption_items_code_id_created_at", "code_id", "created_at", "redemption_id"),
+        Index(
+            "ix_redemption_items_campaign_id_created_at",
+            "campaign_id",
+            "created_at",
+            "redemption_id",
+        ),
     )
 
     redemption_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("redemptions.id"), primary_key=True)
@@ -251,6 +277,8 @@ class RedemptionItem(Base):
     cashback_amount: Mapped[int] = mapped_column(BigInteger)
     counted_code_customer: Mapped[bool]
     counted_campaign_customer: Mapped[bool]
+    # Its redemption's, for listing a code's or a campaign's redemptions in time order.
+    created_at: Mapped[datetime] = _created_at()
 
 
 class IdempotencyKey(Base):

@@ -9,7 +9,14 @@ from uuid import UUID
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
-from app.domain.campaigns import Campaign, CampaignStatus, Code, CodeSource, Trigger
+from app.domain.campaigns import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    Code,
+    CodeSource,
+    Trigger,
+)
 from app.domain.codegen import CodeSpec, generate
 from app.domain.codes import display, is_well_formed, normalise
 from app.domain.counters import counts_on_row, respread
@@ -108,11 +115,26 @@ async def get_campaign(uow: UnitOfWork, campaign_id: UUID) -> Campaign:
     return campaign
 
 
+@dataclass(frozen=True, slots=True)
+class CampaignFilter:
+    """Which campaigns to list: every field given must hold."""
+
+    status: CampaignStatus | None = None
+    trigger: Trigger | None = None
+    kind: CampaignKind | None = None
+
+
 async def list_campaigns(
-    uow: UnitOfWork, *, limit: int, after: tuple[datetime, UUID] | None
+    uow: UnitOfWork,
+    *,
+    limit: int,
+    after: tuple[datetime, UUID] | None,
+    where: CampaignFilter = CampaignFilter(),
 ) -> list[Campaign]:
     async with uow:
-        return await uow.campaigns.list_page(limit=limit, after=after)
+        return await uow.campaigns.list_page(
+            limit=limit, after=after, status=where.status, trigger=where.trigger, kind=where.kind
+        )
 
 
 _CHANGEABLE = frozenset(

@@ -570,6 +570,36 @@ async def get_redemption(uow: UnitOfWork, redemption_id: UUID) -> Redemption:
     return redemption_of(record)
 
 
+@dataclass(frozen=True, slots=True)
+class RedemptionFilter:
+    """Which redemptions to list: every field given must hold (none: all of them)."""
+
+    order_id: str | None = None
+    customer_id: str | None = None
+    code_id: UUID | None = None
+    campaign_id: UUID | None = None
+
+
+async def list_redemptions(
+    uow: UnitOfWork,
+    where: RedemptionFilter,
+    *,
+    limit: int,
+    before: tuple[datetime, UUID] | None,
+) -> list[Redemption]:
+    """A page of redemptions, newest first, each as it is now (rolled back ones so marked)."""
+    async with uow:
+        records = await uow.redemptions.list_page(
+            order_id=where.order_id,
+            customer_id=where.customer_id,
+            code_id=where.code_id,
+            campaign_id=where.campaign_id,
+            limit=limit,
+            before=before,
+        )
+    return [redemption_of(record) for record in records]
+
+
 async def rollback_redemption(
     statements: StatementUnitOfWork,
     uow: UnitOfWork,

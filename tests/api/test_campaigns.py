@@ -3,6 +3,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from app.domain.api_keys import Scope
+from tests.api.test_loyalty import create_program
 from tests.factories import Factory, bearer, cart
 
 PERCENT = {"type": "percent_off", "basis_points": 1500}
@@ -69,6 +70,39 @@ class TestCampaigns:
         # created_at, so their order among themselves is by id).
         assert len(seen) == len(set(seen))
         assert sorted(i for i in seen if i in ids) == sorted(ids)
+
+    async def test_list_filters_by_status_trigger_and_kind(
+        self, client: AsyncClient, admin: dict[str, str]
+    ) -> None:
+        coded = (await create(client, admin, name="Coded"))["id"]
+        automatic = (await create(client, admin, name="Auto", trigger="automatic"))["id"]
+        paused = (await create(client, admin, name="Paused"))["id"]
+        await client.post(f"/v1/campaigns/{paused}/pause", headers=admin)
+        program = await create_program(client, admin)
+        reward = await client.post(
+            f"/v1/loyalty/programs/{program}/rewards",
+            json={"name": "5 off", "points_cost": 100, "amount_off": 500},
+            headers=admin,
+        )
+        assert reward.status_code == 201, reward.text
+        ours = {coded, automatic, paused}
+
+        async def listed(**query: str) -> list[str]:
+            page = await client.get("/v1/campaigns", params=query, headers=admin)
+            assert page.status_code == 200, page.text
+            return [c["id"] for c in page.json()["data"]]
+
+        # (Made in one transaction, they share a created_at: their order is by id.)
+        assert {i for i in await listed(kind="standard") if i in ours} == ours
+        rewards = await client.get("/v1/campaigns", params={"kind": "reward"}, headers=admin)
+        assert {c["kind"] for c in rewards.json()["data"]} == {"reward"}
+        assert not ours & {c["id"] for c in rewards.json()["data"]}
+        assert [i for i in await listed(status="paused") if i in ours] == [paused]
+        assert [i for i in await listed(trigger="automatic") if i in ours] == [automatic]
+        both = await listed(status="active", trigger="code", kind="standard")
+        assert [i for i in both if i in ours] == [coded]
+        wrong = await client.get("/v1/campaigns", params={"kind": "marketing"}, headers=admin)
+        assert (wrong.status_code, wrong.json()["code"]) == (422, "validation_error")
 
     async def test_end_must_follow_start(self, client: AsyncClient, admin: dict[str, str]) -> None:
         response = await client.post(

@@ -19,7 +19,7 @@ from app.api.schemas.campaigns import (
     stacking_to_domain,
 )
 from app.api.schemas.rules import effect_to_domain, rules_to_domain
-from app.domain.campaigns import CampaignStatus
+from app.domain.campaigns import CampaignKind, CampaignStatus, Trigger
 from app.services import campaigns as service
 from app.services.campaigns import CampaignTerms, CodeChanges, CodeTerms
 from app.services.errors import InvalidParameter
@@ -54,12 +54,27 @@ async def create_campaign(body: CampaignCreate, uow: UowDep, key: AdminKey) -> C
     "/v1/campaigns",
     response_model=CampaignList,
     summary="List campaigns, oldest first",
+    description=(
+        "Every filter given must hold: `kind=standard` leaves out the one-code campaigns "
+        "support agents and loyalty rewards make."
+    ),
     responses=problem_responses(401, 403, 422),
 )
 async def list_campaigns(
-    uow: UowDep, _: AdminKey, limit: LimitQuery = 50, cursor: CursorQuery = None
+    uow: UowDep,
+    _: AdminKey,
+    status: CampaignStatus | None = None,
+    trigger: Trigger | None = None,
+    kind: CampaignKind | None = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> CampaignList:
-    page = await service.list_campaigns(uow, limit=limit, after=decode_cursor(cursor))
+    page = await service.list_campaigns(
+        uow,
+        limit=limit,
+        after=decode_cursor(cursor),
+        where=service.CampaignFilter(status, trigger, kind),
+    )
     last = page[-1] if len(page) == limit else None
     return CampaignList(
         data=[Campaign.of(c) for c in page],

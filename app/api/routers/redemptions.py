@@ -1,12 +1,14 @@
 from datetime import timedelta
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app import metrics
 from app.api.deps import (
     CheckoutKey,
+    CheckoutOrSupportKey,
     DeferredCheckoutKey,
     IdempotencyKeyDep,
     NowDep,
@@ -23,9 +25,11 @@ from app.api.fast_routes import (
     now_of,
     served_by,
 )
+from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse, written
-from app.api.schemas.checkout import Redemption, RedemptionCreate
+from app.api.schemas.checkout import Redemption, RedemptionCreate, RedemptionList
+from app.api.schemas.common import PATH_ID
 from app.domain.api_keys import Scope
 from app.services import checkout_results
 from app.services import redemptions as service
@@ -104,6 +108,34 @@ async def redeem(
 ) -> OrjsonResponse:
     """The declaration FastAPI describes the route from; _redeem serves it."""
     raise AssertionError("served by _redeem")
+
+
+@router.get(
+    "/v1/redemptions",
+    response_model=RedemptionList,
+    summary="List redemptions, newest first: of an order, a customer, a code or a campaign",
+    description=(
+        "Filtered by any of `order_id`, `customer_id`, `code_id` and `campaign_id` (every "
+        "one given must hold; none: all redemptions). Each redemption as it is now "
+        "(`status: rolled_back` once rolled back). Pages follow `next_cursor`."
+    ),
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def list_redemptions(
+    uow: UowDep,
+    _: CheckoutOrSupportKey,
+    order_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=PATH_ID)] = None,
+    customer_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=PATH_ID)] = None,
+    code_id: UUID | None = None,
+    campaign_id: UUID | None = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> OrjsonResponse:
+    where = service.RedemptionFilter(order_id, customer_id, code_id, campaign_id)
+    page = await service.list_redemptions(uow, where, limit=limit, before=decode_cursor(cursor))
+    last = page[-1] if len(page) == limit else None
+    next_cursor = encode_cursor(last.created_at, last.id) if last else None
+    return OrjsonResponse({"data": page, "next_cursor": next_cursor})
 
 
 @router.get(

@@ -225,3 +225,8 @@ class Redemption(Validation):
     )
     created_at: datetime
     rolled_back_at: datetime | None
+
+
+class RedemptionList(BaseModel):
+    data: list[Redemption]
+    next_cursor: str | None

@@ -72,8 +72,23 @@ class CampaignRepository(Repository):
         row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else campaign_from_row(row)
 
-    async def list_page(self, *, limit: int, after: tuple[datetime, UUID] | None) -> list[Campaign]:
+    async def list_page(
+        self,
+        *,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+        status: CampaignStatus | None = None,
+        trigger: Trigger | None = None,
+        kind: CampaignKind | None = None,
+    ) -> list[Campaign]:
+        """Oldest first, every filter given holding."""
         stmt = select(*_COLUMNS).order_by(CampaignRow.created_at, CampaignRow.id).limit(limit)
+        if status is not None:
+            stmt = stmt.where(CampaignRow.status == status.value)
+        if trigger is not None:
+            stmt = stmt.where(CampaignRow.trigger == trigger.value)
+        if kind is not None:
+            stmt = stmt.where(CampaignRow.kind == kind.value)
         if after is not None:
             stmt = stmt.where(tuple_(CampaignRow.created_at, CampaignRow.id) > tuple_(*after))
         return [campaign_from_row(row) for row in await self.session.execute(stmt)]

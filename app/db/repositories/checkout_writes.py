@@ -112,9 +112,9 @@ items AS (
     INSERT INTO redemption_items (
         redemption_id, position, code_id, campaign_id, discount_amount,
         shipping_discount_amount, cashback_amount, counted_code_customer,
-        counted_campaign_customer
+        counted_campaign_customer, created_at
     )
-    SELECT redemption.id, i.* FROM redemption, unnest(
+    SELECT redemption.id, i.*, $6 FROM redemption, unnest(
         $23::smallint[], $24::uuid[], $25::uuid[], $26::bigint[], $27::bigint[], $28::bigint[],
         $29::boolean[], $30::boolean[]
     ) AS i

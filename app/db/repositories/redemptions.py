@@ -4,8 +4,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import aliased
 
 from app.db.mappers import AnyRow
 from app.db.models import CustomerUsage, Redemption, RedemptionItem
@@ -133,6 +134,7 @@ class RedemptionRepository(Repository):
                     "cashback_amount": item.cashback_amount,
                     "counted_code_customer": item.counted_code_customer,
                     "counted_campaign_customer": item.counted_campaign_customer,
+                    "created_at": row.created_at,
                 }
                 for item in items
             ],
@@ -144,6 +146,50 @@ class RedemptionRepository(Repository):
             await self.session.execute(select(*_COLUMNS).where(Redemption.id == redemption_id))
         ).one_or_none()
         return None if row is None else _record(row)
+
+    async def list_page(
+        self,
+        *,
+        order_id: str | None = None,
+        customer_id: str | None = None,
+        code_id: UUID | None = None,
+        campaign_id: UUID | None = None,
+        limit: int,
+        before: tuple[datetime, UUID] | None = None,
+    ) -> list[RedemptionRecord]:
+        """Newest first, every filter given holding (none: all). By code or campaign the walk
+        follows their items' index in time order (a redemption with two codes of one campaign
+        is listed once), otherwise the customer's, the order's or all redemptions'."""
+        stmt = select(*_COLUMNS).limit(limit)
+        if code_id is not None or campaign_id is not None:
+            item = RedemptionItem
+            stmt = stmt.join(item, item.redemption_id == Redemption.id).order_by(
+                item.created_at.desc(), item.redemption_id.desc()
+            )
+            if code_id is not None:
+                stmt = stmt.where(item.code_id == code_id)
+            if campaign_id is not None:
+                stmt = stmt.where(item.campaign_id == campaign_id)
+            if campaign_id is not None and code_id is None:
+                # Two codes of the campaign in one redemption: its first item stands for it.
+                other = aliased(RedemptionItem)
+                earlier = select(other.position).where(
+                    other.redemption_id == item.redemption_id,
+                    other.campaign_id == item.campaign_id,
+                    other.position < item.position,
+                )
+                stmt = stmt.where(~earlier.exists())
+            if before is not None:
+                stmt = stmt.where(tuple_(item.created_at, item.redemption_id) < tuple_(*before))
+        else:
+            stmt = stmt.order_by(Redemption.created_at.desc(), Redemption.id.desc())
+            if before is not None:
+                stmt = stmt.where(tuple_(Redemption.created_at, Redemption.id) < tuple_(*before))
+        if order_id is not None:
+            stmt = stmt.where(Redemption.order_id == order_id)
+        if customer_id is not None:
+            stmt = stmt.where(Redemption.customer_id == customer_id)
+        return [_record(row) for row in await self.session.execute(stmt)]
 
     async def mark_rolled_back(self, redemption_id: UUID) -> RedemptionRecord | None:
         """Flip a succeeded redemption to rolled_back; None when it is not (or no longer)
