@@ -152,6 +152,9 @@ class Redemption(Validation):
     id: UUID
     status: str
     order_id: str | None
+    consumed_codes: tuple[str, ...]
+    """The requested codes this redemption took a use of: those that applied (a code the
+    request's policy left out is in `codes` with its reason, and was not consumed)."""
     created_at: datetime
     rolled_back_at: datetime | None
     balance_codes: tuple[BalanceVerdict, ...]
@@ -161,8 +164,9 @@ class Redemption(Validation):
     cashback_credit: CashbackCredit | None
 
 
-# A redemption's identity and where it stands: what its answer has and its kept result does not.
-REDEMPTION_STATE = ("id", "status", "order_id", "created_at", "rolled_back_at")
+# A redemption's identity and where it stands, and what follows from its codes' verdicts: what
+# its answer has and its kept result does not.
+REDEMPTION_STATE = ("id", "status", "order_id", "consumed_codes", "created_at", "rolled_back_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +219,7 @@ def redemption(
         id=id,
         status=status,
         order_id=order_id,
+        consumed_codes=tuple(code.code for code in v.codes if code.valid),
         created_at=created_at,
         rolled_back_at=rolled_back_at,
         balance_codes=s.balance_codes,

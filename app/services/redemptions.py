@@ -44,6 +44,7 @@ from app.domain.guesses import (
     failed_guesses,
 )
 from app.domain.rules import Promotion
+from app.domain.stacking import CodePolicy
 from app.rendering import plain, render
 from app.services import balances, members
 from app.services.api_keys import authenticate, check_access, hash_key
@@ -220,6 +221,7 @@ class RedeemTerms:
     request_hash: bytes
     balance_codes: tuple[str, ...] = ()
     cashback_pending: timedelta = timedelta(0)
+    code_policy: CodePolicy = CodePolicy.SKIP_STACKED
 
 
 async def redeem(
@@ -255,6 +257,7 @@ async def redeem(
         guesses,
         balance_codes=terms.balance_codes,
         cashback_pending=terms.cashback_pending,
+        code_policy=terms.code_policy,
     )
 
 
@@ -294,7 +297,7 @@ async def _redeem_in_statements(
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
             validation = validation_of(evaluation, request.customer_id)
             refused = _Refused(validation)
-            if not validation.valid:
+            if not _redeems(evaluation, terms.code_policy):
                 await _count_guesses(
                     statements, key.id, request, failed_guesses(evaluation), now, guesses
                 )
@@ -342,6 +345,10 @@ async def _redeem_in_statements(
                 # A limit ran out, or a balance changed, since the read: read and plan again.
                 balance_changed = lost.reason == BALANCE_CHANGED
                 continue
+            # Unknown codes the policy left out still count as guesses.
+            await _count_guesses(
+                statements, key.id, request, failed_guesses(evaluation), now, guesses
+            )
             return Written(response, rendered=rendered)
         else:
             if balance_changed:
@@ -355,6 +362,12 @@ async def _redeem_in_statements(
         except WriteRefused:  # KEY_TAKEN: _patiently retried the others
             return await _replay_taken(statements, claim, now)
     raise refused.error()
+
+
+def _redeems(evaluation: Evaluation, policy: CodePolicy) -> bool:
+    """Whether the evaluated request redeems under the caller's policy for codes that do not
+    apply (those are never consumed: only applied promotions are)."""
+    return policy.redeems([verdict.reason for verdict in evaluation.verdicts])
 
 
 async def _count_guesses(
@@ -468,6 +481,7 @@ async def _redeem_in_transaction(
     *,
     balance_codes: tuple[str, ...] = (),
     cashback_pending: timedelta = timedelta(0),
+    code_policy: CodePolicy = CodePolicy.SKIP_STACKED,
 ) -> Written[Redemption]:
     """Redeem as one transaction, for balance codes and cashback: claim the key, re-evaluate,
     take the limits, lock and plan the balances, record, pay, credit, store the answer."""
@@ -488,8 +502,8 @@ async def _redeem_in_transaction(
             evaluation = await evaluate_request(uow, request, now, max_discounts)
             validation = validation_of(evaluation, request.customer_id)
             refused = _Refused(validation)
-            if not validation.valid:
-                failures = failed_guesses(evaluation)
+            failures = failed_guesses(evaluation)
+            if not _redeems(evaluation, code_policy):
                 if failures:
                     await count_failed_guesses(
                         uow.guesses.record, claim.api_key_id, counted, failures, now, guesses
@@ -552,6 +566,10 @@ async def _redeem_in_transaction(
                         redemption_id=redemption_id,
                         available_at=now + cashback_pending,
                         now=now,
+                    )
+                if failures:  # unknown codes the policy left out still count as guesses
+                    await count_failed_guesses(
+                        uow.guesses.record, claim.api_key_id, counted, failures, now, guesses
                     )
                 return redemption_of(record)
         else:

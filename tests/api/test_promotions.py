@@ -206,7 +206,7 @@ class TestPlaybookThroughTheApi:
 
 
 class TestStackingThroughTheApi:
-    async def test_exclusive_code_refuses_the_other_and_redeem_is_all_or_nothing(
+    async def test_exclusive_code_refuses_the_other_and_redeem_follows_the_policy(
         self, client: AsyncClient, checkout: dict[str, str], factory: Factory
     ) -> None:
         vip = await factory.campaign(
@@ -223,10 +223,21 @@ class TestStackingThroughTheApi:
             )
         ).json()
         assert [c["reason"] for c in validation["codes"]] == ["not_combinable", None]
+        strict = {
+            **body(("a", 1, 10_000, []), codes=["FIVE", "VIP30"]),
+            "code_policy": "all_or_nothing",
+        }
         redeem = await client.post(
+            "/v1/redeem", json=strict, headers={**checkout, "Idempotency-Key": str(uuid.uuid4())}
+        )
+        assert redeem.status_code == 409
+        assert "FIVE: not_combinable" in redeem.json()["detail"]
+        # By default a code left out only by stacking is reported, not consumed.
+        redeemed = await client.post(
             "/v1/redeem",
             json=body(("a", 1, 10_000, []), codes=["FIVE", "VIP30"]),
             headers={**checkout, "Idempotency-Key": str(uuid.uuid4())},
         )
-        assert redeem.status_code == 409
-        assert "FIVE: not_combinable" in redeem.json()["detail"]
+        assert redeemed.status_code == 201, redeemed.text
+        assert redeemed.json()["consumed_codes"] == ["VIP30"]
+        assert [c["reason"] for c in redeemed.json()["codes"]] == ["not_combinable", None]

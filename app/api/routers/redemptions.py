@@ -52,6 +52,7 @@ async def _redeem(request: Request) -> Response:
         request_hash=request_fingerprint(request, body.model_dump(mode="json")),
         balance_codes=tuple(body.balance_codes),
         cashback_pending=timedelta(days=settings.wallets.pending_days),
+        code_policy=body.code_policy,
     )
     try:
         outcome = await service.redeem(
@@ -80,7 +81,7 @@ async def _redeem(request: Request) -> Response:
     "/v1/redeem",
     status_code=201,
     response_model=Redemption,
-    summary="Consume the codes for an order, all or nothing",
+    summary="Consume the codes for an order",
     description=(
         "Re-validates and consumes every limit in one transaction. Requires an "
         "`Idempotency-Key`: a retry with the same key and body answers as the first request "
@@ -88,7 +89,10 @@ async def _redeem(request: Request) -> Response:
         "that a redemption rolled back since is shown as it is now: `status: rolled_back`, "
         "still 201, never as a discount to honour; redeeming again needs a new key. The same "
         "key with another body is a 409 `idempotency_key_reused`. A refusal is a 409 "
-        "`redemption_refused` listing each code's reason. `balance_codes` (gift cards, "
+        "`redemption_refused` listing each code's reason; `code_policy` says which codes "
+        "that do not apply refuse it (by default, a code left out only by stacking does "
+        "not: it is reported, not consumed, and `consumed_codes` lists what was). "
+        "`balance_codes` (gift cards, "
         "wallets) then pay towards the total after discounts, each up to its balance, in the "
         "order sent; `amount_due` is what is left to charge. Cashback goes to the customer's "
         "wallet, pending through the return window."

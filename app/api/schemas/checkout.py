@@ -2,12 +2,13 @@
 (and stored for idempotent replays); these models document them."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from app.api.schemas.common import (
+    FROM_JSON_STRING,
     Amount,
     ClientIp,
     CodeText,
@@ -23,6 +24,7 @@ from app.api.schemas.rules import CountryCode, Labels, LocaleTag
 from app.domain.cart import Cart as CartValue
 from app.domain.cart import CartLine as CartLineValue
 from app.domain.reasons import Reason
+from app.domain.stacking import CodePolicy
 from app.services.validations import CheckoutRequest
 
 MAX_LINES = 500
@@ -104,6 +106,16 @@ class RedemptionCreate(ValidationRequest):
         default_factory=list,
         max_length=MAX_BALANCE_CODES,
         description="Gift cards and wallets paying towards the total after discounts, in order",
+    )
+    code_policy: Annotated[CodePolicy, FROM_JSON_STRING] = Field(
+        default=CodePolicy.SKIP_STACKED,
+        description="What happens to requested codes that do not apply. `skip_stacked` (the "
+        "default): a code left out only by stacking (`nothing_to_discount`, `not_combinable`, "
+        "`max_discounts_reached`) is reported and not consumed and the rest redeems, while a "
+        "code refused for its own reasons (limits, expiry, customer, ...) refuses the redeem. "
+        "`all_or_nothing`: any code that does not apply refuses the redeem. `skip_refused`: "
+        "every code that does not apply is reported and not consumed. Whatever the policy, a "
+        "redeem that would consume none of the requested codes is refused",
     )
 
 
@@ -216,6 +228,11 @@ class Redemption(Validation):
     id: UUID
     status: Literal["succeeded", "rolled_back"]
     order_id: str | None
+    consumed_codes: list[str] = Field(
+        description="The requested codes this redemption consumed: those that applied. A code "
+        "the request's `code_policy` left out is in `codes` with its reason and was not "
+        "consumed (`valid` is then false)"
+    )
     balance_codes: list[BalanceCodeResult]
     payments: list[Payment]
     paid_amount: int = Field(description="What balance codes paid")
