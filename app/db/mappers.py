@@ -21,6 +21,7 @@ from app.domain.benefits import (
     PercentOff,
     ShippingOff,
 )
+from app.domain.budgets import Budget, BudgetLeft, OverBudget
 from app.domain.campaigns import (
     Campaign,
     CampaignKind,
@@ -217,6 +218,8 @@ def campaign_from_row(row: AnyRow) -> Campaign:
         metadata=row.metadata,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        # The caps and their use are read with the campaign's budget rows.
+        budget=Budget(over_budget=OverBudget(row.over_budget)),
     )
 
 
@@ -265,4 +268,12 @@ def promotion_from_row(row: Fields) -> Promotion:
         ends_at=row["ends_at"],
         expires_at=row["expires_at"],
         bound_customer_id=row["customer_id"],
+        budget=_budget_left(row),
     )
+
+
+def _budget_left(row: Fields) -> BudgetLeft | None:
+    redemptions, amount = row["budget_redemptions_left"], row["budget_amount_left"]
+    if redemptions is None and amount is None:
+        return None
+    return BudgetLeft(redemptions, amount, OverBudget(row["over_budget"]))

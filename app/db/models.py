@@ -80,6 +80,7 @@ class Campaign(Base):
         CheckConstraint("kind IN ('standard', 'support', 'reward')", name="known_kind"),
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("over_budget IN ('refuse', 'reduce')", name="known_over_budget"),
         Index("ix_campaigns_created_at_id", "created_at", "id"),
         # The marketers' list without the per-ticket support campaigns, in creation order.
         Index("ix_campaigns_kind_created_at_id", "kind", "created_at", "id"),
@@ -98,6 +99,9 @@ class Campaign(Base):
     # 'support': made for one apology code a support agent issued; 'reward': the codes a
     # loyalty reward hands out.
     kind: Mapped[str] = mapped_column(String(16), server_default=text("'standard'"))
+    # What a discount that would cross a money budget does: 'refuse' it, or 'reduce' it to
+    # what is left.
+    over_budget: Mapped[str] = mapped_column(String(16), server_default=text("'refuse'"))
     # Effects, target and conditions (validated on the way in; see db/mappers.py).
     rules: Mapped[dict[str, Any]]
     priority: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -161,6 +165,25 @@ class Code(Base):
     used: Mapped[int | None] = mapped_column(Integer)
     # When the code was switched off on its own (its campaign may still run); NULL: enabled.
     disabled_at: Mapped[datetime | None]
+
+
+class CampaignBudget(Base):
+    """What a campaign may consume in all, in one unit: 'redemptions', or a currency code for
+    the amount its discounts take off orders (line and shipping discounts) in that currency.
+    Redeem adds to `used` by a guarded UPDATE in its own statement; the CHECK is the last line
+    of defence."""
+
+    __tablename__ = "campaign_budgets"
+    __table_args__ = (
+        CheckConstraint("cap > 0", name="cap_positive"),
+        CheckConstraint("used >= 0 AND used <= cap", name="used_within_cap"),
+        CheckConstraint("unit = 'redemptions' OR unit ~ '^[A-Z]{3}$'", name="known_unit"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cap: Mapped[int] = mapped_column(BigInteger)
+    used: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class CodeCounter(Base):
@@ -277,6 +300,9 @@ class RedemptionItem(Base):
     cashback_amount: Mapped[int] = mapped_column(BigInteger)
     counted_code_customer: Mapped[bool]
     counted_campaign_customer: Mapped[bool]
+    # Whether it added to its campaign's budgets (one redemption, and its discounts in the
+    # order's currency), so that a rollback gives back exactly that.
+    counted_budget: Mapped[bool] = mapped_column(server_default=text("false"))
     # Its redemption's, for listing a code's or a campaign's redemptions in time order.
     created_at: Mapped[datetime] = _created_at()
 

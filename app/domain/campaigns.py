@@ -1,11 +1,12 @@
 """Campaigns and their codes as stored: plain values handed between layers."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from app.domain.budgets import Budget
 from app.domain.rules import Rules, Stacking
 
 
@@ -57,6 +58,9 @@ class Campaign:
     metadata: Mapping[str, object]
     created_at: datetime
     updated_at: datetime
+    budget: Budget = field(default_factory=Budget)
+    budget_used: Mapping[str, int] = field(default_factory=dict)
+    """What the campaign has used of each capped unit (domain/budgets.py)."""
 
 
 @dataclass(frozen=True, slots=True)

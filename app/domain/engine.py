@@ -10,15 +10,17 @@ over each line's units evenly, so line discounts add up exactly and nothing goes
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
+from uuid import UUID
 
 from app.domain.benefits import Gift, Work, requirement
+from app.domain.budgets import OverBudget
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
 from app.domain.lines import LineState
-from app.domain.money import format_amount
+from app.domain.money import allocate, format_amount
 from app.domain.reasons import Reason, Shortfall
 from app.domain.rules import Promotion
 from app.domain.stacking import StackState
@@ -127,6 +129,8 @@ _MESSAGES: dict[Reason, str] = {
     Reason.CURRENCY_MISMATCH: "This offer cannot be used in this currency.",
     Reason.LIMIT_REACHED: "This offer has been used up.",
     Reason.CUSTOMER_LIMIT_REACHED: "You have already used this offer as often as allowed.",
+    Reason.BUDGET_EXHAUSTED: "This offer has been used up.",
+    Reason.BUDGET_EXCEEDED: "What is left of this offer does not cover this order's discount.",
     Reason.NO_ELIGIBLE_ITEMS: "None of the items in the cart are part of this offer.",
     Reason.MIN_SUBTOTAL_NOT_MET: "The eligible items are below this offer's minimum.",
     Reason.MIN_QUANTITY_NOT_MET: "There are not enough eligible items for this offer.",
@@ -194,6 +198,8 @@ def eligibility(promotion: Promotion, cart: Cart, ctx: EvaluationContext) -> Rea
         and usage.campaign_customer_redemption_count >= usage.campaign_per_customer_limit
     ):
         return Reason.CUSTOMER_LIMIT_REACHED
+    if promotion.budget is not None and promotion.budget.is_spent:
+        return Reason.BUDGET_EXHAUSTED
     return None
 
 
@@ -210,6 +216,24 @@ class _Order:
     # neither is, every line can be taken, and apply() need not filter the lines.
     any_locked: bool = False
     any_discounted: bool = False
+    # What the promotions applied so far took off, per campaign with a money budget.
+    budget_used: dict[UUID, int] = field(default_factory=dict)
+
+    def _reduced(
+        self, parts: tuple[int, ...], shipping_off: int, left: int
+    ) -> tuple[tuple[int, ...], int]:
+        """A discount of parts (by line) and shipping_off cut down to left, which is less: left
+        is spread over what each line and the shipping would have lost, by largest remainder in
+        the lines' canonical order (so the order of the cart's lines does not matter), and taken
+        off the lines as evenly over their units as any amount. The lines are as before the
+        discount when this is called."""
+        weights = [parts[state.index] for state in self.canonical] + [shipping_off]
+        *by_canonical, shipping = allocate(left, weights)
+        reduced = [0] * len(parts)
+        for state, part in zip(self.canonical, by_canonical, strict=True):
+            state.take(part)
+            reduced[state.index] = part
+        return tuple(reduced), shipping
 
     def apply(self, promotion: Promotion, code: str | None) -> Application | Refusal:
         currency = self.cart.currency
@@ -262,12 +286,28 @@ class _Order:
             if unmet is not None:
                 return _refusal(promotion, code, unmet[0], unmet[1])
 
+        budget = promotion.budget
+        left: int | None = None
+        if budget is not None and budget.amount is not None:
+            left = budget.amount - self.budget_used.get(promotion.campaign_id, 0)
+            if left <= 0:
+                return _refusal(promotion, code, Reason.BUDGET_EXHAUSTED)
+            saved = [(dict(s.units), s.remaining) for s in self.states]
+
         before = [s.remaining for s in self.states]
         for effect in rules.effects:
             effect.apply(work)
         parts = tuple([b - s.remaining for b, s in zip(before, self.states, strict=True)])
-        discounted = any(parts)
         shipping_off = self.shipping_amount - work.shipping_amount
+        if left is not None and sum(parts) + shipping_off > left:
+            assert budget is not None
+            for state, (units, remaining) in zip(self.states, saved, strict=True):
+                state.units, state.remaining = units, remaining
+            if budget.over_budget is OverBudget.REFUSE:
+                return _refusal(promotion, code, Reason.BUDGET_EXCEEDED)
+            parts, shipping_off = self._reduced(parts, shipping_off, left)
+            work.shipping_amount = self.shipping_amount - shipping_off
+        discounted = any(parts)
         if not discounted and not shipping_off and not work.cashback_amount and not work.gifts:
             # Effects only lower prices, so no line changing means nothing to undo.
             return _refusal(promotion, code, Reason.NOTHING_TO_DISCOUNT)
@@ -281,6 +321,11 @@ class _Order:
             self.any_locked = self.any_locked or line_exclusive
         self.shipping_amount = work.shipping_amount
         self.stack.record(promotion)
+        if left is not None:
+            taken = sum(parts) + shipping_off
+            self.budget_used[promotion.campaign_id] = (
+                self.budget_used.get(promotion.campaign_id, 0) + taken
+            )
         return Application(
             promotion=promotion,
             code=code,

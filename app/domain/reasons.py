@@ -21,6 +21,8 @@ class Reason(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     LIMIT_REACHED = "limit_reached"
     CUSTOMER_LIMIT_REACHED = "customer_limit_reached"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    BUDGET_EXCEEDED = "budget_exceeded"
     NO_ELIGIBLE_ITEMS = "no_eligible_items"
     MIN_SUBTOTAL_NOT_MET = "min_subtotal_not_met"
     MIN_QUANTITY_NOT_MET = "min_quantity_not_met"

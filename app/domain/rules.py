@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from app.domain.benefits import Effect, stage
+from app.domain.budgets import BudgetLeft
 from app.domain.conditions import Conditions, Target
 
 
@@ -83,6 +84,8 @@ class Promotion:
     ends_at: datetime | None = None
     expires_at: datetime | None = None
     bound_customer_id: str | None = None
+    budget: BudgetLeft | None = None
+    """What its campaign's budgets had left when read; None: the campaign has none."""
 
     @property
     def is_automatic(self) -> bool:

@@ -9,6 +9,7 @@ from uuid import UUID
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
+from app.domain.budgets import REDEMPTIONS, Budget
 from app.domain.campaigns import (
     Campaign,
     CampaignKind,
@@ -49,6 +50,7 @@ class CampaignTerms:
     ends_at: datetime | None = None
     per_customer_limit: int | None = None
     metadata: Mapping[str, object] = field(default_factory=dict)
+    budget: Budget = field(default_factory=Budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,19 @@ def _check_terms(terms: CampaignTerms) -> None:
         raise InvalidCampaign("'ends_at' must be after 'starts_at'.", fields=["ends_at"])
 
 
+def _check_budget(budget: Budget, used: Mapping[str, int]) -> None:
+    """A cap may not go below what the campaign used of it already."""
+    for unit, cap in budget.caps().items():
+        if cap < used.get(unit, 0):
+            what = "redemptions" if unit == REDEMPTIONS else f"{unit} off"
+            field_name = "max_redemptions" if unit == REDEMPTIONS else "max_discount"
+            raise InvalidCampaign(
+                f"The campaign has used {used[unit]} {what} already: its budget cannot go "
+                "below that.",
+                fields=[f"budget.{field_name}"],
+            )
+
+
 async def create_campaign(uow: UnitOfWork, terms: CampaignTerms, *, actor: UUID | None) -> Campaign:
     """Store a new, active campaign whose terms are consistent."""
     _check_terms(terms)
@@ -94,6 +109,7 @@ async def create_campaign(uow: UnitOfWork, terms: CampaignTerms, *, actor: UUID 
             ends_at=terms.ends_at,
             per_customer_limit=terms.per_customer_limit,
             metadata=terms.metadata,
+            budget=terms.budget,
         )
         await uow.audit.record(
             AuditEntry(
@@ -148,6 +164,7 @@ _CHANGEABLE = frozenset(
         "ends_at",
         "per_customer_limit",
         "metadata",
+        "budget",
     }
 )
 
@@ -183,7 +200,13 @@ async def update_campaign(
             metadata=columns.get("metadata", current.metadata),
         )
         _check_terms(merged)
-        updated = await uow.campaigns.update(campaign_id, columns) if columns else current
+        budget: Budget | None = columns.pop("budget", None)
+        if budget is not None:
+            # The budget rows are locked (get(for_update=True)): what was used cannot move.
+            _check_budget(budget, current.budget_used)
+            await uow.campaigns.set_budget(campaign_id, budget)
+        changed = columns or budget is not None
+        updated = await uow.campaigns.update(campaign_id, columns) if changed else current
         assert updated is not None
         await uow.audit.record(
             AuditEntry(

@@ -35,6 +35,7 @@ from app.db.repositories.idempotency import StoredResponse
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
+from app.domain.budgets import Applied, budget_takes
 from app.domain.codes import is_well_formed, normalise
 from app.domain.engine import Evaluation
 from app.domain.guesses import (
@@ -132,9 +133,15 @@ def _refusal(stored: dict[str, Any], *, replayed: bool) -> RedemptionRefused:
     )
 
 
-async def _consume(uow: UnitOfWork, applied: list[Promotion], customer_id: str | None) -> bool:
-    """Take one use of every applied code and customer limit, in lock order (db/locking.py).
-    False, with nothing taken, when any limit ran out since the evaluation."""
+async def _consume(
+    uow: UnitOfWork,
+    applied: list[Promotion],
+    customer_id: str | None,
+    takes: Sequence[tuple[UUID, str, int]],
+) -> bool:
+    """Take one use of every applied code and customer limit, then what the campaigns' budgets
+    give (takes, sorted), in lock order (db/locking.py). False, with nothing taken, when any
+    limit or budget ran out since the evaluation."""
     async with uow.savepoint() as savepoint:
         code_ids = sorted(p.code_id for p in applied if p.code_id is not None)
         for code_id in code_ids:
@@ -149,12 +156,16 @@ async def _consume(uow: UnitOfWork, applied: list[Promotion], customer_id: str |
                 if not taken:
                     await savepoint.rollback()
                     return False
+        for campaign_id, unit, amount in takes:
+            if not await uow.campaigns.take_budget(campaign_id, unit, amount):
+                await savepoint.rollback()
+                return False
     return True
 
 
 async def _consume_and_plan(
     uow: UnitOfWork,
-    applied: list[Promotion],
+    evaluation: Evaluation,
     request: CheckoutRequest,
     balance_codes: tuple[str, ...],
     due: int,
@@ -162,11 +173,13 @@ async def _consume_and_plan(
 ) -> balances.PaymentPlan | None:
     """Take the limits, then lock the balance codes and plan what they pay. None, with nothing
     taken, when a limit ran out; a plan with a refused code also gives back the uses taken."""
+    applied = [application.promotion for application in evaluation.applied]
+    takes = _budget_takes(evaluation, request.cart.currency)
     if not balance_codes:
-        taken = await _consume(uow, applied, request.customer_id)
+        taken = await _consume(uow, applied, request.customer_id, takes)
         return balances.NO_PAYMENTS if taken else None
     async with uow.savepoint() as attempt:
-        if not await _consume(uow, applied, request.customer_id):
+        if not await _consume(uow, applied, request.customer_id, takes):
             return None
         plan = await balances.plan_payments(
             uow,
@@ -192,6 +205,21 @@ def _customer_limits(applied: list[Promotion]) -> list[tuple[str, UUID, int]]:
     return limits
 
 
+def _budget_takes(evaluation: Evaluation, currency: str) -> list[tuple[UUID, str, int]]:
+    """What the redemption adds to its campaigns' budgets (domain/budgets.budget_takes)."""
+    return budget_takes(
+        (
+            Applied(
+                application.promotion.campaign_id,
+                application.promotion.budget,
+                application.discount_amount + application.shipping_discount_amount,
+            )
+            for application in evaluation.applied
+        ),
+        currency,
+    )
+
+
 def _items(evaluation: Evaluation, customer_id: str | None) -> list[RedemptionItemRecord]:
     counted = customer_id is not None
     return [
@@ -207,6 +235,7 @@ def _items(evaluation: Evaluation, customer_id: str | None) -> list[RedemptionIt
             and application.promotion.usage.per_customer_limit is not None,
             counted_campaign_customer=counted
             and application.promotion.usage.campaign_per_customer_limit is not None,
+            counted_budget=application.promotion.budget is not None,
         )
         for position, application in enumerate(evaluation.applied)
     ]
@@ -284,6 +313,7 @@ async def _redeem_in_statements(
                 hash_key(raw_key),
                 lookup_keys(request),
                 request.customer_id,
+                request.cart.currency,
                 guessers,
                 terms.idempotency_key,
                 now,
@@ -466,6 +496,7 @@ def _new_redemption(
         items=_items(evaluation, request.customer_id),
         code_ids=sorted(p.code_id for p in applied if p.code_id is not None),
         customer_limits=sorted(_customer_limits(applied)) if request.customer_id else [],
+        budget_takes=_budget_takes(evaluation, request.cart.currency),
         payments=payments,
     )
 
@@ -509,9 +540,8 @@ async def _redeem_in_transaction(
                         uow.guesses.record, claim.api_key_id, counted, failures, now, guesses
                     )
                 break
-            applied = [application.promotion for application in evaluation.applied]
             plan = await _consume_and_plan(
-                uow, applied, request, balance_codes, evaluation.total_amount, now
+                uow, evaluation, request, balance_codes, evaluation.total_amount, now
             )
             if plan is not None:
                 if not plan.is_valid:
@@ -676,6 +706,7 @@ async def _rollback_in_transaction(
             )
             for subject, subject_id in usages:
                 await uow.redemptions.release_customer_use(subject, subject_id, record.customer_id)
+        await uow.campaigns.give_back_budgets(redemption_id)
         await balances.reverse_redemption_balances(uow, redemption_id, now, api_key_id)
         if record.order_id is not None:
             await members.reverse_order_points(

@@ -73,7 +73,7 @@ async def evaluate_request(
     """Load the requested codes and the live automatic promotions (one query) and run the
     engine, inside the caller's unit of work."""
     by_code, automatic = await uow.codes.load_candidates(
-        lookup_keys(request), request.customer_id, now
+        lookup_keys(request), request.customer_id, request.cart.currency, now
     )
     return request.evaluate_with(by_code, automatic, now, max_discounts)
 
@@ -96,7 +96,12 @@ async def validate_codes(
     )
     async with reads:
         found = await reads.checkout.load_candidates(
-            hash_key(raw_key), lookup_keys(request), request.customer_id, guessers, now
+            hash_key(raw_key),
+            lookup_keys(request),
+            request.customer_id,
+            request.cart.currency,
+            guessers,
+            now,
         )
     key = check_access(found.key, Scope.CHECKOUT)
     if request.codes:

@@ -46,6 +46,7 @@ async def create_campaign(body: CampaignCreate, uow: UowDep, key: AdminKey) -> C
         ends_at=body.ends_at,
         per_customer_limit=body.per_customer_limit,
         metadata=body.metadata,
+        budget=body.budget.to_domain(),
     )
     return Campaign.of(await service.create_campaign(uow, terms, actor=key.id))
 
@@ -108,7 +109,7 @@ async def update_campaign(
             raise InvalidParameter(f"'{name}' cannot be null.", fields=[name])
         if name == "effects":
             changes["effects"] = tuple(effect_to_domain(effect) for effect in body.effects or ())
-        elif name in {"target", "conditions"}:
+        elif name in {"target", "conditions", "budget"}:
             changes[name] = value.to_domain()
         elif name == "stacking":
             changes["stacking"] = stacking_to_domain(value)

@@ -20,10 +20,12 @@ from app.api.schemas.rules import (
     ConditionsSpec,
     Effects,
     EffectSpec,
+    OptionalMoneyMap,
     StackingSpec,
     TargetSpec,
     effect_of,
 )
+from app.domain.budgets import REDEMPTIONS, Budget, OverBudget
 from app.domain.campaigns import Campaign as CampaignValue
 from app.domain.campaigns import CampaignKind, CampaignStatus, CodeSource, Trigger
 from app.domain.campaigns import Code as CodeValue
@@ -32,6 +34,50 @@ from app.domain.rules import Stacking
 
 def stacking_to_domain(spec: StackingSpec) -> Stacking:
     return Stacking(spec.priority, spec.exclusive, spec.line_exclusive)
+
+
+class BudgetSpec(RequestModel):
+    """What the campaign may consume in all. A redemption counts once against
+    `max_redemptions`, whatever number of the campaign's codes it used; its line and shipping
+    discounts count against `max_discount` in the order's currency (cashback and gifts do
+    not). A rollback gives back what it took."""
+
+    model_config = example("BudgetSpec")
+
+    max_redemptions: Limit | None = Field(
+        default=None, description="Redemptions in all ('the first 1,000 orders'); null: no cap"
+    )
+    max_discount: OptionalMoneyMap = Field(
+        default_factory=dict,
+        description="Most the discounts may take off in all, per currency; {}: no cap",
+    )
+    over_budget: Annotated[OverBudget, FROM_JSON_STRING] = Field(
+        default=OverBudget.REFUSE,
+        description="A discount that would cross `max_discount`: 'refuse' it "
+        "(`budget_exceeded`), or 'reduce' it to what is left",
+    )
+
+    def to_domain(self) -> Budget:
+        return Budget(self.max_redemptions, dict(self.max_discount), self.over_budget)
+
+
+class BudgetState(BaseModel):
+    max_redemptions: int | None
+    max_discount: dict[str, int]
+    over_budget: OverBudget
+    redemptions: int = Field(description="Redemptions counted against `max_redemptions`")
+    discount: dict[str, int] = Field(description="What the discounts took off, per capped currency")
+
+    @classmethod
+    def of(cls, campaign: CampaignValue) -> "BudgetState":
+        budget, used = campaign.budget, campaign.budget_used
+        return cls(
+            max_redemptions=budget.max_redemptions,
+            max_discount=dict(budget.max_discount),
+            over_budget=budget.over_budget,
+            redemptions=used.get(REDEMPTIONS, 0),
+            discount={unit: used.get(unit, 0) for unit in budget.max_discount},
+        )
 
 
 class CampaignCreate(RequestModel):
@@ -51,6 +97,7 @@ class CampaignCreate(RequestModel):
     per_customer_limit: Limit | None = Field(
         default=None, description="Redemptions per customer across the whole campaign"
     )
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
     metadata: Metadata = Field(default_factory=dict)
 
 
@@ -67,7 +114,7 @@ def _not_nullable(*names: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-REQUIRED_WHEN_SENT = ("name", "effects", "target", "conditions", "stacking")
+REQUIRED_WHEN_SENT = ("name", "effects", "target", "conditions", "stacking", "budget")
 
 
 class CampaignUpdate(RequestModel):
@@ -84,6 +131,10 @@ class CampaignUpdate(RequestModel):
     starts_at: Timestamp | None = None
     ends_at: Timestamp | None = None
     per_customer_limit: Limit | None = None
+    budget: BudgetSpec | None = Field(
+        default=None,
+        description="Replaced whole; a cap cannot go below what was used (422)",
+    )
     metadata: Metadata | None = None
 
 
@@ -100,6 +151,7 @@ class Campaign(BaseModel):
     starts_at: datetime | None
     ends_at: datetime | None
     per_customer_limit: int | None
+    budget: BudgetState
     metadata: dict[str, str | int | bool | None]
     created_at: datetime
     updated_at: datetime
@@ -124,6 +176,7 @@ class Campaign(BaseModel):
             starts_at=campaign.starts_at,
             ends_at=campaign.ends_at,
             per_customer_limit=campaign.per_customer_limit,
+            budget=BudgetState.of(campaign),
             metadata=dict(campaign.metadata),  # type: ignore[arg-type]
             created_at=campaign.created_at,
             updated_at=campaign.updated_at,

@@ -38,6 +38,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "metadata": {"channel": "newsletter"},
     },
     "CampaignUpdate": {"name": "Summer sale (extended)", "ends_at": "2031-09-15T00:00:00+02:00"},
+    "BudgetSpec": {"max_redemptions": 1000, "max_discount": {"EUR": 500000}},
     "CodeCreate": {"code": "SUMMER10", "max_redemptions": 500},
     "CodeLookup": {"code": "summer10"},
     "CodeUpdate": {"max_redemptions": 1000, "expires_at": "2031-09-30T23:59:59+02:00"},

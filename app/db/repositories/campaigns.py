@@ -1,13 +1,17 @@
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.mappers import campaign_from_row, rules_to_json
 from app.db.models import Campaign as CampaignRow
+from app.db.models import CampaignBudget as BudgetRow
 from app.db.repositories.base import Repository, translating_integrity_errors
+from app.domain.budgets import REDEMPTIONS, Budget
 from app.domain.campaigns import Campaign, CampaignKind, CampaignStatus, Trigger
 from app.domain.rules import Rules, Stacking
 
@@ -27,6 +31,51 @@ _COLUMNS = (
     CampaignRow.metadata_.label("metadata"),
     CampaignRow.created_at,
     CampaignRow.updated_at,
+    CampaignRow.over_budget,
+)
+
+
+_NO_BUDGET = Budget()
+
+# What a rolled-back redemption gives back to its campaigns' budgets, from `budget_items`
+# (campaign_id, counted_budget, amount, currency: its items): one redemption per campaign, and
+# their discounts in the order's currency; the rows locked in key order, as redeem locks them,
+# and never below zero (a cap set after the redemption did not count it).
+BUDGETS_GIVEN_BACK = """
+budgets_given_back AS (
+    UPDATE campaign_budgets AS b SET used = greatest(b.used - back.amount, 0)
+    FROM (
+        SELECT held.campaign_id, held.unit, owed.amount
+        FROM campaign_budgets AS held
+        JOIN (
+            SELECT campaign_id, 'redemptions' AS unit, 1::bigint AS amount
+            FROM budget_items WHERE counted_budget GROUP BY campaign_id
+            UNION ALL
+            SELECT campaign_id, currency, sum(amount)::bigint
+            FROM budget_items WHERE counted_budget GROUP BY campaign_id, currency
+        ) AS owed ON held.campaign_id = owed.campaign_id AND held.unit = owed.unit
+        ORDER BY held.campaign_id, held.unit
+        FOR UPDATE OF held
+    ) AS back
+    WHERE b.campaign_id = back.campaign_id AND b.unit = back.unit
+    RETURNING b.unit
+)"""
+
+_GIVE_BACK_BUDGETS = text(
+    f"""
+WITH budget_items AS (
+    SELECT i.campaign_id, i.counted_budget,
+           i.discount_amount + i.shipping_discount_amount AS amount, r.currency
+    FROM redemption_items AS i JOIN redemptions AS r ON r.id = i.redemption_id
+    WHERE i.redemption_id = :redemption_id
+),
+{BUDGETS_GIVEN_BACK}
+SELECT count(*) FROM budgets_given_back
+"""
+)
+_TAKE_BUDGET = text(
+    "UPDATE campaign_budgets SET used = used + :amount"
+    " WHERE campaign_id = :campaign_id AND unit = :unit AND used + :amount <= cap RETURNING 1"
 )
 
 
@@ -43,10 +92,12 @@ class CampaignRepository(Repository):
         per_customer_limit: int | None,
         metadata: Mapping[str, object],
         kind: CampaignKind = CampaignKind.STANDARD,
+        budget: Budget = _NO_BUDGET,
     ) -> Campaign:
         stmt = (
             insert(CampaignRow)
             .values(
+                over_budget=budget.over_budget.value,
                 name=name,
                 trigger=trigger.value,
                 kind=kind.value,
@@ -63,14 +114,90 @@ class CampaignRepository(Repository):
         )
         async with translating_integrity_errors(self.session):
             row = (await self.session.execute(stmt)).one()
-        return campaign_from_row(row)
+        campaign = campaign_from_row(row)
+        await self.set_budget(campaign.id, budget)
+        return replace(campaign, budget=budget, budget_used=dict.fromkeys(budget.caps(), 0))
 
     async def get(self, campaign_id: UUID, *, for_update: bool = False) -> Campaign | None:
         stmt = select(*_COLUMNS).where(CampaignRow.id == campaign_id)
         if for_update:
             stmt = stmt.with_for_update()
         row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else campaign_from_row(row)
+        if row is None:
+            return None
+        [campaign] = await self._with_budgets([campaign_from_row(row)], lock=for_update)
+        return campaign
+
+    async def _with_budgets(
+        self, campaigns: list[Campaign], *, lock: bool = False
+    ) -> list[Campaign]:
+        """The campaigns with their budgets' caps and use (their rows locked if lock)."""
+        if not campaigns:
+            return campaigns
+        stmt = select(BudgetRow.campaign_id, BudgetRow.unit, BudgetRow.cap, BudgetRow.used).where(
+            BudgetRow.campaign_id.in_([c.id for c in campaigns])
+        )
+        if lock:
+            stmt = stmt.order_by(BudgetRow.campaign_id, BudgetRow.unit).with_for_update()
+        rows: dict[UUID, list[Any]] = {}
+        for row in await self.session.execute(stmt):
+            rows.setdefault(row.campaign_id, []).append(row)
+        return [
+            replace(
+                campaign,
+                budget=Budget(
+                    max_redemptions=next(
+                        (r.cap for r in rows.get(campaign.id, ()) if r.unit == REDEMPTIONS), None
+                    ),
+                    max_discount={
+                        r.unit: r.cap for r in rows.get(campaign.id, ()) if r.unit != REDEMPTIONS
+                    },
+                    over_budget=campaign.budget.over_budget,
+                ),
+                budget_used={r.unit: r.used for r in rows.get(campaign.id, ())},
+            )
+            for campaign in campaigns
+        ]
+
+    async def take_budget(self, campaign_id: UUID, unit: str, amount: int) -> bool:
+        """Add amount to the campaign's budget in unit if it stays within the cap; False, with
+        nothing taken, when it would not. Called in key order (budget_takes sorts them), after
+        the codes' and customers' uses, as redeem's statement takes them."""
+        params = {"campaign_id": campaign_id, "unit": unit, "amount": amount}
+        return (await self.session.execute(_TAKE_BUDGET, params)).first() is not None
+
+    async def give_back_budgets(self, redemption_id: UUID) -> None:
+        """What a redemption being rolled back took from its campaigns' budgets."""
+        await self.session.execute(_GIVE_BACK_BUDGETS, {"redemption_id": redemption_id})
+
+    async def set_budget(self, campaign_id: UUID, budget: Budget) -> None:
+        """Give the campaign these caps (what was used stays; a cap that is gone goes) and this
+        policy. A cap below what was used already violates the CHECK: DataConstraintError."""
+        caps = budget.caps()
+        await self.session.execute(
+            delete(BudgetRow).where(
+                BudgetRow.campaign_id == campaign_id, BudgetRow.unit.not_in(list(caps))
+            )
+        )
+        if caps:
+            upsert = pg_insert(BudgetRow).values(
+                [
+                    {"campaign_id": campaign_id, "unit": unit, "cap": cap}
+                    for unit, cap in caps.items()
+                ]
+            )
+            async with translating_integrity_errors(self.session):
+                await self.session.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=[BudgetRow.campaign_id, BudgetRow.unit],
+                        set_={"cap": upsert.excluded.cap},
+                    )
+                )
+        await self.session.execute(
+            update(CampaignRow)
+            .where(CampaignRow.id == campaign_id)
+            .values(over_budget=budget.over_budget.value)
+        )
 
     async def list_page(
         self,
@@ -91,7 +218,8 @@ class CampaignRepository(Repository):
             stmt = stmt.where(CampaignRow.kind == kind.value)
         if after is not None:
             stmt = stmt.where(tuple_(CampaignRow.created_at, CampaignRow.id) > tuple_(*after))
-        return [campaign_from_row(row) for row in await self.session.execute(stmt)]
+        page = [campaign_from_row(row) for row in await self.session.execute(stmt)]
+        return await self._with_budgets(page)
 
     async def update(self, campaign_id: UUID, changes: Mapping[str, Any]) -> Campaign | None:
         """Apply changes (rules and stacking given as domain values) and bump updated_at."""
@@ -113,7 +241,10 @@ class CampaignRepository(Repository):
         )
         async with translating_integrity_errors(self.session):
             row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else campaign_from_row(row)
+        if row is None:
+            return None
+        [campaign] = await self._with_budgets([campaign_from_row(row)])
+        return campaign
 
     async def set_status(self, campaign_id: UUID, status: CampaignStatus) -> Campaign | None:
         return await self.update(campaign_id, {"status": status.value})

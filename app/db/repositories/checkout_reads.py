@@ -238,13 +238,15 @@ class CheckoutReads:
         key_hash: bytes,
         normalised_codes: Sequence[str],
         customer_id: str | None,
+        currency: str,
         guessers: "Guessers",
         now: datetime,
     ) -> "Candidates":
         """The active key with this digest (None when unknown or revoked, and then nothing
         else), until when the customer or address may not try codes, the requested codes by
-        normalised text and the live automatic promotions."""
-        values = _candidate_values(key_hash, normalised_codes, customer_id, guessers, now)
+        normalised text and the live automatic promotions (with what their budgets have left
+        in currency)."""
+        values = _candidate_values(key_hash, normalised_codes, customer_id, currency, guessers, now)
         return _candidates(await self._fetch(_KEY_AND_CANDIDATES, values), stored=False)
 
     async def load_for_redeem(
@@ -252,13 +254,14 @@ class CheckoutReads:
         key_hash: bytes,
         normalised_codes: Sequence[str],
         customer_id: str | None,
+        currency: str,
         guessers: "Guessers",
         idempotency_key: str,
         now: datetime,
     ) -> "Candidates":
         """load_candidates, plus the answer an earlier request with this Idempotency-Key
         stored, if any and not expired: one statement."""
-        values = _candidate_values(key_hash, normalised_codes, customer_id, guessers, now)
+        values = _candidate_values(key_hash, normalised_codes, customer_id, currency, guessers, now)
         values["idempotency_key"] = idempotency_key
         values["keys_alive_since"] = now - KEY_LIFETIME
         return _candidates(await self._fetch(_KEY_STORED_AND_CANDIDATES, values), stored=True)
@@ -395,6 +398,7 @@ def _candidate_values(
     key_hash: bytes,
     normalised_codes: Sequence[str],
     customer_id: str | None,
+    currency: str,
     guessers: Guessers,
     now: datetime,
 ) -> dict[str, Any]:
@@ -402,6 +406,7 @@ def _candidate_values(
         "key_hash": key_hash,
         "codes": list(normalised_codes),
         "customer_id": customer_id,
+        "currency": currency,
         "customer_subject": guessers.customer,
         "address_subject": guessers.address,
         "now": now,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.driver import fetch_atomically
 from app.db.errors import DuplicateKeyError, StatementUndoneError
+from app.db.repositories.campaigns import BUDGETS_GIVEN_BACK
 from app.db.repositories.idempotency import KEY_LIFETIME
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.domain.ledger import Take
@@ -30,6 +31,7 @@ CODE_BUSY = "code_busy"
 CODE_LIMIT = "code_limit"  # a code has no use left, or its campaign is no longer active
 CUSTOMER_LIMIT = "customer_limit"  # the customer has used up a per-customer limit
 BALANCE_CHANGED = "balance_changed"  # the account or its lots changed since they were read
+BUDGET_SPENT = "budget_spent"  # a campaign budget has too little left since it was read
 
 _CLAIM = """
 claim AS (
@@ -50,8 +52,10 @@ claim AS (
 # with room that no other transaction holds, or on the code's own row for a code counted there
 # (domain/counters.py); the customer's uses ($9-$12: subject,
 # subject id, limit, customer), each an upsert that counts only below its limit; then the
-# redemption and its items. Every part reads `claim`, so nothing happens for a taken key, and
-# the final SELECT raises unless every part did all it had to.
+# redemption and its items ($23-$31); then what the campaigns' budgets give ($32-$34: campaign,
+# unit, amount), their rows locked in key order, each take guarded by its cap. Every part reads
+# `claim`, so nothing happens for a taken key, and the final SELECT raises unless every part did
+# all it had to.
 _REDEEM_PARTS = f"""
 WITH {_CLAIM},
 pick AS (
@@ -112,28 +116,44 @@ items AS (
     INSERT INTO redemption_items (
         redemption_id, position, code_id, campaign_id, discount_amount,
         shipping_discount_amount, cashback_amount, counted_code_customer,
-        counted_campaign_customer, created_at
+        counted_campaign_customer, counted_budget, created_at
     )
     SELECT redemption.id, i.*, $6 FROM redemption, unnest(
         $23::smallint[], $24::uuid[], $25::uuid[], $26::bigint[], $27::bigint[], $28::bigint[],
-        $29::boolean[], $30::boolean[]
+        $29::boolean[], $30::boolean[], $31::boolean[]
     ) AS i
+),
+budget_held AS (
+    SELECT b.campaign_id, b.unit FROM claim, campaign_budgets AS b
+    WHERE (b.campaign_id, b.unit) IN (
+        SELECT * FROM unnest($32::uuid[], $33::text[]) AS t(campaign_id, unit)
+    )
+    ORDER BY b.campaign_id, b.unit
+    FOR UPDATE OF b
+),
+budget_taken AS (
+    UPDATE campaign_budgets AS b SET used = b.used + t.amount
+    FROM budget_held,
+         unnest($32::uuid[], $33::text[], $34::bigint[]) AS t(campaign_id, unit, amount)
+    WHERE b.campaign_id = budget_held.campaign_id AND b.unit = budget_held.unit
+      AND t.campaign_id = b.campaign_id AND t.unit = b.unit AND b.used + t.amount <= b.cap
+    RETURNING 1
 ),
 """
 
-# What gift cards and wallets pay ($31: the accounts, locked in id order; $32-$34: each take's
-# lot, amount and payment entry; $35-$37: each payment entry's id, account and amount): guarded
+# What gift cards and wallets pay ($35: the accounts, locked in id order; $36-$38: each take's
+# lot, amount and payment entry; $39-$41: each payment entry's id, account and amount): guarded
 # takes from the planned lots, the payment entries naming the redemption, their allocations.
 _PAYMENTS = """
 paying AS (
     SELECT a.id FROM claim, balance_accounts AS a
-    WHERE a.id = ANY($31::uuid[])
+    WHERE a.id = ANY($35::uuid[])
     ORDER BY a.id
     FOR UPDATE OF a
 ),
 paid AS (
     UPDATE ledger_lots AS lot SET remaining = lot.remaining - t.amount
-    FROM paying, unnest($32::uuid[], $33::bigint[]) AS t(lot_id, amount)
+    FROM paying, unnest($36::uuid[], $37::bigint[]) AS t(lot_id, amount)
     WHERE lot.id = t.lot_id AND lot.account_id = paying.id AND lot.remaining >= t.amount
     RETURNING lot.id
 ),
@@ -141,14 +161,14 @@ payment_entries AS (
     INSERT INTO ledger_entries (id, account_id, kind, amount, redemption_id, created_at)
     SELECT p.entry_id, p.account_id, 'payment', -p.amount, redemption.id, $6
     FROM redemption,
-         unnest($35::uuid[], $36::uuid[], $37::bigint[]) AS p(entry_id, account_id, amount)
+         unnest($39::uuid[], $40::uuid[], $41::bigint[]) AS p(entry_id, account_id, amount)
     RETURNING id
 ),
 payment_allocations AS (
     INSERT INTO ledger_allocations (entry_id, lot_id, amount)
     SELECT t.entry_id, t.lot_id, t.amount
     FROM payment_entries
-    JOIN unnest($34::uuid[], $32::uuid[], $33::bigint[]) AS t(entry_id, lot_id, amount)
+    JOIN unnest($38::uuid[], $36::uuid[], $37::bigint[]) AS t(entry_id, lot_id, amount)
       ON t.entry_id = payment_entries.id
 ),"""
 
@@ -166,8 +186,8 @@ def _redeem(paying: bool) -> str:
     )
     balance_changed = (
         f"""
-    WHEN done.accounts_locked < cardinality($31::uuid[])
-      OR done.lots_taken < cardinality($32::uuid[]) THEN tessera_refuse('{BALANCE_CHANGED}')"""
+    WHEN done.accounts_locked < cardinality($35::uuid[])
+      OR done.lots_taken < cardinality($36::uuid[]) THEN tessera_refuse('{BALANCE_CHANGED}')"""
         if paying
         else ""
     )
@@ -175,7 +195,8 @@ def _redeem(paying: bool) -> str:
 done AS (
     SELECT (SELECT count(*) FROM claim) AS claimed,
            (SELECT count(*) FROM took) + (SELECT count(*) FROM took_on_row) AS codes_taken,
-           (SELECT count(*) FROM counted) AS customers_counted{paid}
+           (SELECT count(*) FROM counted) AS customers_counted,
+           (SELECT count(*) FROM budget_taken) AS budgets_taken{paid}
 )
 SELECT CASE
     WHEN done.claimed = 0 THEN tessera_refuse('{KEY_TAKEN}')
@@ -193,7 +214,9 @@ SELECT CASE
         ) THEN '{CODE_BUSY}' ELSE '{CODE_LIMIT}' END
     )
     WHEN done.customers_counted < cardinality($9::text[])
-        THEN tessera_refuse('{CUSTOMER_LIMIT}'){balance_changed}
+        THEN tessera_refuse('{CUSTOMER_LIMIT}')
+    WHEN done.budgets_taken < cardinality($32::uuid[])
+        THEN tessera_refuse('{BUDGET_SPENT}'){balance_changed}
     ELSE true
 END AS recorded
 FROM done
@@ -289,11 +312,13 @@ flipped AS (
     UPDATE redemptions AS r SET status = 'rolled_back', rolled_back_at = now()
     FROM involved
     WHERE r.id = $1 AND r.status = 'succeeded' AND NOT involved.ledger
-    RETURNING r.id, r.customer_id, r.order_id, r.status, r.result, r.created_at, r.rolled_back_at
+    RETURNING r.id, r.customer_id, r.order_id, r.status, r.result, r.created_at,
+              r.rolled_back_at, r.currency
 ),
 items AS (
     SELECT i.code_id, i.campaign_id, i.counted_code_customer, i.counted_campaign_customer,
-           flipped.customer_id
+           i.counted_budget, i.discount_amount + i.shipping_discount_amount AS amount,
+           flipped.customer_id, flipped.currency
     FROM flipped JOIN redemption_items AS i ON i.redemption_id = flipped.id
 ),
 given_on_row AS (
@@ -351,6 +376,8 @@ uncounted AS (
     WHERE cu.subject = locked.subject AND cu.subject_id = locked.subject_id
       AND cu.customer_id = locked.customer_id
 ),
+budget_items AS (SELECT campaign_id, counted_budget, amount, currency FROM items),
+{BUDGETS_GIVEN_BACK},
 done AS (
     SELECT (SELECT count(*) FROM items WHERE code_id IS NOT NULL) AS wanted,
            (SELECT count(*) FROM given_on_row) + (SELECT count(*) FROM given) AS released
@@ -414,6 +441,8 @@ class NewRedemption:
     """One use of each is taken."""
     customer_limits: Sequence[tuple[str, UUID, int]]
     """(subject, subject id, limit): one use of each is counted for the customer."""
+    budget_takes: Sequence[tuple[UUID, str, int]] = ()
+    """(campaign id, unit, amount) added to each capped campaign budget."""
     payments: Sequence["NewPayment"] = ()
     """What gift cards and wallets pay, as planned from their lots as read."""
 
@@ -472,7 +501,7 @@ class RewardSpendWrite:
 
 
 def _payment_arguments(payments: Sequence[NewPayment]) -> list[Any]:
-    """$31-$37 of _PAYMENTS."""
+    """$35-$41 of _PAYMENTS."""
     return [
         list({payment.account_id for payment in payments}),
         [take.lot_id for payment in payments for take in payment.takes],
@@ -504,6 +533,7 @@ class CheckoutWrites:
         is refused (BALANCE_CHANGED: a planned lot no longer holds its take)."""
         items = redemption.items
         usages = redemption.customer_limits
+        budget_takes = sorted(redemption.budget_takes)
         payments = redemption.payments
         await self._write(
             _REDEEM_PAYING if payments else _REDEEM,
@@ -532,6 +562,10 @@ class CheckoutWrites:
                 [i.cashback_amount for i in items],
                 [i.counted_code_customer for i in items],
                 [i.counted_campaign_customer for i in items],
+                [i.counted_budget for i in items],
+                [campaign_id for campaign_id, _, _ in budget_takes],
+                [unit for _, unit, _ in budget_takes],
+                [amount for _, _, amount in budget_takes],
                 *(_payment_arguments(payments) if payments else []),
             ],
         )

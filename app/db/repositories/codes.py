@@ -37,9 +37,11 @@ from sqlalchemy.sql.selectable import CompoundSelect
 from app.db.errors import CodeBusyError
 from app.db.mappers import code_from_row, promotion_from_row
 from app.db.models import Campaign as CampaignRow
+from app.db.models import CampaignBudget as BudgetRow
 from app.db.models import Code as CodeRow
 from app.db.models import CodeCounter, CustomerUsage, LedgerEntry, RedemptionItem
 from app.db.repositories.base import Repository, translating_integrity_errors
+from app.domain.budgets import REDEMPTIONS
 from app.domain.campaigns import CampaignStatus, Code, CodeSource, Trigger
 from app.domain.counters import counts_on_row, split_limit
 from app.domain.rules import Promotion
@@ -90,10 +92,20 @@ def _customer_count(subject: str, subject_id: InstrumentedAttribute[UUID]) -> Co
     )
 
 
+def _budget_left(unit: ColumnElement[str]) -> ColumnElement[Any]:
+    """What the campaign's budget in unit has left; NULL when that unit is not capped."""
+    return (
+        select(BudgetRow.cap - BudgetRow.used)
+        .where(BudgetRow.campaign_id == CampaignRow.id, BudgetRow.unit == unit)
+        .scalar_subquery()
+    )
+
+
 def candidates_statement() -> CompoundSelect[Any]:
     """The requested codes (by normalised text, in :codes) and the automatic promotions live at
-    :now, one row each, with the usage counts of :customer_id. Build it once: constructing this
-    statement on every request cost more than running it."""
+    :now, one row each, with the usage counts of :customer_id and what their campaigns' budgets
+    have left (redemptions, and money in :currency). Build it once: constructing this statement
+    on every request cost more than running it."""
     campaign_columns = (
         CampaignRow.id.label("campaign_id"),
         CampaignRow.name.label("campaign_name"),
@@ -107,6 +119,9 @@ def candidates_statement() -> CompoundSelect[Any]:
         CampaignRow.ends_at,
         CampaignRow.per_customer_limit.label("campaign_per_customer_limit"),
         _customer_count("campaign", CampaignRow.id).label("campaign_customer_count"),
+        _budget_left(literal(REDEMPTIONS)).label("budget_redemptions_left"),
+        _budget_left(bindparam("currency", type_=String)).label("budget_amount_left"),
+        CampaignRow.over_budget,
     )
     codes = (
         select(
@@ -301,11 +316,20 @@ class CodeRepository(Repository):
         return [code_from_row(row) for row in await self.session.execute(stmt)]
 
     async def load_candidates(
-        self, normalised_codes: Sequence[str], customer_id: str | None, now: datetime
+        self,
+        normalised_codes: Sequence[str],
+        customer_id: str | None,
+        currency: str,
+        now: datetime,
     ) -> tuple[dict[str, Promotion], list[Promotion]]:
         """The requested codes (by normalised text) and the live automatic promotions, with
         everything the engine needs about them, in one query and one round trip."""
-        params = {"codes": list(normalised_codes), "customer_id": customer_id, "now": now}
+        params = {
+            "codes": list(normalised_codes),
+            "customer_id": customer_id,
+            "currency": currency,
+            "now": now,
+        }
         by_code: dict[str, Promotion] = {}
         automatic: list[Promotion] = []
         for row in (await self.session.execute(_CANDIDATES, params)).mappings():

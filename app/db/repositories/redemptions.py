@@ -23,6 +23,8 @@ class RedemptionItemRecord:
     cashback_amount: int
     counted_code_customer: bool
     counted_campaign_customer: bool
+    counted_budget: bool = False
+    """It added one redemption and its discounts to its campaign's budgets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,7 @@ class RedemptionRepository(Repository):
                     "cashback_amount": item.cashback_amount,
                     "counted_code_customer": item.counted_code_customer,
                     "counted_campaign_customer": item.counted_campaign_customer,
+                    "counted_budget": item.counted_budget,
                     "created_at": row.created_at,
                 }
                 for item in items
@@ -215,6 +218,7 @@ class RedemptionRepository(Repository):
                 RedemptionItem.cashback_amount,
                 RedemptionItem.counted_code_customer,
                 RedemptionItem.counted_campaign_customer,
+                RedemptionItem.counted_budget,
             )
             .where(RedemptionItem.redemption_id == redemption_id)
             .order_by(RedemptionItem.code_id.nulls_last(), RedemptionItem.position)
@@ -229,6 +233,7 @@ class RedemptionRepository(Repository):
                 cashback_amount=row.cashback_amount,
                 counted_code_customer=row.counted_code_customer,
                 counted_campaign_customer=row.counted_campaign_customer,
+                counted_budget=row.counted_budget,
             )
             for row in rows
         ]

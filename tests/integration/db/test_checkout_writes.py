@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.repositories.checkout_writes import (
     BALANCE_CHANGED,
+    BUDGET_SPENT,
     CODE_LIMIT,
     CUSTOMER_LIMIT,
     KEY_TAKEN,
@@ -171,6 +172,50 @@ async def test_a_refusal_is_stored_with_its_key_once(
     with pytest.raises(WriteRefused):
         await writes.store_answer(answer(key_id, "k-1", status=409))
     assert await state(connection, code, key_id) == (0, 0, 1)
+
+
+async def test_a_redeem_adds_to_its_campaign_budgets_within_their_caps_and_a_rollback_gives_back(
+    factory: Factory, connection: AsyncConnection, key_id: UUID
+) -> None:
+    campaign = await factory.campaign()
+    code = await factory.code(campaign, "WRITE-BUDGET")
+    await connection.execute(
+        text(
+            "INSERT INTO campaign_budgets (campaign_id, unit, cap) VALUES"
+            " (:id, 'redemptions', 2), (:id, 'EUR', 150)"
+        ),
+        {"id": campaign.id},
+    )
+
+    def budgeted(amount: int) -> Any:
+        plain = redemption(code)
+        item = replace(plain.items[0], discount_amount=amount, counted_budget=True)
+        takes = [(campaign.id, "EUR", amount), (campaign.id, "redemptions", 1)]
+        return replace(plain, discount_amount=amount, items=[item], budget_takes=takes)
+
+    async def used() -> dict[str, int]:
+        rows = await connection.execute(
+            text("SELECT unit, used FROM campaign_budgets WHERE campaign_id = :id"),
+            {"id": campaign.id},
+        )
+        return {row.unit: row.used for row in rows}
+
+    writes = CheckoutWrites(connection)
+    first = budgeted(100)
+    await writes.record_redemption(first, answer(key_id, "k-1"))
+    assert await used() == {"redemptions": 1, "EUR": 100}
+    with pytest.raises(WriteRefused) as over:
+        await writes.record_redemption(budgeted(60), answer(key_id, "k-2"))
+    assert over.value.reason == BUDGET_SPENT
+    # Nothing of it was written: not the use, not the budgets, not the key.
+    assert await used() == {"redemptions": 1, "EUR": 100}
+    assert await state(connection, code, key_id) == (1, 1, 1)
+    await writes.record_redemption(budgeted(50), answer(key_id, "k-2"))
+    assert await used() == {"redemptions": 2, "EUR": 150}
+
+    rolled = await writes.roll_back(first.id)
+    assert rolled.redemption is not None
+    assert await used() == {"redemptions": 1, "EUR": 50}
 
 
 async def test_a_rollback_gives_back_its_uses_once_and_leaves_balances_to_the_transaction(

@@ -1,0 +1,101 @@
+"""Campaign budgets under a crowd, over real connections that commit: a budget is never passed,
+and what the budget counted is what went through."""
+
+import uuid
+from collections import Counter
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.domain.api_keys import Scope
+from app.domain.budgets import Budget, OverBudget
+from tests.concurrency.test_redeem_races import fire, scalar
+from tests.factories import Factory, bearer, cart
+
+pytestmark = pytest.mark.concurrency
+
+
+async def budgeted(factory: Factory, budget: Budget, codes: int) -> list[str]:
+    """A 10 %-off campaign with this budget and codes unlimited codes; their texts."""
+    made = await factory.campaign(name="Budgeted")
+    uow = factory.uow()
+    async with uow:
+        await uow.campaigns.set_budget(made.id, budget)
+        await uow.commit()
+    texts = [f"BUDGET-{i}" for i in range(codes)]
+    for text in texts:
+        await factory.code(made, text)
+    return texts
+
+
+async def used(engine: AsyncEngine, unit: str) -> int:
+    value: int = await scalar(
+        engine, "SELECT coalesce(sum(used), 0) FROM campaign_budgets WHERE unit = :unit", unit=unit
+    )
+    return value
+
+
+async def test_a_money_budget_of_100_is_never_passed_by_200_redeems(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+) -> None:
+    key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    codes = await budgeted(committing_factory, Budget(max_discount={"EUR": 10_000}), 10)
+    # 10 % of 50.00: 5.00 an order, so 20 orders spend the 100.00.
+    requests = [
+        (
+            {"codes": [codes[i % len(codes)]], "cart": cart(("item", 1, 5000))},
+            {**key, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        for i in range(200)
+    ]
+    responses = await fire(racing_client, requests)
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 20, 409: 180}, statuses
+    reasons = {r.json()["codes"][0]["reason"] for r in responses if r.status_code == 409}
+    assert reasons <= {"budget_exceeded", "budget_exhausted", "limit_reached"}, reasons
+    taken = sum(r.json()["discount_amount"] for r in responses if r.status_code == 201)
+    assert taken == await used(engine, "EUR") == 10_000
+
+
+async def test_a_reduced_budget_is_spent_to_the_cent_and_no_further(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+) -> None:
+    key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    budget = Budget(max_discount={"EUR": 10_000}, over_budget=OverBudget.REDUCE)
+    codes = await budgeted(committing_factory, budget, 5)
+    # Orders of 31.00 to 79.00: 3.10 to 7.90 off each, so the last one is cut to what is left.
+    requests = [
+        (
+            {"codes": [codes[i % len(codes)]], "cart": cart(("item", 1, 3100 + (i % 49) * 100))},
+            {**key, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        for i in range(150)
+    ]
+    responses = await fire(racing_client, requests)
+
+    assert {r.status_code for r in responses} <= {201, 409}
+    taken = sum(r.json()["discount_amount"] for r in responses if r.status_code == 201)
+    assert taken == await used(engine, "EUR") == 10_000
+
+
+async def test_a_redemption_budget_lets_exactly_its_count_through(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+) -> None:
+    key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    codes = await budgeted(committing_factory, Budget(max_redemptions=50), 10)
+    requests = [
+        (
+            {"codes": [codes[i % len(codes)]], "cart": cart(("item", 1, 5000))},
+            {**key, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        for i in range(200)
+    ]
+    responses = await fire(racing_client, requests)
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 50, 409: 150}, statuses
+    assert await used(engine, "redemptions") == 50
+    redeemed = await scalar(engine, "SELECT count(*) FROM redemptions")
+    assert redeemed == 50
