@@ -20,6 +20,7 @@ from app.api.routers import (
     campaigns,
     docs,
     health,
+    holds,
     loyalty,
     metrics,
     pools,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for module in (
             validations,
             redemptions,
+            holds,
             health,
             api_keys,
             campaigns,

@@ -67,6 +67,13 @@ class WalletSettings(BaseModel, frozen=True):
     pending_days: int = Field(default=14, ge=0, le=365)
 
 
+class HoldSettings(BaseModel, frozen=True):
+    # How long a hold keeps what it took unless the request says (TESSERA_HOLDS__...).
+    default_seconds: int = Field(default=900, ge=1)
+    # The longest a request may ask for.
+    max_seconds: int = Field(default=3_600, ge=1, le=7 * 86_400)
+
+
 class LogSettings(BaseSettings):
     """How the process logs: all that `python -m app.serve` and `alembic` need before (or
     without) the rest of the settings, so neither requires DATABASE_URL to set up logging."""
@@ -93,6 +100,7 @@ class Settings(LogSettings):
     limits: LimitSettings = LimitSettings()
     guesses: GuessSettings = GuessSettings()
     wallets: WalletSettings = WalletSettings()
+    holds: HoldSettings = HoldSettings()
 
     @field_validator("database_url")
     @classmethod

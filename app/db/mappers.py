@@ -220,6 +220,7 @@ def campaign_from_row(row: AnyRow) -> Campaign:
         updated_at=row.updated_at,
         # The caps and their use are read with the campaign's budget rows.
         budget=Budget(over_budget=OverBudget(row.over_budget)),
+        honour_holds=row.honour_holds,
     )
 
 

@@ -102,6 +102,8 @@ class Campaign(Base):
     # What a discount that would cross a money budget does: 'refuse' it, or 'reduce' it to
     # what is left.
     over_budget: Mapped[str] = mapped_column(String(16), server_default=text("'refuse'"))
+    # Whether its holds may still be redeemed while it is paused.
+    honour_holds: Mapped[bool] = mapped_column(server_default=text("true"))
     # Effects, target and conditions (validated on the way in; see db/mappers.py).
     rules: Mapped[dict[str, Any]]
     priority: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -227,7 +229,21 @@ class CustomerUsage(Base):
 class Redemption(Base):
     __tablename__ = "redemptions"
     __table_args__ = (
-        CheckConstraint("status IN ('succeeded', 'rolled_back')", name="known_status"),
+        CheckConstraint(
+            "status IN ('succeeded', 'rolled_back', 'held', 'released', 'expired')",
+            name="known_status",
+        ),
+        # A hold (and what became of it) knows until when it held.
+        CheckConstraint(
+            "status NOT IN ('held', 'released', 'expired') OR expires_at IS NOT NULL",
+            name="held_until",
+        ),
+        # The holds to let lapse, soonest first.
+        Index(
+            "ix_redemptions_held_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'held'"),
+        ),
         CheckConstraint(
             "discount_amount >= 0 AND discount_amount <= subtotal_amount"
             " AND shipping_discount_amount >= 0 AND shipping_discount_amount <= shipping_amount"
@@ -269,6 +285,8 @@ class Redemption(Base):
     result: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = _created_at()
     rolled_back_at: Mapped[datetime | None]
+    # A hold's end: until then what it took is held for it (NULL: redeemed directly).
+    expires_at: Mapped[datetime | None]
 
 
 class RedemptionItem(Base):

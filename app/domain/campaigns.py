@@ -60,6 +60,8 @@ class Campaign:
     updated_at: datetime
     budget: Budget = field(default_factory=Budget)
     budget_used: Mapping[str, int] = field(default_factory=dict)
+    honour_holds: bool = True
+    """Whether its holds may still be redeemed while it is paused."""
     """What the campaign has used of each capped unit (domain/budgets.py)."""
 
 

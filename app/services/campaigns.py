@@ -51,6 +51,7 @@ class CampaignTerms:
     per_customer_limit: int | None = None
     metadata: Mapping[str, object] = field(default_factory=dict)
     budget: Budget = field(default_factory=Budget)
+    honour_holds: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ async def create_campaign(uow: UnitOfWork, terms: CampaignTerms, *, actor: UUID 
             per_customer_limit=terms.per_customer_limit,
             metadata=terms.metadata,
             budget=terms.budget,
+            honour_holds=terms.honour_holds,
         )
         await uow.audit.record(
             AuditEntry(
@@ -165,6 +167,7 @@ _CHANGEABLE = frozenset(
         "per_customer_limit",
         "metadata",
         "budget",
+        "honour_holds",
     }
 )
 

@@ -157,6 +157,8 @@ class Redemption(Validation):
     request's policy left out is in `codes` with its reason, and was not consumed)."""
     created_at: datetime
     rolled_back_at: datetime | None
+    expires_at: datetime | None
+    """A hold's end; None for a redemption made directly."""
     balance_codes: tuple[BalanceVerdict, ...]
     payments: tuple[Payment, ...]
     paid_amount: int
@@ -166,7 +168,15 @@ class Redemption(Validation):
 
 # A redemption's identity and where it stands, and what follows from its codes' verdicts: what
 # its answer has and its kept result does not.
-REDEMPTION_STATE = ("id", "status", "order_id", "consumed_codes", "created_at", "rolled_back_at")
+REDEMPTION_STATE = (
+    "id",
+    "status",
+    "order_id",
+    "consumed_codes",
+    "created_at",
+    "rolled_back_at",
+    "expires_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +222,7 @@ def redemption(
     order_id: str | None,
     created_at: datetime,
     rolled_back_at: datetime | None,
+    expires_at: datetime | None = None,
 ) -> Redemption:
     v, s = kept.validation, kept.settlement
     return Redemption(
@@ -222,6 +233,7 @@ def redemption(
         consumed_codes=tuple(code.code for code in v.codes if code.valid),
         created_at=created_at,
         rolled_back_at=rolled_back_at,
+        expires_at=expires_at,
         balance_codes=s.balance_codes,
         payments=s.payments,
         paid_amount=s.paid_amount,

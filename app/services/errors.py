@@ -18,6 +18,8 @@ class ErrorCode(StrEnum):
     CAMPAIGN_NOT_FOUND = "campaign_not_found"
     CODE_NOT_FOUND = "code_not_found"
     REDEMPTION_NOT_FOUND = "redemption_not_found"
+    HOLD_NOT_FOUND = "hold_not_found"
+    HOLD_ENDED = "hold_ended"
     API_KEY_NOT_FOUND = "api_key_not_found"
     CODE_ALREADY_EXISTS = "code_already_exists"
     CODE_IN_USE = "code_in_use"
@@ -95,6 +97,18 @@ class RedemptionNotFound(AppError):
     code = ErrorCode.REDEMPTION_NOT_FOUND
     status = 404
     title = "Redemption not found"
+
+
+class HoldNotFound(AppError):
+    code = ErrorCode.HOLD_NOT_FOUND
+    status = 404
+    title = "Hold not found"
+
+
+class HoldEnded(AppError):
+    code = ErrorCode.HOLD_ENDED
+    status = 409
+    title = "The hold holds nothing any more"
 
 
 class ApiKeyNotFound(AppError):

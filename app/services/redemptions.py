@@ -9,14 +9,11 @@ balance is read, locked and planned before it is spent. Either way a refusal is 
 key too, so a retry gets the same answer.
 """
 
-import asyncio
-import random
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID, uuid4
 
 from app import metrics
@@ -24,7 +21,6 @@ from app.db.errors import CodeBusyError
 from app.db.repositories.checkout_reads import Guessers
 from app.db.repositories.checkout_writes import (
     BALANCE_CHANGED,
-    CODE_BUSY,
     KEY_TAKEN,
     Answer,
     NewPayment,
@@ -73,17 +69,13 @@ from app.services.idempotency import (
     replay,
     write_once,
 )
+from app.services.lapses import LAPSED_PER_REQUEST, held_back, let_lapse
+from app.services.patience import patiently
 from app.services.validations import CheckoutRequest, evaluate_request, lookup_keys
 from app.settings import GuessSettings
 
-T = TypeVar("T")
-
 # How often a redeem re-evaluates after losing a race for a limit before it gives up.
 _CONSUME_ATTEMPTS = 3
-# How a redeem waits while every counter row with room is held by other redeems.
-_FIRST_PAUSE_SECONDS = 0.002
-_MAX_PAUSE_SECONDS = 0.05
-_MAX_BUSY_SECONDS = 5.0
 
 
 def redemption_of(record: RedemptionRecord) -> Redemption:
@@ -95,6 +87,7 @@ def redemption_of(record: RedemptionRecord) -> Redemption:
         order_id=record.order_id,
         created_at=record.created_at,
         rolled_back_at=record.rolled_back_at,
+        expires_at=record.expires_at,
     )
 
 
@@ -251,6 +244,8 @@ class RedeemTerms:
     balance_codes: tuple[str, ...] = ()
     cashback_pending: timedelta = timedelta(0)
     code_policy: CodePolicy = CodePolicy.SKIP_STACKED
+    held_until: datetime | None = None
+    """A hold: what the redemption takes is held until then, and it is recorded 'held'."""
 
 
 async def redeem(
@@ -287,6 +282,7 @@ async def redeem(
         balance_codes=terms.balance_codes,
         cashback_pending=terms.cashback_pending,
         code_policy=terms.code_policy,
+        held_until=terms.held_until,
     )
 
 
@@ -308,6 +304,7 @@ async def _redeem_in_statements(
     )
     async with statements:
         balance_changed = False
+        lapsed = False
         for _ in range(_CONSUME_ATTEMPTS):
             found = await statements.checkout.load_for_redeem(
                 hash_key(raw_key),
@@ -325,6 +322,11 @@ async def _redeem_in_statements(
             if request.codes or terms.balance_codes:
                 refuse_if_blocked(found.blocked_until, now)
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
+            if not lapsed and held_back(evaluation):
+                # What a hold past its end still holds is not spent: release, then read again.
+                lapsed = True
+                if (await let_lapse(statements, now, LAPSED_PER_REQUEST)).found:
+                    continue
             validation = validation_of(evaluation, request.customer_id)
             refused = _Refused(validation)
             if not _redeems(evaluation, terms.code_policy):
@@ -332,8 +334,12 @@ async def _redeem_in_statements(
                     statements, key.id, request, failed_guesses(evaluation), now, guesses
                 )
                 break
-            if evaluation.cashback_amount > 0 and request.customer_id is not None:
-                return None
+            if (
+                evaluation.cashback_amount > 0
+                and request.customer_id is not None
+                and terms.held_until is None
+            ):
+                return None  # a hold credits its cashback when it is redeemed
             settled = NOTHING_SETTLED
             payments: tuple[NewPayment, ...] = ()
             if terms.balance_codes:
@@ -357,10 +363,11 @@ async def _redeem_in_statements(
             response = redemption(
                 Kept(validation, settled),
                 id=uuid4(),
-                status="succeeded",
+                status="succeeded" if terms.held_until is None else "held",
                 order_id=terms.order_id,
                 created_at=now,
                 rolled_back_at=None,
+                expires_at=terms.held_until,
             )
             # Rendered once: stored with the key, kept (less its state) as the redemption's
             # result, and sent.
@@ -368,7 +375,7 @@ async def _redeem_in_statements(
             new = _new_redemption(response, evaluation, request, payments)
             kept = Answer(key.id, claim.key, claim.request_hash, DONE, rendered, now)
             try:
-                await _patiently(partial(statements.writes.record_redemption, new, kept))
+                await patiently(partial(statements.writes.record_redemption, new, kept))
             except WriteRefused as lost:
                 if lost.reason == KEY_TAKEN:
                     return await _replay_taken(statements, claim, now)
@@ -388,8 +395,8 @@ async def _redeem_in_statements(
         answer = render(refused.stored())
         stored = Answer(key.id, claim.key, claim.request_hash, REFUSED, answer, now)
         try:
-            await _patiently(partial(statements.writes.store_answer, stored))
-        except WriteRefused:  # KEY_TAKEN: _patiently retried the others
+            await patiently(partial(statements.writes.store_answer, stored))
+        except WriteRefused:  # KEY_TAKEN: patiently retried the others
             return await _replay_taken(statements, claim, now)
     raise refused.error()
 
@@ -430,25 +437,6 @@ async def _plan_payments_as_read(
     return balances.payment_plan(
         codes, read.accounts, read.lots, request.customer_id, request.cart.currency, due, now
     )
-
-
-async def _patiently(write: Callable[[], Awaitable[T]]) -> T:
-    """write, again after a short jittered pause while every counter row it needs is held by
-    other writes (they never queue on a row lock: SKIP LOCKED) or was changed under it, for up
-    to _MAX_BUSY_SECONDS; then CodeBusyError (503), never a false limit_reached."""
-    pause = _FIRST_PAUSE_SECONDS
-    deadline = time.monotonic() + _MAX_BUSY_SECONDS
-    while True:
-        try:
-            return await write()
-        except WriteRefused as refused:
-            if refused.reason != CODE_BUSY:
-                raise
-        if time.monotonic() > deadline:
-            raise CodeBusyError("every counter row with room stayed held")
-        # Jitter, so that the writes that found every row held do not return together.
-        await asyncio.sleep(random.uniform(0, pause))
-        pause = min(pause * 2, _MAX_PAUSE_SECONDS)
 
 
 async def _replay(
@@ -498,6 +486,7 @@ def _new_redemption(
         customer_limits=sorted(_customer_limits(applied)) if request.customer_id else [],
         budget_takes=_budget_takes(evaluation, request.cart.currency),
         payments=payments,
+        held_until=response.expires_at,
     )
 
 
@@ -513,9 +502,11 @@ async def _redeem_in_transaction(
     balance_codes: tuple[str, ...] = (),
     cashback_pending: timedelta = timedelta(0),
     code_policy: CodePolicy = CodePolicy.SKIP_STACKED,
+    held_until: datetime | None = None,
 ) -> Written[Redemption]:
-    """Redeem as one transaction, for balance codes and cashback: claim the key, re-evaluate,
-    take the limits, lock and plan the balances, record, pay, credit, store the answer."""
+    """Redeem (or, with held_until, hold) as one transaction, for balance codes and cashback:
+    claim the key, re-evaluate, take the limits, lock and plan the balances, record, pay,
+    credit, store the answer."""
 
     async def as_now(answer: StoredAnswer) -> Redemption:
         # As it is now, not as it was: one rolled back since is shown rolled back.
@@ -559,7 +550,11 @@ async def _redeem_in_transaction(
                 redemption_id = uuid4()
                 wallet = None
                 credit = None
-                if evaluation.cashback_amount > 0 and request.customer_id is not None:
+                if (
+                    evaluation.cashback_amount > 0
+                    and request.customer_id is not None
+                    and held_until is None  # a hold credits it when it is redeemed
+                ):
                     wallet = await balances.wallet_of(
                         uow, request.customer_id, request.cart.currency
                     )
@@ -586,6 +581,7 @@ async def _redeem_in_transaction(
                     cashback_amount=evaluation.cashback_amount,
                     result=result,
                     items=_items(evaluation, request.customer_id),
+                    held_until=held_until,
                 )
                 await balances.record_payments(uow, plan, redemption_id)
                 if wallet is not None:
@@ -654,22 +650,30 @@ async def rollback_redemption(
     redemption_id: UUID,
     now: datetime,
     api_key_id: UUID | None = None,
+    *,
+    holds_only: bool = False,
 ) -> Redemption:
     """Give back exactly what the redemption took, once: code and customer uses, what balance
     codes paid (into the lots it came from), the cashback it credited, and the points its order
-    earned. Rolling back again returns the rolled-back redemption and changes nothing.
+    earned. Rolling back again returns the rolled-back redemption and changes nothing. A hold
+    is released; holds_only: only a hold (anything else is returned as it is).
 
     A redemption that touched no balance and whose order earned no points is rolled back in
     one statement (db/repositories/checkout_writes.py); the others in one transaction."""
     async with statements:
         try:
-            rolled = await _patiently(partial(statements.writes.roll_back, redemption_id))
+            rolled = await patiently(
+                partial(statements.writes.roll_back, redemption_id, holds_only=holds_only)
+            )
         except CodeBusyError:
+            if holds_only:
+                raise  # 503: the transaction below would roll back a redeemed hold too
             rolled = None  # the transaction below waits its turn on the counter rows
         if rolled is not None and rolled.redemption is not None:
             metrics.rollback_performed()
             return redemption_of(rolled.redemption)
-        if rolled is not None and not rolled.ledger:
+        if rolled is not None and (not rolled.ledger or holds_only):
+            # Nothing to give back here; a hold never paid with a balance.
             current = await statements.checkout.redemption(redemption_id)
             if current is None:
                 raise RedemptionNotFound(f"No redemption has id {redemption_id}.")

@@ -4,7 +4,7 @@ verdict. Never writes."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.db.repositories.checkout_reads import Guessers
+from app.db.repositories.checkout_reads import Candidates, Guessers
 from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
 from app.domain.cart import Cart
@@ -16,6 +16,7 @@ from app.domain.rules import Promotion
 from app.services.api_keys import check_access, hash_key
 from app.services.checkout_results import Validation, validation_of
 from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
+from app.services.lapses import LAPSED_PER_REQUEST, held_back, let_lapse
 from app.settings import GuessSettings
 
 
@@ -94,19 +95,30 @@ async def validate_codes(
     guessers = Guessers(
         customer=customer_subject(request.customer_id), address=address_subject(request.client_ip)
     )
-    async with reads:
-        found = await reads.checkout.load_candidates(
-            hash_key(raw_key),
-            lookup_keys(request),
-            request.customer_id,
-            request.cart.currency,
-            guessers,
-            now,
-        )
+
+    async def load() -> Candidates:
+        async with reads:
+            return await reads.checkout.load_candidates(
+                hash_key(raw_key),
+                lookup_keys(request),
+                request.customer_id,
+                request.cart.currency,
+                guessers,
+                now,
+            )
+
+    found = await load()
     key = check_access(found.key, Scope.CHECKOUT)
     if request.codes:
         refuse_if_blocked(found.blocked_until, now)
     evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
+    if held_back(evaluation):
+        # What a hold past its end still holds is not spent: release, then read again.
+        async with reads:
+            lapsed = await let_lapse(reads, now, LAPSED_PER_REQUEST)
+        if lapsed.found:
+            found = await load()
+            evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
     failures = failed_guesses(evaluation)
     if failures:
         counted = guess_subjects(key.id, request.customer_id, request.client_ip, guesses)

@@ -171,3 +171,25 @@ async def test_cashback_orders_count_on_the_transaction_path_too(
     assert (await client.post(rollback, headers=checkout)).status_code == 200
     state = await budget(client, admin, made["id"])
     assert (state["redemptions"], state["discount"]) == (0, {"EUR": 0})
+
+
+async def test_a_hold_counts_against_the_budget_until_released(
+    client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+) -> None:
+    made = await campaign(
+        client, admin, budget={"max_redemptions": 1, "max_discount": {"EUR": 900}}
+    )
+    await code(client, admin, made["id"], "HOLDBUDGET")
+    body = {"codes": ["HOLDBUDGET"], "cart": cart(("item", 1, 5000)), "order_id": "o-1"}
+    held = await client.post(
+        "/v1/holds", json=body, headers={**checkout, "Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert held.status_code == 201, held.text
+    state = await budget(client, admin, made["id"])
+    assert (state["redemptions"], state["discount"]) == (1, {"EUR": 500})
+    assert (await redeem(client, checkout, ["HOLDBUDGET"], 5000)).status_code == 409
+    release = f"/v1/holds/{held.json()['id']}/release"
+    assert (await client.post(release, headers=checkout)).status_code == 200
+    state = await budget(client, admin, made["id"])
+    assert (state["redemptions"], state["discount"]) == (0, {"EUR": 0})
+    assert (await redeem(client, checkout, ["HOLDBUDGET"], 5000)).status_code == 201

@@ -47,6 +47,7 @@ async def create_campaign(body: CampaignCreate, uow: UowDep, key: AdminKey) -> C
         per_customer_limit=body.per_customer_limit,
         metadata=body.metadata,
         budget=body.budget.to_domain(),
+        honour_holds=body.honour_holds,
     )
     return Campaign.of(await service.create_campaign(uow, terms, actor=key.id))
 

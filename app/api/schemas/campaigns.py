@@ -98,6 +98,9 @@ class CampaignCreate(RequestModel):
         default=None, description="Redemptions per customer across the whole campaign"
     )
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    honour_holds: bool = Field(
+        default=True, description="Whether its holds may still be redeemed while it is paused"
+    )
     metadata: Metadata = Field(default_factory=dict)
 
 
@@ -114,7 +117,15 @@ def _not_nullable(*names: str) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
-REQUIRED_WHEN_SENT = ("name", "effects", "target", "conditions", "stacking", "budget")
+REQUIRED_WHEN_SENT = (
+    "name",
+    "effects",
+    "target",
+    "conditions",
+    "stacking",
+    "budget",
+    "honour_holds",
+)
 
 
 class CampaignUpdate(RequestModel):
@@ -135,6 +146,7 @@ class CampaignUpdate(RequestModel):
         default=None,
         description="Replaced whole; a cap cannot go below what was used (422)",
     )
+    honour_holds: bool | None = None
     metadata: Metadata | None = None
 
 
@@ -152,6 +164,7 @@ class Campaign(BaseModel):
     ends_at: datetime | None
     per_customer_limit: int | None
     budget: BudgetState
+    honour_holds: bool = Field(description="Whether its holds may be redeemed while it is paused")
     metadata: dict[str, str | int | bool | None]
     created_at: datetime
     updated_at: datetime
@@ -177,6 +190,7 @@ class Campaign(BaseModel):
             ends_at=campaign.ends_at,
             per_customer_limit=campaign.per_customer_limit,
             budget=BudgetState.of(campaign),
+            honour_holds=campaign.honour_holds,
             metadata=dict(campaign.metadata),  # type: ignore[arg-type]
             created_at=campaign.created_at,
             updated_at=campaign.updated_at,

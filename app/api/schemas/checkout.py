@@ -226,7 +226,10 @@ class CashbackCredit(BaseModel):
 
 class Redemption(Validation):
     id: UUID
-    status: Literal["succeeded", "rolled_back"]
+    status: Literal["succeeded", "rolled_back", "held", "released", "expired"] = Field(
+        description="'held' while a hold keeps what it took (until `expires_at`), then "
+        "'succeeded' once redeemed, 'released' or 'expired'; 'rolled_back' after a rollback"
+    )
     order_id: str | None
     consumed_codes: list[str] = Field(
         description="The requested codes this redemption consumed: those that applied. A code "
@@ -241,9 +244,35 @@ class Redemption(Validation):
         description="Credited to the customer's wallet; null without cashback or customer"
     )
     created_at: datetime
-    rolled_back_at: datetime | None
+    rolled_back_at: datetime | None = Field(
+        description="When it was rolled back, or (a hold) released or let lapse"
+    )
+    expires_at: datetime | None = Field(
+        description="A hold's end: what it took is held for it until then. Null for a "
+        "redemption made directly"
+    )
 
 
 class RedemptionList(BaseModel):
     data: list[Redemption]
     next_cursor: str | None
+
+
+class HoldCreate(ValidationRequest):
+    model_config = example("HoldCreate")
+
+    order_id: ExternalId = Field(description="The order the hold is for")
+    code_policy: Annotated[CodePolicy, FROM_JSON_STRING] = Field(
+        default=CodePolicy.SKIP_STACKED,
+        description="As for /v1/redeem: what happens to requested codes that do not apply",
+    )
+    hold_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        description="How long the hold keeps what it took; by default the service's "
+        "TESSERA_HOLDS__DEFAULT_SECONDS (15 minutes), at most TESSERA_HOLDS__MAX_SECONDS",
+    )
+
+
+class HoldLapseRun(BaseModel):
+    released: int = Field(description="Holds past their end that gave back what they held")

@@ -59,6 +59,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "client_ip": "203.0.113.7",
         "cart": CART,
     },
+    "HoldCreate": {
+        "codes": ["SUMMER10"],
+        "customer": {"id": "cus_1042"},
+        "order_id": "order-7731",
+        "client_ip": "203.0.113.7",
+        "cart": CART,
+        "hold_seconds": 600,
+    },
     "SupportCodeCreate": {
         "customer": {"email": "ann@example.com"},
         "amount_off": {"amount": 1000, "currency": "EUR"},

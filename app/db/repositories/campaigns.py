@@ -1,4 +1,4 @@
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,7 @@ _COLUMNS = (
     CampaignRow.created_at,
     CampaignRow.updated_at,
     CampaignRow.over_budget,
+    CampaignRow.honour_holds,
 )
 
 
@@ -93,10 +94,12 @@ class CampaignRepository(Repository):
         metadata: Mapping[str, object],
         kind: CampaignKind = CampaignKind.STANDARD,
         budget: Budget = _NO_BUDGET,
+        honour_holds: bool = True,
     ) -> Campaign:
         stmt = (
             insert(CampaignRow)
             .values(
+                honour_holds=honour_holds,
                 over_budget=budget.over_budget.value,
                 name=name,
                 trigger=trigger.value,
@@ -158,6 +161,17 @@ class CampaignRepository(Repository):
             )
             for campaign in campaigns
         ]
+
+    async def refusing_holds(self, campaign_ids: Sequence[UUID]) -> list[Campaign]:
+        """Of these campaigns, the paused ones whose holds may not be redeemed."""
+        rows = await self.session.execute(
+            select(*_COLUMNS).where(
+                CampaignRow.id.in_(list(campaign_ids)),
+                CampaignRow.status == CampaignStatus.PAUSED.value,
+                CampaignRow.honour_holds.is_(False),
+            )
+        )
+        return [campaign_from_row(row) for row in rows]
 
     async def take_budget(self, campaign_id: UUID, unit: str, amount: int) -> bool:
         """Add amount to the campaign's budget in unit if it stays within the cap; False, with

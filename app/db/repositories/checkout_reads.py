@@ -137,8 +137,12 @@ _STORED_ANSWER = """
 SELECT request_hash, response_status, response_body FROM idempotency_keys
 WHERE api_key_id = $1 AND key = $2 AND created_at > $3
 """
+_LAPSED_HOLDS = """
+SELECT id FROM redemptions WHERE status = 'held' AND expires_at <= $1
+ORDER BY expires_at LIMIT $2
+"""
 _REDEMPTION = """
-SELECT id, customer_id, order_id, status, result, created_at, rolled_back_at
+SELECT id, customer_id, order_id, status, result, created_at, rolled_back_at, expires_at
 FROM redemptions WHERE id = $1
 """
 
@@ -291,6 +295,10 @@ class CheckoutReads:
         """What the request that holds this Idempotency-Key stored, unless it expired."""
         rows = await self._run(_STORED_ANSWER, [api_key_id, idempotency_key, now - KEY_LIFETIME])
         return StoredResponse(*rows[0]) if rows else None
+
+    async def lapsed_holds(self, now: datetime, limit: int) -> list[UUID]:
+        """Holds past their end that still hold what they took, soonest first."""
+        return [row["id"] for row in await self._run(_LAPSED_HOLDS, [now, limit])]
 
     async def redemption(self, redemption_id: UUID) -> RedemptionRecord | None:
         rows = await self._run(_REDEMPTION, [redemption_id])

@@ -52,8 +52,9 @@ claim AS (
 # with room that no other transaction holds, or on the code's own row for a code counted there
 # (domain/counters.py); the customer's uses ($9-$12: subject,
 # subject id, limit, customer), each an upsert that counts only below its limit; then the
-# redemption and its items ($23-$31); then what the campaigns' budgets give ($32-$34: campaign,
-# unit, amount), their rows locked in key order, each take guarded by its cap. Every part reads
+# redemption ($35: its status, 'held' for a hold, $36: until when) and its items ($23-$31); then
+# what the campaigns' budgets give ($32-$34: campaign, unit, amount), their rows locked in key
+# order, each take guarded by its cap. Every part reads
 # `claim`, so nothing happens for a taken key, and the final SELECT raises unless every part did
 # all it had to.
 _REDEEM_PARTS = f"""
@@ -105,10 +106,11 @@ redemption AS (
     INSERT INTO redemptions (
         id, api_key_id, customer_id, order_id, currency, subtotal_amount, discount_amount,
         shipping_amount, shipping_discount_amount, total_amount, cashback_amount, result,
-        created_at
+        created_at, status, expires_at
     )
     SELECT $13::uuid, $1, $12::text, $14::text, $15::text, $16::bigint, $17::bigint,
-           $18::bigint, $19::bigint, $20::bigint, $21::bigint, $5::jsonb - $22::text[], $6
+           $18::bigint, $19::bigint, $20::bigint, $21::bigint, $5::jsonb - $22::text[], $6,
+           $35::text, $36::timestamptz
     FROM claim
     RETURNING id
 ),
@@ -141,19 +143,19 @@ budget_taken AS (
 ),
 """
 
-# What gift cards and wallets pay ($35: the accounts, locked in id order; $36-$38: each take's
-# lot, amount and payment entry; $39-$41: each payment entry's id, account and amount): guarded
+# What gift cards and wallets pay ($37: the accounts, locked in id order; $38-$40: each take's
+# lot, amount and payment entry; $41-$43: each payment entry's id, account and amount): guarded
 # takes from the planned lots, the payment entries naming the redemption, their allocations.
 _PAYMENTS = """
 paying AS (
     SELECT a.id FROM claim, balance_accounts AS a
-    WHERE a.id = ANY($35::uuid[])
+    WHERE a.id = ANY($37::uuid[])
     ORDER BY a.id
     FOR UPDATE OF a
 ),
 paid AS (
     UPDATE ledger_lots AS lot SET remaining = lot.remaining - t.amount
-    FROM paying, unnest($36::uuid[], $37::bigint[]) AS t(lot_id, amount)
+    FROM paying, unnest($38::uuid[], $39::bigint[]) AS t(lot_id, amount)
     WHERE lot.id = t.lot_id AND lot.account_id = paying.id AND lot.remaining >= t.amount
     RETURNING lot.id
 ),
@@ -161,14 +163,14 @@ payment_entries AS (
     INSERT INTO ledger_entries (id, account_id, kind, amount, redemption_id, created_at)
     SELECT p.entry_id, p.account_id, 'payment', -p.amount, redemption.id, $6
     FROM redemption,
-         unnest($39::uuid[], $40::uuid[], $41::bigint[]) AS p(entry_id, account_id, amount)
+         unnest($41::uuid[], $42::uuid[], $43::bigint[]) AS p(entry_id, account_id, amount)
     RETURNING id
 ),
 payment_allocations AS (
     INSERT INTO ledger_allocations (entry_id, lot_id, amount)
     SELECT t.entry_id, t.lot_id, t.amount
     FROM payment_entries
-    JOIN unnest($38::uuid[], $36::uuid[], $37::bigint[]) AS t(entry_id, lot_id, amount)
+    JOIN unnest($40::uuid[], $38::uuid[], $39::bigint[]) AS t(entry_id, lot_id, amount)
       ON t.entry_id = payment_entries.id
 ),"""
 
@@ -186,8 +188,8 @@ def _redeem(paying: bool) -> str:
     )
     balance_changed = (
         f"""
-    WHEN done.accounts_locked < cardinality($35::uuid[])
-      OR done.lots_taken < cardinality($36::uuid[]) THEN tessera_refuse('{BALANCE_CHANGED}')"""
+    WHEN done.accounts_locked < cardinality($37::uuid[])
+      OR done.lots_taken < cardinality($38::uuid[]) THEN tessera_refuse('{BALANCE_CHANGED}')"""
         if paying
         else ""
     )
@@ -305,15 +307,23 @@ WITH involved AS (
         OR EXISTS (
             SELECT FROM redemptions AS r
             JOIN ledger_entries AS e ON e.kind = 'earn' AND e.order_id = r.order_id
-            WHERE r.id = $1
+            WHERE r.id = $1 AND r.status = 'succeeded'
         ) AS ledger
 ),
 flipped AS (
-    UPDATE redemptions AS r SET status = 'rolled_back', rolled_back_at = now()
+    UPDATE redemptions AS r
+    SET status = CASE
+            WHEN r.status = 'succeeded' THEN 'rolled_back'
+            WHEN $2::text = 'lapse' THEN 'expired'
+            ELSE 'released'
+        END,
+        rolled_back_at = now()
     FROM involved
-    WHERE r.id = $1 AND r.status = 'succeeded' AND NOT involved.ledger
+    WHERE r.id = $1 AND NOT involved.ledger
+      AND (r.status = 'succeeded' AND $2::text = 'rollback'
+           OR r.status = 'held' AND ($2::text <> 'lapse' OR r.expires_at <= $3::timestamptz))
     RETURNING r.id, r.customer_id, r.order_id, r.status, r.result, r.created_at,
-              r.rolled_back_at, r.currency
+              r.rolled_back_at, r.expires_at, r.currency
 ),
 items AS (
     SELECT i.code_id, i.campaign_id, i.counted_code_customer, i.counted_campaign_customer,
@@ -386,7 +396,7 @@ SELECT CASE WHEN done.released < done.wanted THEN tessera_refuse('{CODE_BUSY}') 
            AS whole,
        involved.ledger,
        flipped.id, flipped.customer_id, flipped.order_id, flipped.status, flipped.result,
-       flipped.created_at, flipped.rolled_back_at
+       flipped.created_at, flipped.rolled_back_at, flipped.expires_at
 FROM done CROSS JOIN involved LEFT JOIN flipped ON true
 """
 
@@ -443,6 +453,8 @@ class NewRedemption:
     """(subject, subject id, limit): one use of each is counted for the customer."""
     budget_takes: Sequence[tuple[UUID, str, int]] = ()
     """(campaign id, unit, amount) added to each capped campaign budget."""
+    held_until: datetime | None = None
+    """A hold: what it takes is held until then, and it is recorded 'held'."""
     payments: Sequence["NewPayment"] = ()
     """What gift cards and wallets pay, as planned from their lots as read."""
 
@@ -501,7 +513,7 @@ class RewardSpendWrite:
 
 
 def _payment_arguments(payments: Sequence[NewPayment]) -> list[Any]:
-    """$35-$41 of _PAYMENTS."""
+    """$37-$43 of _PAYMENTS."""
     return [
         list({payment.account_id for payment in payments}),
         [take.lot_id for payment in payments for take in payment.takes],
@@ -566,6 +578,8 @@ class CheckoutWrites:
                 [campaign_id for campaign_id, _, _ in budget_takes],
                 [unit for _, unit, _ in budget_takes],
                 [amount for _, _, amount in budget_takes],
+                "held" if redemption.held_until is not None else "succeeded",
+                redemption.held_until,
                 *(_payment_arguments(payments) if payments else []),
             ],
         )
@@ -602,15 +616,25 @@ class CheckoutWrites:
         (KEY_TAKEN) when another request holds the key."""
         await self._write(_STORE_REFUSAL, _claim_arguments(answer))
 
-    async def roll_back(self, redemption_id: UUID) -> RolledBack:
-        """Roll back a redemption that touched no balance, in one statement; WriteRefused
-        (CODE_BUSY), with nothing written, when a concurrent release emptied the counter row
-        it picked."""
-        [row] = await self._write(_ROLLBACK, [redemption_id])
+    async def roll_back(
+        self,
+        redemption_id: UUID,
+        *,
+        holds_only: bool = False,
+        lapsed_by: datetime | None = None,
+    ) -> RolledBack:
+        """Give back what a redemption that touched no balance took, in one statement: roll it
+        back ('rolled_back'), or release it if it is a hold ('released'). holds_only: only a
+        hold. lapsed_by: only a hold that ended by then ('expired'). WriteRefused (CODE_BUSY),
+        with nothing written, when a concurrent release emptied the counter row it picked."""
+        mode = "lapse" if lapsed_by is not None else "release" if holds_only else "rollback"
+        [row] = await self._write(_ROLLBACK, [redemption_id, mode, lapsed_by])
         if row["id"] is None:
             return RolledBack(None, row["ledger"])
         fields = ("id", "customer_id", "order_id", "status", "result", "created_at")
         record = RedemptionRecord(
-            **{name: row[name] for name in fields}, rolled_back_at=row["rolled_back_at"]
+            **{name: row[name] for name in fields},
+            rolled_back_at=row["rolled_back_at"],
+            expires_at=row["expires_at"],
         )
         return RolledBack(record, row["ledger"])

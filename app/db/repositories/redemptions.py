@@ -36,6 +36,8 @@ class RedemptionRecord:
     result: dict[str, Any]
     created_at: datetime
     rolled_back_at: datetime | None
+    expires_at: datetime | None = None
+    """A hold's end (it stays once the hold is redeemed, released or lapsed)."""
 
 
 _COLUMNS = (
@@ -46,6 +48,7 @@ _COLUMNS = (
     Redemption.result,
     Redemption.created_at,
     Redemption.rolled_back_at,
+    Redemption.expires_at,
 )
 
 
@@ -96,8 +99,10 @@ class RedemptionRepository(Repository):
         result: dict[str, Any],
         items: Sequence[RedemptionItemRecord],
         redemption_id: UUID | None = None,
+        held_until: datetime | None = None,
     ) -> RedemptionRecord:
-        """Record a redemption (under redemption_id when the caller needs the id before)."""
+        """Record a redemption (under redemption_id when the caller needs the id before), or
+        with held_until a hold."""
         row = (
             await self.session.execute(
                 insert(Redemption)
@@ -117,6 +122,8 @@ class RedemptionRepository(Repository):
                     - shipping_discount_amount,
                     cashback_amount=cashback_amount,
                     result=result,
+                    status="succeeded" if held_until is None else "held",
+                    expires_at=held_until,
                 )
                 .returning(*_COLUMNS)
             )
@@ -144,11 +151,37 @@ class RedemptionRepository(Repository):
         )
         return _record(row)
 
-    async def get(self, redemption_id: UUID) -> RedemptionRecord | None:
-        row = (
-            await self.session.execute(select(*_COLUMNS).where(Redemption.id == redemption_id))
-        ).one_or_none()
+    async def get(
+        self, redemption_id: UUID, *, for_update: bool = False
+    ) -> RedemptionRecord | None:
+        stmt = select(*_COLUMNS).where(Redemption.id == redemption_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = (await self.session.execute(stmt)).one_or_none()
         return None if row is None else _record(row)
+
+    async def redeem_hold(self, hold_id: UUID, result: dict[str, Any]) -> RedemptionRecord:
+        """Turn a hold locked by get(for_update=True) into a redemption: what it holds is
+        kept, nothing is taken again. result: what it keeps, with the cashback it credited."""
+        row = (
+            await self.session.execute(
+                update(Redemption)
+                .where(Redemption.id == hold_id, Redemption.status == "held")
+                .values(status="succeeded", result=result)
+                .returning(*_COLUMNS)
+            )
+        ).one()
+        return _record(row)
+
+    async def lapsed_holds(self, now: datetime, limit: int) -> list[UUID]:
+        """Holds past their end that still hold what they took, soonest first."""
+        rows = await self.session.execute(
+            select(Redemption.id)
+            .where(Redemption.status == "held", Redemption.expires_at <= now)
+            .order_by(Redemption.expires_at)
+            .limit(limit)
+        )
+        return list(rows.scalars())
 
     async def list_page(
         self,
@@ -248,4 +281,5 @@ def _record(row: AnyRow) -> RedemptionRecord:
         result=row.result,
         created_at=row.created_at,
         rolled_back_at=row.rolled_back_at,
+        expires_at=row.expires_at,
     )
