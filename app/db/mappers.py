@@ -221,6 +221,7 @@ def campaign_from_row(row: AnyRow) -> Campaign:
         # The caps and their use are read with the campaign's budget rows.
         budget=Budget(over_budget=OverBudget(row.over_budget)),
         honour_holds=row.honour_holds,
+        advertised=row.advertised,
     )
 
 

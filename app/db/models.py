@@ -84,6 +84,12 @@ class Campaign(Base):
         Index("ix_campaigns_created_at_id", "created_at", "id"),
         # The marketers' list without the per-ticket support campaigns, in creation order.
         Index("ix_campaigns_kind_created_at_id", "kind", "created_at", "id"),
+        # The live advertised campaigns, whose codes every qualification offers.
+        Index(
+            "ix_campaigns_advertised",
+            "id",
+            postgresql_where=text("advertised AND status = 'active'"),
+        ),
         # Every validate reads the live automatic promotions; this keeps that a small scan.
         Index(
             "ix_campaigns_automatic_active",
@@ -104,6 +110,8 @@ class Campaign(Base):
     over_budget: Mapped[str] = mapped_column(String(16), server_default=text("'refuse'"))
     # Whether its holds may still be redeemed while it is paused.
     honour_holds: Mapped[bool] = mapped_column(server_default=text("true"))
+    # Whether its public named codes are offered to every shopper (POST /v1/qualifications).
+    advertised: Mapped[bool] = mapped_column(server_default=text("false"))
     # Effects, target and conditions (validated on the way in; see db/mappers.py).
     rules: Mapped[dict[str, Any]]
     priority: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -135,6 +143,18 @@ class Code(Base):
             "ix_codes_claimable",
             "campaign_id",
             postgresql_where=text(f"customer_id IS NULL AND source IN {POOL_SOURCES}"),
+        ),
+        # A customer's codes (support, claimed, reward and bound named codes).
+        Index(
+            "ix_codes_customer_id",
+            "customer_id",
+            postgresql_where=text("customer_id IS NOT NULL"),
+        ),
+        # A campaign's public named codes, without walking its pool.
+        Index(
+            "ix_codes_public",
+            "campaign_id",
+            postgresql_where=text("source = 'named' AND customer_id IS NULL"),
         ),
         # One pool code per customer and campaign: two racing claims for one customer cannot
         # both take a code.

@@ -62,6 +62,8 @@ class Campaign:
     budget_used: Mapping[str, int] = field(default_factory=dict)
     honour_holds: bool = True
     """Whether its holds may still be redeemed while it is paused."""
+    advertised: bool = False
+    """Whether its public named codes are offered to every shopper (qualifications)."""
     """What the campaign has used of each capped unit (domain/budgets.py)."""
 
 

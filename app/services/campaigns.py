@@ -52,6 +52,7 @@ class CampaignTerms:
     metadata: Mapping[str, object] = field(default_factory=dict)
     budget: Budget = field(default_factory=Budget)
     honour_holds: bool = True
+    advertised: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ async def create_campaign(uow: UnitOfWork, terms: CampaignTerms, *, actor: UUID 
             metadata=terms.metadata,
             budget=terms.budget,
             honour_holds=terms.honour_holds,
+            advertised=terms.advertised,
         )
         await uow.audit.record(
             AuditEntry(
@@ -168,6 +170,7 @@ _CHANGEABLE = frozenset(
         "metadata",
         "budget",
         "honour_holds",
+        "advertised",
     }
 )
 

@@ -48,6 +48,7 @@ async def create_campaign(body: CampaignCreate, uow: UowDep, key: AdminKey) -> C
         metadata=body.metadata,
         budget=body.budget.to_domain(),
         honour_holds=body.honour_holds,
+        advertised=body.advertised,
     )
     return Campaign.of(await service.create_campaign(uow, terms, actor=key.id))
 

@@ -6,8 +6,15 @@ from app.api.deps import DeferredCheckoutKey, NowDep, SettingsDep, StatementsDep
 from app.api.fast_routes import FastRoute, checkout_call, json_body, now_of, served_by
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
-from app.api.schemas.checkout import Validation, ValidationRequest
+from app.api.schemas.checkout import (
+    Qualification,
+    QualificationRequest,
+    Validation,
+    ValidationRequest,
+)
 from app.domain.api_keys import Scope
+from app.domain.qualifications import QUALIFYING_CODES
+from app.services.qualifications import qualify_cart
 from app.services.validations import validate_codes
 from app.settings import Settings
 
@@ -56,3 +63,45 @@ async def validate(
 ) -> OrjsonResponse:
     """The declaration FastAPI describes the route from; _validate serves it."""
     raise AssertionError("served by _validate")
+
+
+async def _qualify(request: Request) -> Response:
+    """qualifications, served without FastAPI's dependency resolution (api/fast_routes.py)."""
+    call = await checkout_call(request, _SCOPES)
+    body = await json_body(request, QualificationRequest)
+    settings: Settings = request.app.state.settings
+    result = await qualify_cart(
+        call.statements,
+        call.token,
+        body.to_checkout_request(),
+        await now_of(request),
+        settings.limits.max_discounts_per_order,
+    )
+    return OrjsonResponse(result)
+
+
+@router.post(
+    "/v1/qualifications",
+    response_model=Qualification,
+    summary="What this shopper could use on this cart: every offer that applies, best first",
+    description=(
+        "Read-only, one round trip to the database, like validate. Weighs every live automatic "
+        "promotion, every enabled code bound to the customer (support, claimed pool, reward "
+        f"and bound named codes; the newest {QUALIFYING_CODES} with advertised ones) and every "
+        "named code of a campaign marked `advertised`, each alone against the cart: "
+        "`offers` are those that apply, with what each would take off, best first; "
+        "`near_misses` those a bigger cart would unlock, with their `shortfall`. Codes are "
+        "not typed here, so nothing counts as a failed guess."
+    ),
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
+)
+@served_by(_qualify)
+async def qualifications(
+    body: QualificationRequest,
+    reads: StatementsDep,
+    token: DeferredCheckoutKey,
+    now: NowDep,
+    settings: SettingsDep,
+) -> OrjsonResponse:
+    """The declaration FastAPI describes the route from; _qualify serves it."""
+    raise AssertionError("served by _qualify")

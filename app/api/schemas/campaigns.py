@@ -101,6 +101,10 @@ class CampaignCreate(RequestModel):
     honour_holds: bool = Field(
         default=True, description="Whether its holds may still be redeemed while it is paused"
     )
+    advertised: bool = Field(
+        default=False,
+        description="Offer its named codes (not pool codes) to every shopper in /v1/qualifications",
+    )
     metadata: Metadata = Field(default_factory=dict)
 
 
@@ -125,6 +129,7 @@ REQUIRED_WHEN_SENT = (
     "stacking",
     "budget",
     "honour_holds",
+    "advertised",
 )
 
 
@@ -147,6 +152,7 @@ class CampaignUpdate(RequestModel):
         description="Replaced whole; a cap cannot go below what was used (422)",
     )
     honour_holds: bool | None = None
+    advertised: bool | None = None
     metadata: Metadata | None = None
 
 
@@ -165,6 +171,7 @@ class Campaign(BaseModel):
     per_customer_limit: int | None
     budget: BudgetState
     honour_holds: bool = Field(description="Whether its holds may be redeemed while it is paused")
+    advertised: bool = Field(description="Whether its named codes are offered to every shopper")
     metadata: dict[str, str | int | bool | None]
     created_at: datetime
     updated_at: datetime
@@ -191,6 +198,7 @@ class Campaign(BaseModel):
             per_customer_limit=campaign.per_customer_limit,
             budget=BudgetState.of(campaign),
             honour_holds=campaign.honour_holds,
+            advertised=campaign.advertised,
             metadata=dict(campaign.metadata),  # type: ignore[arg-type]
             created_at=campaign.created_at,
             updated_at=campaign.updated_at,

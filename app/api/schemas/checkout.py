@@ -23,6 +23,7 @@ from app.api.schemas.examples import example
 from app.api.schemas.rules import CountryCode, Labels, LocaleTag
 from app.domain.cart import Cart as CartValue
 from app.domain.cart import CartLine as CartLineValue
+from app.domain.qualifications import OfferSource
 from app.domain.reasons import Reason
 from app.domain.stacking import CodePolicy
 from app.services.validations import CheckoutRequest
@@ -276,3 +277,53 @@ class HoldCreate(ValidationRequest):
 
 class HoldLapseRun(BaseModel):
     released: int = Field(description="Holds past their end that gave back what they held")
+
+
+class QualificationRequest(RequestModel):
+    model_config = example("QualificationRequest")
+
+    customer: Customer | None = Field(
+        default=None,
+        description="Their bound codes (support, claimed pool, reward codes) are weighed too",
+    )
+    market: CountryCode | None = Field(default=None, description="Where the order ships")
+    locale: LocaleTag | None = None
+    cart: Cart
+
+    def to_checkout_request(self) -> CheckoutRequest:
+        request = ValidationRequest(
+            customer=self.customer, market=self.market, locale=self.locale, cart=self.cart
+        )
+        return request.to_checkout_request()
+
+
+class Offer(BaseModel):
+    campaign_id: UUID
+    campaign_name: str
+    code: str | None = Field(description="The code to type; null for an automatic promotion")
+    source: OfferSource = Field(
+        description="'automatic', 'bound' (only this customer's) or 'advertised' (public)"
+    )
+    discount_amount: int
+    shipping_discount_amount: int
+    cashback_amount: int
+    total_amount: int = Field(description="What the cart would cost with this one alone")
+
+
+class NearMiss(BaseModel):
+    campaign_id: UUID
+    campaign_name: str
+    code: str | None
+    source: OfferSource
+    reason: Reason
+    message: str = Field(description="Says what is missing, safe to show to the shopper")
+    shortfall: Shortfall
+
+
+class Qualification(BaseModel):
+    currency: str
+    customer_id: str | None
+    offers: list[Offer] = Field(description="What applies now, each alone, best first")
+    near_misses: list[NearMiss] = Field(
+        description="What would apply with a bigger cart, closest first"
+    )

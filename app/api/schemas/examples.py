@@ -59,6 +59,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "client_ip": "203.0.113.7",
         "cart": CART,
     },
+    "QualificationRequest": {"customer": {"id": "cus_1042"}, "cart": CART},
     "HoldCreate": {
         "codes": ["SUMMER10"],
         "customer": {"id": "cus_1042"},

@@ -33,6 +33,7 @@ _COLUMNS = (
     CampaignRow.updated_at,
     CampaignRow.over_budget,
     CampaignRow.honour_holds,
+    CampaignRow.advertised,
 )
 
 
@@ -95,11 +96,13 @@ class CampaignRepository(Repository):
         kind: CampaignKind = CampaignKind.STANDARD,
         budget: Budget = _NO_BUDGET,
         honour_holds: bool = True,
+        advertised: bool = False,
     ) -> Campaign:
         stmt = (
             insert(CampaignRow)
             .values(
                 honour_holds=honour_holds,
+                advertised=advertised,
                 over_budget=budget.over_budget.value,
                 name=name,
                 trigger=trigger.value,

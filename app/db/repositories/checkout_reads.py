@@ -99,6 +99,15 @@ _KEY_AND_CANDIDATES = _Rendered(
     )
 )
 
+# Qualifications' read: the same, with the codes a shopper may be offered in place of the
+# requested ones.
+_QUALIFYING = candidates_statement(qualifying=True).subquery("candidate")
+_KEY_AND_QUALIFYING = _Rendered(
+    select(_ACTIVE_KEY, _BLOCKED_UNTIL, _QUALIFYING).select_from(
+        _ACTIVE_KEY.outerjoin(_QUALIFYING, true())
+    )
+)
+
 
 # Redeem's read: the same, plus what an earlier request with the same Idempotency-Key stored
 # (nothing when there was none, or it expired).
@@ -252,6 +261,17 @@ class CheckoutReads:
         in currency)."""
         values = _candidate_values(key_hash, normalised_codes, customer_id, currency, guessers, now)
         return _candidates(await self._fetch(_KEY_AND_CANDIDATES, values), stored=False)
+
+    async def load_qualifying(
+        self, key_hash: bytes, customer_id: str | None, currency: str, now: datetime
+    ) -> "Candidates":
+        """The active key with this digest and what the shopper may be offered: the live
+        automatic promotions, the codes bound to them and the advertised campaigns' public
+        codes (Candidates.by_code, by normalised text), in one statement."""
+        values = _candidate_values(
+            key_hash, (), customer_id, currency, Guessers(customer=None, address=None), now
+        )
+        return _candidates(await self._fetch(_KEY_AND_QUALIFYING, values), stored=False)
 
     async def load_for_redeem(
         self,

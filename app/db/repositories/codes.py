@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     any_,
     bindparam,
     cast,
@@ -44,6 +45,7 @@ from app.db.repositories.base import Repository, translating_integrity_errors
 from app.domain.budgets import REDEMPTIONS
 from app.domain.campaigns import CampaignStatus, Code, CodeSource, Trigger
 from app.domain.counters import counts_on_row, split_limit
+from app.domain.qualifications import QUALIFYING_CODES
 from app.domain.rules import Promotion
 
 # A code's redemption count: on its own row, or the sum over its counter rows
@@ -101,11 +103,13 @@ def _budget_left(unit: ColumnElement[str]) -> ColumnElement[Any]:
     )
 
 
-def candidates_statement() -> CompoundSelect[Any]:
+def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
     """The requested codes (by normalised text, in :codes) and the automatic promotions live at
     :now, one row each, with the usage counts of :customer_id and what their campaigns' budgets
-    have left (redemptions, and money in :currency). Build it once: constructing this statement
-    on every request cost more than running it."""
+    have left (redemptions, and money in :currency). qualifying: instead of requested codes,
+    those a shopper may be offered: the enabled codes bound to :customer_id and the public
+    named codes of the live advertised campaigns (at most QUALIFYING_CODES). Build it once:
+    constructing this statement on every request cost more than running it."""
     campaign_columns = (
         CampaignRow.id.label("campaign_id"),
         CampaignRow.name.label("campaign_name"),
@@ -123,27 +127,46 @@ def candidates_statement() -> CompoundSelect[Any]:
         _budget_left(bindparam("currency", type_=String)).label("budget_amount_left"),
         CampaignRow.over_budget,
     )
-    codes = (
-        select(
-            *campaign_columns,
-            CodeRow.id.label("code_id"),
-            CodeRow.code,
-            CodeRow.normalised_code,
-            CodeRow.max_redemptions,
-            _REDEMPTION_COUNT.label("redemption_count"),
-            CodeRow.per_customer_limit.label("code_per_customer_limit"),
-            CodeRow.customer_id,
-            CodeRow.expires_at,
-            _customer_count("code", CodeRow.id).label("code_customer_count"),
-            CodeRow.disabled_at.is_not(None).label("code_disabled"),
+    codes = select(
+        *campaign_columns,
+        CodeRow.id.label("code_id"),
+        CodeRow.code,
+        CodeRow.normalised_code,
+        CodeRow.max_redemptions,
+        _REDEMPTION_COUNT.label("redemption_count"),
+        CodeRow.per_customer_limit.label("code_per_customer_limit"),
+        CodeRow.customer_id,
+        CodeRow.expires_at,
+        _customer_count("code", CodeRow.id).label("code_customer_count"),
+        CodeRow.disabled_at.is_not(None).label("code_disabled"),
+    ).join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
+    now = bindparam("now", type_=DateTime(timezone=True))
+    if qualifying:
+        offered = or_(
+            CodeRow.customer_id == bindparam("customer_id", type_=String),
+            and_(
+                CampaignRow.advertised,
+                CampaignRow.status == CampaignStatus.ACTIVE.value,
+                CodeRow.source == CodeSource.NAMED.value,
+                CodeRow.customer_id.is_(None),
+            ),
         )
-        .join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
+        codes = (
+            codes.where(
+                offered,
+                CodeRow.disabled_at.is_(None),
+                or_(CodeRow.expires_at.is_(None), CodeRow.expires_at > now),
+            )
+            .order_by(CodeRow.created_at.desc())
+            .limit(QUALIFYING_CODES)
+        )
+    else:
         # = ANY(array) rather than an expanding IN: one statement text (and one prepared
         # statement) whatever the number of codes, and no per-call SQL rendering.
-        .where(CodeRow.normalised_code == any_(bindparam("codes", type_=ARRAY(String))))
-    )
+        codes = codes.where(
+            CodeRow.normalised_code == any_(bindparam("codes", type_=ARRAY(String)))
+        )
     nothing = null()
-    now = bindparam("now", type_=DateTime(timezone=True))
     automatic = select(
         *campaign_columns,
         cast(nothing, UUID_TYPE).label("code_id"),

@@ -1,0 +1,68 @@
+"""Each offered promotion weighed alone against the cart (domain/qualifications.qualify)."""
+
+from app.domain.benefits import AmountOff, Cashback, PercentOff
+from app.domain.conditions import Conditions
+from app.domain.context import EvaluationContext
+from app.domain.qualifications import OfferSource, qualify
+from app.domain.reasons import Reason
+from app.domain.rules import Usage
+from tests.unit.domain.builders import NOW, cart, line, promo
+
+CTX = EvaluationContext(now=NOW, customer_id="ann")
+
+
+def test_each_alone_best_first_then_cashback_then_name() -> None:
+    c = cart(line("A", 2, 1000))
+    result = qualify(
+        c,
+        [
+            promo(AmountOff({"EUR": 300}), code="THREE"),
+            promo(PercentOff(2500), code=None),  # 5.00, automatic
+            promo(AmountOff({"EUR": 300}), Cashback(500), code="THREEBACK"),
+            promo(AmountOff({"EUR": 500}), code="MINE", bound_customer_id="ann"),
+        ],
+        CTX,
+        5,
+    )
+    assert [(o.promotion.code, o.source, o.saving) for o in result.offers] == [
+        ("MINE", OfferSource.BOUND, 500),  # a tie goes by name: "MINE" < "automatic"
+        (None, OfferSource.AUTOMATIC, 500),
+        ("THREEBACK", OfferSource.ADVERTISED, 300),
+        ("THREE", OfferSource.ADVERTISED, 300),
+    ]
+    # Alone: each total is the cart less its own discount only.
+    assert [o.total_amount for o in result.offers] == [1500, 1500, 1700, 1700]
+
+
+def test_near_misses_closest_first_and_other_refusals_left_out() -> None:
+    c = cart(line("A", 1, 1000))
+    result = qualify(
+        c,
+        [
+            promo(
+                AmountOff({"EUR": 100}),
+                code="FAR",
+                conditions=Conditions(min_subtotal_amounts={"EUR": 5000}),
+            ),
+            promo(
+                AmountOff({"EUR": 100}),
+                code="NEAR",
+                conditions=Conditions(min_subtotal_amounts={"EUR": 1500}),
+            ),
+            promo(AmountOff({"EUR": 100}), code="TWO", conditions=Conditions(min_quantity=2)),
+            promo(
+                AmountOff({"EUR": 100}),
+                code="USED",
+                usage=Usage(max_redemptions=1, redemption_count=1),
+            ),
+        ],
+        CTX,
+        5,
+    )
+    assert result.offers == ()
+    assert [(n.promotion.code, n.reason) for n in result.near_misses] == [
+        ("TWO", Reason.MIN_QUANTITY_NOT_MET),
+        ("NEAR", Reason.MIN_SUBTOTAL_NOT_MET),
+        ("FAR", Reason.MIN_SUBTOTAL_NOT_MET),
+    ]
+    assert result.near_misses[1].shortfall.amount == 500
