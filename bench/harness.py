@@ -6,7 +6,8 @@ Starts (or reuses) the local PostgreSQL, a fresh `tessera_bench` database, the s
 uvicorn and, one at a time, a wrk load generator (installed with apt-get when missing). Every
 scenario runs at each concurrency; the ceilings are measured in the same run: a bare FastAPI
 endpoint fetching one row by primary key through the same pool, and pgbench running the
-conditional UPDATE + INSERT that redeem uses, on many rows and on one. Prints a table, checks
+conditional UPDATE + INSERT that redeem uses, on many rows and on one. Holds are compared with
+the spread redeem and qualifications with validate, in the same run. Prints a table, checks
 that the code limited to 500 let exactly 500 of 5,000 requests through, prints issue 13's
 targets with their ratios (bench/targets.py) and writes it all to bench/results/<time>.json.
 Numbers are printed, never asserted.
@@ -200,6 +201,8 @@ def seed(base: str) -> dict[str, Any]:
         target={"exclude_categories": ["low_margin"]},
     )
     code(stacked_pct, "STACK-PCT", None)
+    # Offered to every shopper by /v1/qualifications, with the automatic promotion.
+    client.patch(f"/v1/campaigns/{stacked_pct}", json={"advertised": True}).raise_for_status()
     stacked_bogo = campaign(
         effects=[{"type": "buy_x_get_y", "buy_quantity": 2, "get_quantity": 1}],
         target={"categories": ["socks"]},
@@ -482,6 +485,8 @@ def main() -> None:
         "TESSERA_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
     }
     results: list[Result] = []
+    # Rates of the service's own scenarios that others are compared with.
+    measured: dict[tuple[str, int], float] = {}
 
     def record(
         name: str, c: int, raw: dict[str, Any], ceiling: str | None = None, *, rate: bool = True
@@ -515,13 +520,20 @@ def main() -> None:
         small = cart(5, codes=["BENCH5"])
         big = cart(50, codes=["STACK-PCT", "STACK-BOGO"], market="FR")
         spread_body = cart(3, codes=["{code}"])
+        hold_body = json.dumps({**json.loads(spread_body), "order_id": "order-{customer}"})
         hot_body = cart(3, codes=["HOT"])
+        qualify_body = json.dumps(
+            {k: v for k, v in json.loads(cart(5, codes=[], market="FR")).items() if k != "codes"}
+        )
         for c in levels:
-            record(
-                "validate 5 lines, 1 code",
-                c,
-                wrk(wrk_bin, service.base, "/v1/validate", key, small, c, args.seconds),
-                "bare lookup",
+            measured[("validate 5 lines", c)] = (
+                record(
+                    "validate 5 lines, 1 code",
+                    c,
+                    wrk(wrk_bin, service.base, "/v1/validate", key, small, c, args.seconds),
+                    "bare lookup",
+                ).requests_per_second
+                or 0.0
             )
             record(
                 "validate 50 lines, 3 promotions",
@@ -529,22 +541,50 @@ def main() -> None:
                 wrk(wrk_bin, service.base, "/v1/validate", key, big, c, args.seconds),
                 "bare lookup",
             )
+            measured[("redeem spread", c)] = (
+                record(
+                    "redeem spread over codes",
+                    c,
+                    wrk(
+                        wrk_bin,
+                        service.base,
+                        "/v1/redeem",
+                        key,
+                        spread_body,
+                        c,
+                        args.seconds,
+                        codes=SPREAD_CODES,
+                        prefix="SPREAD-",
+                        idempotent=True,
+                    ),
+                    "pgbench spread",
+                ).requests_per_second
+                or 0.0
+            )
             record(
-                "redeem spread over codes",
+                "hold spread over codes",
                 c,
                 wrk(
                     wrk_bin,
                     service.base,
-                    "/v1/redeem",
+                    "/v1/holds",
                     key,
-                    spread_body,
+                    hold_body,
                     c,
                     args.seconds,
                     codes=SPREAD_CODES,
                     prefix="SPREAD-",
                     idempotent=True,
                 ),
-                "pgbench spread",
+                "redeem spread",
+            )
+            record(
+                "qualifications 5 lines",
+                c,
+                wrk(
+                    wrk_bin, service.base, "/v1/qualifications", key, qualify_body, c, args.seconds
+                ),
+                "validate 5 lines",
             )
             record(
                 "redeem one hot code",
@@ -621,7 +661,7 @@ def main() -> None:
         args.workers,
         {**env, "TESSERA_BENCH_CODE_ID": data["bench_code_id"]},
     )
-    ceilings: dict[tuple[str, int], float] = {}
+    ceilings: dict[tuple[str, int], float] = dict(measured)
     try:
         for c in levels:
             ceilings[("bare lookup", c)] = (
