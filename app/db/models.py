@@ -338,9 +338,11 @@ class RedemptionItem(Base):
     cashback_amount: Mapped[int] = mapped_column(BigInteger)
     counted_code_customer: Mapped[bool]
     counted_campaign_customer: Mapped[bool]
-    # Whether it added to its campaign's budgets (one redemption, and its discounts in the
-    # order's currency), so that a rollback gives back exactly that.
-    counted_budget: Mapped[bool] = mapped_column(server_default=text("false"))
+    # What it added to its campaign's budgets, so that a rollback gives back exactly that:
+    # the redemption (to 'redemptions'; its campaign's items all say so) and its discounts (to
+    # the order's currency; NULL: that budget was not capped).
+    budget_redemption: Mapped[bool] = mapped_column(server_default=text("false"))
+    budget_amount: Mapped[int | None] = mapped_column(BigInteger)
     # Its redemption's, for listing a code's or a campaign's redemptions in time order.
     created_at: Mapped[datetime] = _created_at()
 

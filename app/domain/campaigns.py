@@ -60,11 +60,11 @@ class Campaign:
     updated_at: datetime
     budget: Budget = field(default_factory=Budget)
     budget_used: Mapping[str, int] = field(default_factory=dict)
+    """What the campaign has used of each capped unit (domain/budgets.py)."""
     honour_holds: bool = True
     """Whether its holds may still be redeemed while it is paused."""
     advertised: bool = False
     """Whether its public named codes are offered to every shopper (qualifications)."""
-    """What the campaign has used of each capped unit (domain/budgets.py)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,11 @@
 """Holds past their end give back what they held: a sweep a scheduler calls, and any request
 whose codes or promotions were refused for capacity, before it answers."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from uuid import UUID
 
 from app.db.errors import CodeBusyError
 from app.db.uow import StatementUnitOfWork
@@ -24,11 +26,32 @@ _HELD_BACK = frozenset(
 LAPSED_PER_REQUEST = 50
 
 
-def held_back(evaluation: Evaluation) -> bool:
-    """Whether a requested code or automatic promotion was refused for capacity, which a hold
-    past its end may still be holding."""
-    refusals = [v.reason for v in evaluation.verdicts] + [s.reason for s in evaluation.skipped]
-    return any(reason in _HELD_BACK for reason in refusals)
+def held_back(evaluation: Evaluation) -> tuple[list[UUID], list[UUID]]:
+    """The codes and campaigns the evaluation refused for capacity, which a hold past its end
+    may still be holding: (code ids, campaign ids)."""
+    codes: set[UUID] = set()
+    campaigns: set[UUID] = set()
+    refusals = [v.refusal for v in evaluation.verdicts] + list(evaluation.skipped)
+    for refusal in refusals:
+        if refusal is None or refusal.reason not in _HELD_BACK or refusal.promotion is None:
+            continue
+        campaigns.add(refusal.promotion.campaign_id)
+        if refusal.promotion.code_id is not None:
+            codes.add(refusal.promotion.code_id)
+    return sorted(codes), sorted(campaigns)
+
+
+async def release_held_back(
+    statements: StatementUnitOfWork, evaluation: Evaluation, now: datetime
+) -> bool:
+    """Release the holds past their end that hold what the evaluation was refused for; True
+    when there were any (read again: once their release is committed, by this request or a
+    concurrent one, what they held is free). No query when nothing was refused for capacity."""
+    codes, campaigns = held_back(evaluation)
+    if not codes and not campaigns:
+        return False
+    run = await let_lapse(statements, now, LAPSED_PER_REQUEST, codes=codes, campaigns=campaigns)
+    return run.found > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +63,20 @@ class LapseRun:
     its release is committed, theirs is given back too)."""
 
 
-async def let_lapse(statements: StatementUnitOfWork, now: datetime, limit: int) -> LapseRun:
-    """Release up to limit holds past their end ('expired'), each by the rollback statement,
-    which gives back what it held only if it is still held and has ended by now (a concurrent
-    release of the same hold waits for the other's, then finds it ended): safe to run twice and
-    at once."""
-    found = await statements.checkout.lapsed_holds(now, limit)
+async def let_lapse(
+    statements: StatementUnitOfWork,
+    now: datetime,
+    limit: int,
+    *,
+    codes: Sequence[UUID] | None = None,
+    campaigns: Sequence[UUID] | None = None,
+) -> LapseRun:
+    """Release up to limit holds past their end ('expired'), soonest ended first; with codes
+    or campaigns, only those that hold one of them. Each goes by the rollback statement, which
+    gives back what it held only if it is still held and has ended by now (a concurrent release
+    of the same hold waits for the other's, then finds it ended): safe to run twice and at
+    once."""
+    found = await statements.checkout.lapsed_holds(now, limit, codes=codes, campaigns=campaigns)
     released = 0
     for hold_id in found:
         try:

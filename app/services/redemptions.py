@@ -69,7 +69,7 @@ from app.services.idempotency import (
     replay,
     write_once,
 )
-from app.services.lapses import LAPSED_PER_REQUEST, held_back, let_lapse
+from app.services.lapses import release_held_back
 from app.services.patience import patiently
 from app.services.validations import CheckoutRequest, evaluate_request, lookup_keys
 from app.settings import GuessSettings
@@ -214,24 +214,35 @@ def _budget_takes(evaluation: Evaluation, currency: str) -> list[tuple[UUID, str
 
 
 def _items(evaluation: Evaluation, customer_id: str | None) -> list[RedemptionItemRecord]:
+    """The redemption's items, each saying which counters and budgets it added to (what a
+    rollback gives back); their budget parts add up to _budget_takes."""
     counted = customer_id is not None
-    return [
-        RedemptionItemRecord(
-            position=position,
-            code_id=application.promotion.code_id,
-            campaign_id=application.promotion.campaign_id,
-            discount_amount=application.discount_amount,
-            shipping_discount_amount=application.shipping_discount_amount,
-            cashback_amount=application.cashback_amount,
-            counted_code_customer=counted
-            and application.promotion.code_id is not None
-            and application.promotion.usage.per_customer_limit is not None,
-            counted_campaign_customer=counted
-            and application.promotion.usage.campaign_per_customer_limit is not None,
-            counted_budget=application.promotion.budget is not None,
+    items = []
+    for position, application in enumerate(evaluation.applied):
+        promotion = application.promotion
+        budget = promotion.budget
+        items.append(
+            RedemptionItemRecord(
+                position=position,
+                code_id=promotion.code_id,
+                campaign_id=promotion.campaign_id,
+                discount_amount=application.discount_amount,
+                shipping_discount_amount=application.shipping_discount_amount,
+                cashback_amount=application.cashback_amount,
+                counted_code_customer=counted
+                and promotion.code_id is not None
+                and promotion.usage.per_customer_limit is not None,
+                counted_campaign_customer=counted
+                and promotion.usage.campaign_per_customer_limit is not None,
+                budget_redemption=budget is not None and budget.redemptions is not None,
+                budget_amount=(
+                    application.discount_amount + application.shipping_discount_amount
+                    if budget is not None and budget.amount is not None
+                    else None
+                ),
+            )
         )
-        for position, application in enumerate(evaluation.applied)
-    ]
+    return items
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,11 +333,10 @@ async def _redeem_in_statements(
             if request.codes or terms.balance_codes:
                 refuse_if_blocked(found.blocked_until, now)
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
-            if not lapsed and held_back(evaluation):
-                # What a hold past its end still holds is not spent: release, then read again.
+            if not lapsed and await release_held_back(statements, evaluation, now):
+                # What a hold past its end held is free again: read again.
                 lapsed = True
-                if (await let_lapse(statements, now, LAPSED_PER_REQUEST)).found:
-                    continue
+                continue
             validation = validation_of(evaluation, request.customer_id)
             refused = _Refused(validation)
             if not _redeems(evaluation, terms.code_policy):
@@ -712,7 +722,8 @@ async def _rollback_in_transaction(
                 await uow.redemptions.release_customer_use(subject, subject_id, record.customer_id)
         await uow.campaigns.give_back_budgets(redemption_id)
         await balances.reverse_redemption_balances(uow, redemption_id, now, api_key_id)
-        if record.order_id is not None:
+        if record.order_id is not None and record.status == "rolled_back":
+            # A released hold was never paid: its order's points are not its to take back.
             await members.reverse_order_points(
                 uow, record.order_id, now, redemption_id=redemption_id, api_key_id=api_key_id
             )

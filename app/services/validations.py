@@ -1,5 +1,6 @@
 """Validate: what codes and automatic promotions would do to a cart, with a reason for every
-verdict. Never writes."""
+verdict. Takes nothing; it writes only failed guesses, and the release of holds past their end
+that still hold what it was refused for (services/lapses.py)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,7 @@ from app.domain.rules import Promotion
 from app.services.api_keys import check_access, hash_key
 from app.services.checkout_results import Validation, validation_of
 from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
-from app.services.lapses import LAPSED_PER_REQUEST, held_back, let_lapse
+from app.services.lapses import held_back, release_held_back
 from app.settings import GuessSettings
 
 
@@ -112,11 +113,12 @@ async def validate_codes(
     if request.codes:
         refuse_if_blocked(found.blocked_until, now)
     evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
-    if held_back(evaluation):
-        # What a hold past its end still holds is not spent: release, then read again.
+    if any(held_back(evaluation)):
+        # Holds past their end that hold what was refused for capacity give it back (the
+        # only write validate makes besides failed guesses); then read again.
         async with reads:
-            lapsed = await let_lapse(reads, now, LAPSED_PER_REQUEST)
-        if lapsed.found:
+            again = await release_held_back(reads, evaluation, now)
+        if again:
             found = await load()
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
     failures = failed_guesses(evaluation)

@@ -4,8 +4,9 @@ discount that would cross its money budget.
 
 campaign_budgets holds one row per capped unit ('redemptions', or a currency code for the
 amount taken off), written by redeem's own statement under a guard that keeps used within cap
-(and a CHECK behind it). Redemption items say whether they counted against their campaign's
-budget, so that a rollback gives back exactly what was taken even if a budget was set since.
+(and a CHECK behind it). Redemption items say what they added to their campaign's budgets (a
+redemption, an amount), so that a rollback gives back exactly that, whatever caps were set or
+removed since.
 
 Revision ID: 9f4d6b2e8a17
 Revises: 4b7e2c9a1d35
@@ -56,12 +57,14 @@ def upgrade() -> None:
     )
     op.add_column(
         "redemption_items",
-        sa.Column("counted_budget", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("budget_redemption", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
+    op.add_column("redemption_items", sa.Column("budget_amount", sa.BigInteger()))
 
 
 def downgrade() -> None:
-    op.drop_column("redemption_items", "counted_budget")
+    op.drop_column("redemption_items", "budget_amount")
+    op.drop_column("redemption_items", "budget_redemption")
     op.drop_constraint(op.f("ck_campaigns_known_over_budget"), "campaigns", type_="check")
     op.drop_column("campaigns", "over_budget")
     op.drop_table("campaign_budgets")

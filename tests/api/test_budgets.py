@@ -193,3 +193,23 @@ async def test_a_hold_counts_against_the_budget_until_released(
     state = await budget(client, admin, made["id"])
     assert (state["redemptions"], state["discount"]) == (0, {"EUR": 0})
     assert (await redeem(client, checkout, ["HOLDBUDGET"], 5000)).status_code == 201
+
+
+async def test_a_rollback_gives_back_only_what_its_redemption_took(
+    client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+) -> None:
+    """A money cap set after a redemption never counted it: its rollback leaves it alone."""
+    made = await campaign(client, admin, budget={"max_redemptions": 10})
+    await code(client, admin, made["id"], "BEFORE")
+    before = await redeem(client, checkout, ["BEFORE"], 10_000)
+    capped = await client.patch(
+        f"/v1/campaigns/{made['id']}",
+        json={"budget": {"max_redemptions": 10, "max_discount": {"EUR": 500}}},
+        headers=admin,
+    )
+    assert capped.status_code == 200, capped.text
+    assert (await redeem(client, checkout, ["BEFORE"], 4_000)).status_code == 201
+    rollback = f"/v1/redemptions/{before.json()['id']}/rollback"
+    assert (await client.post(rollback, headers=checkout)).status_code == 200
+    state = await budget(client, admin, made["id"])
+    assert (state["redemptions"], state["discount"]) == (1, {"EUR": 400})

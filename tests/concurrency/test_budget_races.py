@@ -1,6 +1,7 @@
 """Campaign budgets under a crowd, over real connections that commit: a budget is never passed,
 and what the budget counted is what went through."""
 
+import asyncio
 import uuid
 from collections import Counter
 
@@ -99,3 +100,33 @@ async def test_a_redemption_budget_lets_exactly_its_count_through(
     assert await used(engine, "redemptions") == 50
     redeemed = await scalar(engine, "SELECT count(*) FROM redemptions")
     assert redeemed == 50
+
+
+async def test_editing_a_budgeted_campaign_mid_crowd_neither_deadlocks_nor_fails(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+) -> None:
+    key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    budget = Budget(max_redemptions=1_000, max_discount={"EUR": 1_000_000})
+    codes = await budgeted(committing_factory, budget, 5)
+    campaign_id = await scalar(engine, "SELECT id FROM campaigns WHERE name = 'Budgeted'")
+    requests = [
+        (
+            {"codes": [codes[i % len(codes)]], "cart": cart(("item", 1, 5000))},
+            {**key, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        for i in range(60)
+    ]
+    edits = [
+        racing_client.patch(
+            f"/v1/campaigns/{campaign_id}", json={"name": f"Budgeted {n}"}, headers=admin
+        )
+        for n in range(5)
+    ]
+    crowd = asyncio.ensure_future(fire(racing_client, requests))
+    edited = await asyncio.gather(*edits)
+    responses = await crowd
+
+    assert Counter(r.status_code for r in responses) == {201: 60}
+    assert [e.status_code for e in edited] == [200] * 5
+    assert await used(engine, "redemptions") == 60

@@ -118,9 +118,9 @@ async def release_hold(
     response_model=HoldLapseRun,
     summary="Release the holds past their end: for a scheduler",
     description=(
-        "Up to 1,000 per call. Safe to run twice or at once: a hold gives back what it held "
-        "once. Requests refused for capacity release the lapsed holds themselves first, so "
-        "running this late never refuses an order."
+        "Up to 1,000 per call, soonest ended first. Safe to run twice or at once: a hold "
+        "gives back what it held once. A validate or redeem refused for a limit or budget "
+        "releases first the lapsed holds (up to 50) that hold what it was refused for."
     ),
     responses=problem_responses(401, 403, 422, 503),
 )

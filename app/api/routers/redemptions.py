@@ -159,7 +159,8 @@ async def get_redemption(redemption_id: UUID, uow: UowDep, _: CheckoutKey) -> Or
     description=(
         "Code and customer uses, what gift cards and wallets paid (back into the lots it came "
         "from), the cashback it credited and the loyalty points its `order_id` earned. "
-        "Idempotent: rolling back again returns the rolled-back redemption unchanged."
+        "Idempotent: rolling back again returns the rolled-back redemption unchanged. A hold "
+        "is released (`status: released`), as `POST /v1/holds/{id}/release` does."
     ),
     responses=problem_responses(401, 403, 404, 422, 503),
 )

@@ -44,12 +44,13 @@ async def _validate(request: Request) -> Response:
     response_model=Validation,
     summary="What the codes would take off this cart, with a reason for every verdict",
     description=(
-        "Read-only: never changes a counter. The requested codes and the live automatic "
+        "Takes nothing: never consumes a use. The requested codes and the live automatic "
         "promotions apply by priority, each to what the ones before it left; `applied` and "
         "`skipped` say what happened and why. A refused code is a verdict (200), not an error. "
         "Unknown codes and codes bound to another customer count as failed guesses, per key "
         "and per customer; past the allowance, requests with codes get 429 "
-        "`too_many_failed_guesses` (with Retry-After) until the window ends."
+        "`too_many_failed_guesses` (with Retry-After) until the window ends. A code refused "
+        "for a limit or budget that a hold past its end still holds is released first."
     ),
     responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
 )
@@ -85,10 +86,10 @@ async def _qualify(request: Request) -> Response:
     response_model=Qualification,
     summary="What this shopper could use on this cart: every offer that applies, best first",
     description=(
-        "Read-only, one round trip to the database, like validate. Weighs every live automatic "
-        "promotion, every enabled code bound to the customer (support, claimed pool, reward "
-        f"and bound named codes; the newest {QUALIFYING_CODES} with advertised ones) and every "
-        "named code of a campaign marked `advertised`, each alone against the cart: "
+        "Read-only, one round trip to the database. Weighs every live automatic promotion, the "
+        "enabled codes bound to the customer (support, claimed pool, reward and bound named "
+        f"codes; the newest {QUALIFYING_CODES}) and the named codes of campaigns marked "
+        f"`advertised` (the newest {QUALIFYING_CODES}), each alone against the cart: "
         "`offers` are those that apply, with what each would take off, best first; "
         "`near_misses` those a bigger cart would unlock, with their `shortfall`. Codes are "
         "not typed here, so nothing counts as a failed guess."

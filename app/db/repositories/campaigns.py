@@ -40,9 +40,10 @@ _COLUMNS = (
 _NO_BUDGET = Budget()
 
 # What a rolled-back redemption gives back to its campaigns' budgets, from `budget_items`
-# (campaign_id, counted_budget, amount, currency: its items): one redemption per campaign, and
-# their discounts in the order's currency; the rows locked in key order, as redeem locks them,
-# and never below zero (a cap set after the redemption did not count it).
+# (campaign_id, budget_redemption, budget_amount, currency: its items, which say what they
+# added): one redemption per campaign and the amounts, in the order's currency; the rows locked
+# in key order, as redeem locks them (units in "C" order, as Python sorts them), never below
+# zero (a cap removed and set again since starts from nothing).
 BUDGETS_GIVEN_BACK = """
 budgets_given_back AS (
     UPDATE campaign_budgets AS b SET used = greatest(b.used - back.amount, 0)
@@ -51,12 +52,12 @@ budgets_given_back AS (
         FROM campaign_budgets AS held
         JOIN (
             SELECT campaign_id, 'redemptions' AS unit, 1::bigint AS amount
-            FROM budget_items WHERE counted_budget GROUP BY campaign_id
+            FROM budget_items WHERE budget_redemption GROUP BY campaign_id
             UNION ALL
-            SELECT campaign_id, currency, sum(amount)::bigint
-            FROM budget_items WHERE counted_budget GROUP BY campaign_id, currency
+            SELECT campaign_id, currency, sum(budget_amount)::bigint
+            FROM budget_items WHERE budget_amount IS NOT NULL GROUP BY campaign_id, currency
         ) AS owed ON held.campaign_id = owed.campaign_id AND held.unit = owed.unit
-        ORDER BY held.campaign_id, held.unit
+        ORDER BY held.campaign_id, held.unit COLLATE "C"
         FOR UPDATE OF held
     ) AS back
     WHERE b.campaign_id = back.campaign_id AND b.unit = back.unit
@@ -66,8 +67,7 @@ budgets_given_back AS (
 _GIVE_BACK_BUDGETS = text(
     f"""
 WITH budget_items AS (
-    SELECT i.campaign_id, i.counted_budget,
-           i.discount_amount + i.shipping_discount_amount AS amount, r.currency
+    SELECT i.campaign_id, i.budget_redemption, i.budget_amount, r.currency
     FROM redemption_items AS i JOIN redemptions AS r ON r.id = i.redemption_id
     WHERE i.redemption_id = :redemption_id
 ),
@@ -127,7 +127,10 @@ class CampaignRepository(Repository):
     async def get(self, campaign_id: UUID, *, for_update: bool = False) -> Campaign | None:
         stmt = select(*_COLUMNS).where(CampaignRow.id == campaign_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            # FOR NO KEY UPDATE: a redeem's items take a key-share lock on the campaign row
+            # while it holds its budget rows; a stronger lock here would wait on it as it waits
+            # on the budget rows this then locks.
+            stmt = stmt.with_for_update(key_share=True)
         row = (await self.session.execute(stmt)).one_or_none()
         if row is None:
             return None
@@ -144,7 +147,9 @@ class CampaignRepository(Repository):
             BudgetRow.campaign_id.in_([c.id for c in campaigns])
         )
         if lock:
-            stmt = stmt.order_by(BudgetRow.campaign_id, BudgetRow.unit).with_for_update()
+            stmt = stmt.order_by(
+                BudgetRow.campaign_id, BudgetRow.unit.collate("C")
+            ).with_for_update()
         rows: dict[UUID, list[Any]] = {}
         for row in await self.session.execute(stmt):
             rows.setdefault(row.campaign_id, []).append(row)
@@ -189,7 +194,8 @@ class CampaignRepository(Repository):
 
     async def set_budget(self, campaign_id: UUID, budget: Budget) -> None:
         """Give the campaign these caps (what was used stays; a cap that is gone goes) and this
-        policy. A cap below what was used already violates the CHECK: DataConstraintError."""
+        policy, its budget rows locked by get(for_update=True). A cap below what was used
+        violates the CHECK: the caller checks first (services/campaigns._check_budget)."""
         caps = budget.caps()
         await self.session.execute(
             delete(BudgetRow).where(

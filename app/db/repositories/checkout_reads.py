@@ -150,6 +150,16 @@ _LAPSED_HOLDS = """
 SELECT id FROM redemptions WHERE status = 'held' AND expires_at <= $1
 ORDER BY expires_at LIMIT $2
 """
+_LAPSED_HOLDS_OF = """
+SELECT r.id FROM redemptions AS r
+WHERE r.status = 'held' AND r.expires_at <= $1
+  AND EXISTS (
+      SELECT FROM redemption_items AS i
+      WHERE i.redemption_id = r.id
+        AND (i.code_id = ANY($3::uuid[]) OR i.campaign_id = ANY($4::uuid[]))
+  )
+ORDER BY r.expires_at LIMIT $2
+"""
 _REDEMPTION = """
 SELECT id, customer_id, order_id, status, result, created_at, rolled_back_at, expires_at
 FROM redemptions WHERE id = $1
@@ -316,9 +326,22 @@ class CheckoutReads:
         rows = await self._run(_STORED_ANSWER, [api_key_id, idempotency_key, now - KEY_LIFETIME])
         return StoredResponse(*rows[0]) if rows else None
 
-    async def lapsed_holds(self, now: datetime, limit: int) -> list[UUID]:
-        """Holds past their end that still hold what they took, soonest first."""
-        return [row["id"] for row in await self._run(_LAPSED_HOLDS, [now, limit])]
+    async def lapsed_holds(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        codes: Sequence[UUID] | None = None,
+        campaigns: Sequence[UUID] | None = None,
+    ) -> list[UUID]:
+        """Holds past their end that still hold what they took, soonest ended first; with
+        codes or campaigns, only those holding one of them."""
+        if codes is None and campaigns is None:
+            rows = await self._run(_LAPSED_HOLDS, [now, limit])
+        else:
+            arguments = [now, limit, list(codes or ()), list(campaigns or ())]
+            rows = await self._run(_LAPSED_HOLDS_OF, arguments)
+        return [row["id"] for row in rows]
 
     async def redemption(self, redemption_id: UUID) -> RedemptionRecord | None:
         rows = await self._run(_REDEMPTION, [redemption_id])

@@ -28,7 +28,8 @@ KEY_TAKEN = "key_taken"  # another request holds (or held) the Idempotency-Key
 # Every counter row with room is held by other redeems right now, or the statement was undone
 # to break a deadlock: either way, the same write may run again
 CODE_BUSY = "code_busy"
-CODE_LIMIT = "code_limit"  # a code has no use left, or its campaign is no longer active
+# A code has no use left, is gone or switched off, or its campaign is no longer active.
+CODE_LIMIT = "code_limit"
 CUSTOMER_LIMIT = "customer_limit"  # the customer has used up a per-customer limit
 BALANCE_CHANGED = "balance_changed"  # the account or its lots changed since they were read
 BUDGET_SPENT = "budget_spent"  # a campaign budget has too little left since it was read
@@ -52,8 +53,8 @@ claim AS (
 # with room that no other transaction holds, or on the code's own row for a code counted there
 # (domain/counters.py); the customer's uses ($9-$12: subject,
 # subject id, limit, customer), each an upsert that counts only below its limit; then the
-# redemption ($35: its status, 'held' for a hold, $36: until when) and its items ($23-$31); then
-# what the campaigns' budgets give ($32-$34: campaign, unit, amount), their rows locked in key
+# redemption ($36: its status, 'held' for a hold, $37: until when) and its items ($23-$32); then
+# what the campaigns' budgets give ($33-$35: campaign, unit, amount), their rows locked in key
 # order, each take guarded by its cap. Every part reads
 # `claim`, so nothing happens for a taken key, and the final SELECT raises unless every part did
 # all it had to.
@@ -110,7 +111,7 @@ redemption AS (
     )
     SELECT $13::uuid, $1, $12::text, $14::text, $15::text, $16::bigint, $17::bigint,
            $18::bigint, $19::bigint, $20::bigint, $21::bigint, $5::jsonb - $22::text[], $6,
-           $35::text, $36::timestamptz
+           $36::text, $37::timestamptz
     FROM claim
     RETURNING id
 ),
@@ -118,44 +119,44 @@ items AS (
     INSERT INTO redemption_items (
         redemption_id, position, code_id, campaign_id, discount_amount,
         shipping_discount_amount, cashback_amount, counted_code_customer,
-        counted_campaign_customer, counted_budget, created_at
+        counted_campaign_customer, budget_redemption, budget_amount, created_at
     )
     SELECT redemption.id, i.*, $6 FROM redemption, unnest(
         $23::smallint[], $24::uuid[], $25::uuid[], $26::bigint[], $27::bigint[], $28::bigint[],
-        $29::boolean[], $30::boolean[], $31::boolean[]
+        $29::boolean[], $30::boolean[], $31::boolean[], $32::bigint[]
     ) AS i
 ),
 budget_held AS (
     SELECT b.campaign_id, b.unit FROM claim, campaign_budgets AS b
     WHERE (b.campaign_id, b.unit) IN (
-        SELECT * FROM unnest($32::uuid[], $33::text[]) AS t(campaign_id, unit)
+        SELECT * FROM unnest($33::uuid[], $34::text[]) AS t(campaign_id, unit)
     )
-    ORDER BY b.campaign_id, b.unit
+    ORDER BY b.campaign_id, b.unit COLLATE "C"
     FOR UPDATE OF b
 ),
 budget_taken AS (
     UPDATE campaign_budgets AS b SET used = b.used + t.amount
     FROM budget_held,
-         unnest($32::uuid[], $33::text[], $34::bigint[]) AS t(campaign_id, unit, amount)
+         unnest($33::uuid[], $34::text[], $35::bigint[]) AS t(campaign_id, unit, amount)
     WHERE b.campaign_id = budget_held.campaign_id AND b.unit = budget_held.unit
       AND t.campaign_id = b.campaign_id AND t.unit = b.unit AND b.used + t.amount <= b.cap
     RETURNING 1
 ),
 """
 
-# What gift cards and wallets pay ($37: the accounts, locked in id order; $38-$40: each take's
-# lot, amount and payment entry; $41-$43: each payment entry's id, account and amount): guarded
+# What gift cards and wallets pay ($38: the accounts, locked in id order; $39-$41: each take's
+# lot, amount and payment entry; $42-$44: each payment entry's id, account and amount): guarded
 # takes from the planned lots, the payment entries naming the redemption, their allocations.
 _PAYMENTS = """
 paying AS (
     SELECT a.id FROM claim, balance_accounts AS a
-    WHERE a.id = ANY($37::uuid[])
+    WHERE a.id = ANY($38::uuid[])
     ORDER BY a.id
     FOR UPDATE OF a
 ),
 paid AS (
     UPDATE ledger_lots AS lot SET remaining = lot.remaining - t.amount
-    FROM paying, unnest($38::uuid[], $39::bigint[]) AS t(lot_id, amount)
+    FROM paying, unnest($39::uuid[], $40::bigint[]) AS t(lot_id, amount)
     WHERE lot.id = t.lot_id AND lot.account_id = paying.id AND lot.remaining >= t.amount
     RETURNING lot.id
 ),
@@ -163,14 +164,14 @@ payment_entries AS (
     INSERT INTO ledger_entries (id, account_id, kind, amount, redemption_id, created_at)
     SELECT p.entry_id, p.account_id, 'payment', -p.amount, redemption.id, $6
     FROM redemption,
-         unnest($41::uuid[], $42::uuid[], $43::bigint[]) AS p(entry_id, account_id, amount)
+         unnest($42::uuid[], $43::uuid[], $44::bigint[]) AS p(entry_id, account_id, amount)
     RETURNING id
 ),
 payment_allocations AS (
     INSERT INTO ledger_allocations (entry_id, lot_id, amount)
     SELECT t.entry_id, t.lot_id, t.amount
     FROM payment_entries
-    JOIN unnest($40::uuid[], $38::uuid[], $39::bigint[]) AS t(entry_id, lot_id, amount)
+    JOIN unnest($41::uuid[], $39::uuid[], $40::bigint[]) AS t(entry_id, lot_id, amount)
       ON t.entry_id = payment_entries.id
 ),"""
 
@@ -188,8 +189,8 @@ def _redeem(paying: bool) -> str:
     )
     balance_changed = (
         f"""
-    WHEN done.accounts_locked < cardinality($37::uuid[])
-      OR done.lots_taken < cardinality($38::uuid[]) THEN tessera_refuse('{BALANCE_CHANGED}')"""
+    WHEN done.accounts_locked < cardinality($38::uuid[])
+      OR done.lots_taken < cardinality($39::uuid[]) THEN tessera_refuse('{BALANCE_CHANGED}')"""
         if paying
         else ""
     )
@@ -203,21 +204,25 @@ done AS (
 SELECT CASE
     WHEN done.claimed = 0 THEN tessera_refuse('{KEY_TAKEN}')
     WHEN done.codes_taken < cardinality($8::uuid[]) THEN tessera_refuse(
-        -- Busy only if every code still has a counter row with room (others hold them);
-        -- a code counted on its row was waited for, so a miss there is its limit.
+        -- Busy only if every code is still there, enabled, in an active campaign, and has a
+        -- counter row with room (others hold them); a code counted on its row was waited
+        -- for, so a miss there is its limit. Otherwise the read again tells why.
         CASE WHEN (
-            SELECT bool_and(codes.used IS NULL AND EXISTS (
-                SELECT FROM code_counters AS c
-                WHERE c.code_id = codes.id AND (c.capacity IS NULL OR c.used < c.capacity)
-            ))
-            FROM codes JOIN campaigns
-              ON campaigns.id = codes.campaign_id AND campaigns.status = 'active'
-            WHERE codes.id = ANY($8::uuid[]) AND codes.disabled_at IS NULL
+            SELECT count(*) = cardinality($8::uuid[]) AND bool_and(
+                codes.used IS NULL AND codes.disabled_at IS NULL
+                AND campaigns.status = 'active'
+                AND EXISTS (
+                    SELECT FROM code_counters AS c
+                    WHERE c.code_id = codes.id AND (c.capacity IS NULL OR c.used < c.capacity)
+                )
+            )
+            FROM codes JOIN campaigns ON campaigns.id = codes.campaign_id
+            WHERE codes.id = ANY($8::uuid[])
         ) THEN '{CODE_BUSY}' ELSE '{CODE_LIMIT}' END
     )
     WHEN done.customers_counted < cardinality($9::text[])
         THEN tessera_refuse('{CUSTOMER_LIMIT}')
-    WHEN done.budgets_taken < cardinality($32::uuid[])
+    WHEN done.budgets_taken < cardinality($33::uuid[])
         THEN tessera_refuse('{BUDGET_SPENT}'){balance_changed}
     ELSE true
 END AS recorded
@@ -327,8 +332,7 @@ flipped AS (
 ),
 items AS (
     SELECT i.code_id, i.campaign_id, i.counted_code_customer, i.counted_campaign_customer,
-           i.counted_budget, i.discount_amount + i.shipping_discount_amount AS amount,
-           flipped.customer_id, flipped.currency
+           i.budget_redemption, i.budget_amount, flipped.customer_id, flipped.currency
     FROM flipped JOIN redemption_items AS i ON i.redemption_id = flipped.id
 ),
 given_on_row AS (
@@ -385,12 +389,17 @@ uncounted AS (
     ) AS locked
     WHERE cu.subject = locked.subject AND cu.subject_id = locked.subject_id
       AND cu.customer_id = locked.customer_id
+    RETURNING 1
 ),
-budget_items AS (SELECT campaign_id, counted_budget, amount, currency FROM items),
+budget_items AS (SELECT campaign_id, budget_redemption, budget_amount, currency FROM items),
 {BUDGETS_GIVEN_BACK},
 done AS (
+    -- Read in lock order, so the writes run in it: the codes' rows, the customers' uses, then
+    -- the budgets (db/locking.py); writes nothing reads would run last.
     SELECT (SELECT count(*) FROM items WHERE code_id IS NOT NULL) AS wanted,
-           (SELECT count(*) FROM given_on_row) + (SELECT count(*) FROM given) AS released
+           (SELECT count(*) FROM given_on_row) + (SELECT count(*) FROM given) AS released,
+           (SELECT count(*) FROM uncounted) AS uses_given,
+           (SELECT count(*) FROM budgets_given_back) AS budgets_given
 )
 SELECT CASE WHEN done.released < done.wanted THEN tessera_refuse('{CODE_BUSY}') ELSE true END
            AS whole,
@@ -412,7 +421,7 @@ class RolledBack:
 
 class WriteRefused(Exception):
     """A checkout write found a guarded part refused and wrote nothing; reason says which
-    (KEY_TAKEN, CODE_BUSY, CODE_LIMIT, CUSTOMER_LIMIT)."""
+    (KEY_TAKEN, CODE_BUSY, CODE_LIMIT, CUSTOMER_LIMIT, BUDGET_SPENT, BALANCE_CHANGED)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -513,7 +522,7 @@ class RewardSpendWrite:
 
 
 def _payment_arguments(payments: Sequence[NewPayment]) -> list[Any]:
-    """$37-$43 of _PAYMENTS."""
+    """$38-$44 of _PAYMENTS."""
     return [
         list({payment.account_id for payment in payments}),
         [take.lot_id for payment in payments for take in payment.takes],
@@ -574,7 +583,8 @@ class CheckoutWrites:
                 [i.cashback_amount for i in items],
                 [i.counted_code_customer for i in items],
                 [i.counted_campaign_customer for i in items],
-                [i.counted_budget for i in items],
+                [i.budget_redemption for i in items],
+                [i.budget_amount for i in items],
                 [campaign_id for campaign_id, _, _ in budget_takes],
                 [unit for _, unit, _ in budget_takes],
                 [amount for _, _, amount in budget_takes],

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    and_,
     any_,
     bindparam,
     cast,
@@ -107,8 +106,8 @@ def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
     """The requested codes (by normalised text, in :codes) and the automatic promotions live at
     :now, one row each, with the usage counts of :customer_id and what their campaigns' budgets
     have left (redemptions, and money in :currency). qualifying: instead of requested codes,
-    those a shopper may be offered: the enabled codes bound to :customer_id and the public
-    named codes of the live advertised campaigns (at most QUALIFYING_CODES). Build it once:
+    those a shopper may be offered: the live codes bound to :customer_id and the public named
+    codes of the live advertised campaigns (the newest QUALIFYING_CODES of each). Build it once:
     constructing this statement on every request cost more than running it."""
     campaign_columns = (
         CampaignRow.id.label("campaign_id"),
@@ -141,31 +140,31 @@ def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
         CodeRow.disabled_at.is_not(None).label("code_disabled"),
     ).join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
     now = bindparam("now", type_=DateTime(timezone=True))
+    live = (
+        CodeRow.disabled_at.is_(None),
+        or_(CodeRow.expires_at.is_(None), CodeRow.expires_at > now),
+    )
     if qualifying:
-        offered = or_(
-            CodeRow.customer_id == bindparam("customer_id", type_=String),
-            and_(
-                CampaignRow.advertised,
-                CampaignRow.status == CampaignStatus.ACTIVE.value,
-                CodeRow.source == CodeSource.NAMED.value,
-                CodeRow.customer_id.is_(None),
-            ),
+        # Two lists, each with its own cap, so that neither crowds out the other.
+        bound = codes.where(CodeRow.customer_id == bindparam("customer_id", type_=String), *live)
+        advertised = codes.where(
+            CampaignRow.advertised,
+            CampaignRow.status == CampaignStatus.ACTIVE.value,
+            CodeRow.source == CodeSource.NAMED.value,
+            CodeRow.customer_id.is_(None),
+            *live,
         )
-        codes = (
-            codes.where(
-                offered,
-                CodeRow.disabled_at.is_(None),
-                or_(CodeRow.expires_at.is_(None), CodeRow.expires_at > now),
-            )
-            .order_by(CodeRow.created_at.desc())
-            .limit(QUALIFYING_CODES)
-        )
+        newest = (CodeRow.created_at.desc(), CodeRow.id)
+        offered = [
+            bound.order_by(*newest).limit(QUALIFYING_CODES),
+            advertised.order_by(*newest).limit(QUALIFYING_CODES),
+        ]
     else:
         # = ANY(array) rather than an expanding IN: one statement text (and one prepared
         # statement) whatever the number of codes, and no per-call SQL rendering.
-        codes = codes.where(
-            CodeRow.normalised_code == any_(bindparam("codes", type_=ARRAY(String)))
-        )
+        offered = [
+            codes.where(CodeRow.normalised_code == any_(bindparam("codes", type_=ARRAY(String))))
+        ]
     nothing = null()
     automatic = select(
         *campaign_columns,
@@ -185,7 +184,7 @@ def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
         or_(CampaignRow.starts_at.is_(None), CampaignRow.starts_at <= now),
         or_(CampaignRow.ends_at.is_(None), CampaignRow.ends_at > now),
     )
-    return union_all(codes, automatic)
+    return union_all(*offered, automatic)
 
 
 _CANDIDATES = candidates_statement()

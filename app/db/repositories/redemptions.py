@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import case, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
@@ -23,8 +23,10 @@ class RedemptionItemRecord:
     cashback_amount: int
     counted_code_customer: bool
     counted_campaign_customer: bool
-    counted_budget: bool = False
-    """It added one redemption and its discounts to its campaign's budgets."""
+    budget_redemption: bool = False
+    """Its campaign's redemption budget counted this redemption."""
+    budget_amount: int | None = None
+    """What its discounts added to its campaign's money budget in the order's currency."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,8 @@ class RedemptionRepository(Repository):
                     "cashback_amount": item.cashback_amount,
                     "counted_code_customer": item.counted_code_customer,
                     "counted_campaign_customer": item.counted_campaign_customer,
-                    "counted_budget": item.counted_budget,
+                    "budget_redemption": item.budget_redemption,
+                    "budget_amount": item.budget_amount,
                     "created_at": row.created_at,
                 }
                 for item in items
@@ -172,16 +175,6 @@ class RedemptionRepository(Repository):
             )
         ).one()
         return _record(row)
-
-    async def lapsed_holds(self, now: datetime, limit: int) -> list[UUID]:
-        """Holds past their end that still hold what they took, soonest first."""
-        rows = await self.session.execute(
-            select(Redemption.id)
-            .where(Redemption.status == "held", Redemption.expires_at <= now)
-            .order_by(Redemption.expires_at)
-            .limit(limit)
-        )
-        return list(rows.scalars())
 
     async def list_page(
         self,
@@ -228,13 +221,20 @@ class RedemptionRepository(Repository):
         return [_record(row) for row in await self.session.execute(stmt)]
 
     async def mark_rolled_back(self, redemption_id: UUID) -> RedemptionRecord | None:
-        """Flip a succeeded redemption to rolled_back; None when it is not (or no longer)
-        succeeded, so the caller restores counters exactly once."""
+        """Flip a succeeded redemption to rolled_back, or a hold to released (as the rollback
+        statement does); None when it is neither (or no longer), so the caller restores
+        counters exactly once."""
         row = (
             await self.session.execute(
                 update(Redemption)
-                .where(Redemption.id == redemption_id, Redemption.status == "succeeded")
-                .values(status="rolled_back", rolled_back_at=func.now())
+                .where(
+                    Redemption.id == redemption_id,
+                    Redemption.status.in_(["succeeded", "held"]),
+                )
+                .values(
+                    status=case((Redemption.status == "held", "released"), else_="rolled_back"),
+                    rolled_back_at=func.now(),
+                )
                 .returning(*_COLUMNS)
             )
         ).one_or_none()
@@ -251,7 +251,8 @@ class RedemptionRepository(Repository):
                 RedemptionItem.cashback_amount,
                 RedemptionItem.counted_code_customer,
                 RedemptionItem.counted_campaign_customer,
-                RedemptionItem.counted_budget,
+                RedemptionItem.budget_redemption,
+                RedemptionItem.budget_amount,
             )
             .where(RedemptionItem.redemption_id == redemption_id)
             .order_by(RedemptionItem.code_id.nulls_last(), RedemptionItem.position)
@@ -266,7 +267,8 @@ class RedemptionRepository(Repository):
                 cashback_amount=row.cashback_amount,
                 counted_code_customer=row.counted_code_customer,
                 counted_campaign_customer=row.counted_campaign_customer,
-                counted_budget=row.counted_budget,
+                budget_redemption=row.budget_redemption,
+                budget_amount=row.budget_amount,
             )
             for row in rows
         ]

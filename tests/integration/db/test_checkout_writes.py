@@ -145,6 +145,24 @@ async def test_a_redeem_of_a_code_disabled_since_it_was_read_writes_nothing(
     assert await state(connection, code, key_id) == (1, 1, 1)
 
 
+async def test_a_redeem_of_two_codes_one_switched_off_since_is_a_limit_not_busy(
+    factory: Factory, connection: AsyncConnection, key_id: UUID
+) -> None:
+    """One code still taken, the other off: the statement says limit (read again, refuse as
+    disabled), never busy (which would be retried until it gave up with a 503)."""
+    campaign = await factory.campaign()
+    kept = await factory.code(campaign, "PAIR-ON")
+    off = await factory.code(campaign, "PAIR-OFF")
+    await connection.execute(
+        text("UPDATE codes SET disabled_at = :at WHERE id = :id"), {"at": NOW, "id": off.id}
+    )
+    both = replace(redemption(kept), code_ids=sorted([kept.id, off.id]))
+    with pytest.raises(WriteRefused) as refused:
+        await CheckoutWrites(connection).record_redemption(both, answer(key_id, "k-1"))
+    assert refused.value.reason == CODE_LIMIT
+    assert await state(connection, kept, key_id) == (0, 0, 0)
+
+
 async def test_a_redeem_past_the_customer_limit_writes_nothing(
     factory: Factory, connection: AsyncConnection, key_id: UUID
 ) -> None:
@@ -189,7 +207,9 @@ async def test_a_redeem_adds_to_its_campaign_budgets_within_their_caps_and_a_rol
 
     def budgeted(amount: int) -> Any:
         plain = redemption(code)
-        item = replace(plain.items[0], discount_amount=amount, counted_budget=True)
+        item = replace(
+            plain.items[0], discount_amount=amount, budget_redemption=True, budget_amount=amount
+        )
         takes = [(campaign.id, "EUR", amount), (campaign.id, "redemptions", 1)]
         return replace(plain, discount_amount=amount, items=[item], budget_takes=takes)
 
