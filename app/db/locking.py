@@ -1,7 +1,8 @@
 """Locks beyond row locks, and the order in which a transaction takes them.
 
 Lock order: code counter rows by code id, then customer usage rows by (subject, subject_id),
-then campaign budget rows by (campaign_id, unit).
+then campaign budget rows by (campaign_id, unit), then period counters by their key (text in
+"C" order, as Python sorts it).
 Redeem takes them in that order, and never queues on a counter row: it takes one nobody holds
 (SKIP LOCKED) or pauses and tries again (db/repositories/codes.py). Rollback first claims its
 own redemption row (which no redeem ever waits on) and then takes the same order, a code's

@@ -1,11 +1,13 @@
 """Rows to domain values and back; the domain never sees a Row or an ORM object.
 
-Campaign rules are stored as JSONB in the shape the API publishes (effects, target,
-conditions); rules_to_json and rules_from_json are the only codec for it.
+Campaign rules are stored as JSONB in the shape the API publishes (effects, target, conditions,
+and the limits per period); rules_to_json and rules_from_json are the only codec for it.
 """
 
+from datetime import date
 from functools import lru_cache
 from typing import Any, Protocol, TypeAlias
+from uuid import UUID
 
 import orjson
 from sqlalchemy import Row
@@ -31,6 +33,7 @@ from app.domain.campaigns import (
     Trigger,
 )
 from app.domain.conditions import MINUTES_PER_DAY, Conditions, Schedule, Target, clock_of, minute_of
+from app.domain.periods import Per, Period, PeriodKey, PeriodLimit, PeriodLimits
 from app.domain.rules import Promotion, Rules, Stacking, Usage
 
 # A result row of any shape; columns are read by name.
@@ -172,18 +175,36 @@ def conditions_from_json(data: dict[str, Any]) -> Conditions:
 
 
 def rules_to_json(rules: Rules) -> dict[str, Any]:
-    return {
+    data = {
         "effects": [effect_to_json(effect) for effect in rules.effects],
         "target": target_to_json(rules.target),
         "conditions": conditions_to_json(rules.conditions),
     }
+    if rules.periods.limits:
+        # Only when there are limits: the candidates read skips the period counters of a
+        # campaign whose rules have no "periods".
+        data["periods"] = {
+            "time_zone": rules.periods.time_zone,
+            "limits": [[limit.per, limit.period, limit.limit] for limit in rules.periods.limits],
+        }
+    return data
 
 
 def rules_from_json(data: dict[str, Any]) -> Rules:
+    periods = data.get("periods")
     return Rules(
         effects=tuple(effect_from_json(effect) for effect in data["effects"]),
         target=target_from_json(data.get("target", {})),
         conditions=conditions_from_json(data.get("conditions", {})),
+        periods=PeriodLimits(
+            time_zone=periods["time_zone"],
+            limits=tuple(
+                PeriodLimit(Per(per), Period(period), limit)
+                for per, period, limit in periods["limits"]
+            ),
+        )
+        if periods
+        else PeriodLimits(),
     )
 
 
@@ -271,7 +292,22 @@ def promotion_from_row(row: Fields) -> Promotion:
         expires_at=row["expires_at"],
         bound_customer_id=row["customer_id"],
         budget=_budget_left(row),
+        period_used=_period_used(row),
     )
+
+
+def _period_used(row: Fields) -> dict[PeriodKey, int]:
+    """The period counters the candidates read returns, as JSON text (NULL: its campaign has
+    no period limits): [campaign, per, subject, period, starts, used] each."""
+    text = row["period_uses"]
+    if text is None:
+        return {}
+    return {
+        PeriodKey(
+            UUID(campaign), Per(per), subject, Period(period), date.fromisoformat(starts)
+        ): used
+        for campaign, per, subject, period, starts, used in orjson.loads(text)
+    }
 
 
 def _budget_left(row: Fields) -> BudgetLeft | None:

@@ -208,6 +208,27 @@ class CampaignBudget(Base):
     used: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
+class PeriodUse(Base):
+    """How often a campaign, one of its codes or one customer redeemed in one period (a day,
+    week or month starting at a local date of the campaign's time zone): domain/periods.py.
+    Redeem adds one by a guarded upsert in its own statement."""
+
+    __tablename__ = "period_uses"
+    __table_args__ = (
+        CheckConstraint("used >= 0", name="used_not_negative"),
+        CheckConstraint("per IN ('campaign', 'code', 'customer')", name="known_per"),
+        CheckConstraint("period IN ('day', 'week', 'month')", name="known_period"),
+    )
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    per: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # '' for the campaign, the code's id, or the customer's id.
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    starts: Mapped[date] = mapped_column(Date, primary_key=True)
+    used: Mapped[int] = mapped_column(Integer)
+
+
 class CodeCounter(Base):
     """One share of a code's uses. A code's limit is split over several counter rows whose
     capacities add up to it (or that are all unlimited), so concurrent redeems of one popular
@@ -307,6 +328,8 @@ class Redemption(Base):
     rolled_back_at: Mapped[datetime | None]
     # A hold's end: until then what it took is held for it (NULL: redeemed directly).
     expires_at: Mapped[datetime | None]
+    # The period counters it added one to: [campaign_id, per, subject, period, starts] each.
+    period_takes: Mapped[dict[str, Any]] = mapped_column(server_default=text("'[]'::jsonb"))
 
 
 class RedemptionItem(Base):

@@ -21,6 +21,7 @@ from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
 from app.domain.lines import LineState
 from app.domain.money import allocate, format_amount
+from app.domain.periods import period_limit_reached, period_takes
 from app.domain.reasons import Reason, Shortfall
 from app.domain.rules import Promotion
 from app.domain.stacking import StackState
@@ -129,6 +130,7 @@ _MESSAGES: dict[Reason, str] = {
     Reason.CURRENCY_MISMATCH: "This offer cannot be used in this currency.",
     Reason.LIMIT_REACHED: "This offer has been used up.",
     Reason.CUSTOMER_LIMIT_REACHED: "You have already used this offer as often as allowed.",
+    Reason.PERIOD_LIMIT_REACHED: "This offer has been used as often as allowed for now.",
     Reason.BUDGET_EXHAUSTED: "This offer has been used up.",
     Reason.BUDGET_EXCEEDED: "What is left of this offer does not cover this order's discount.",
     Reason.NO_ELIGIBLE_ITEMS: "None of the items in the cart are part of this offer.",
@@ -198,6 +200,13 @@ def eligibility(promotion: Promotion, cart: Cart, ctx: EvaluationContext) -> Rea
         and usage.campaign_customer_redemption_count >= usage.campaign_per_customer_limit
     ):
         return Reason.CUSTOMER_LIMIT_REACHED
+    periods = promotion.rules.periods
+    if periods.limits:
+        takes = period_takes(
+            promotion.campaign_id, promotion.code_id, periods, ctx.customer_id, ctx.now
+        )
+        if period_limit_reached(takes, promotion.period_used):
+            return Reason.PERIOD_LIMIT_REACHED
     if promotion.budget is not None and promotion.budget.is_spent:
         return Reason.BUDGET_EXHAUSTED
     return None

@@ -21,6 +21,7 @@ class Reason(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     LIMIT_REACHED = "limit_reached"
     CUSTOMER_LIMIT_REACHED = "customer_limit_reached"
+    PERIOD_LIMIT_REACHED = "period_limit_reached"
     BUDGET_EXHAUSTED = "budget_exhausted"
     BUDGET_EXCEEDED = "budget_exceeded"
     NO_ELIGIBLE_ITEMS = "no_eligible_items"

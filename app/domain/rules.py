@@ -9,6 +9,7 @@ from uuid import UUID
 from app.domain.benefits import Effect, stage
 from app.domain.budgets import BudgetLeft
 from app.domain.conditions import Conditions, Target
+from app.domain.periods import PeriodKey, PeriodLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,7 @@ class Rules:
     effects: tuple[Effect, ...]
     target: Target = field(default_factory=Target)
     conditions: Conditions = field(default_factory=Conditions)
+    periods: PeriodLimits = field(default_factory=PeriodLimits)
 
     def __post_init__(self) -> None:
         if not self.effects:
@@ -86,6 +88,9 @@ class Promotion:
     bound_customer_id: str | None = None
     budget: BudgetLeft | None = None
     """What its campaign's budgets had left when read; None: the campaign has none."""
+    period_used: Mapping[PeriodKey, int] = field(default_factory=dict)
+    """Its period counters as read (domain/periods.py): the recent ones of its campaign, of
+    its code and of the customer."""
 
     @property
     def is_automatic(self) -> bool:
@@ -97,6 +102,7 @@ class Promotion:
             self.bound_customer_id is not None
             or self.usage.per_customer_limit is not None
             or self.usage.campaign_per_customer_limit is not None
+            or self.rules.periods.needs_customer
         )
 
     @property

@@ -21,6 +21,7 @@ from app.domain.campaigns import (
 from app.domain.codegen import CodeSpec, generate
 from app.domain.codes import display, is_well_formed, normalise
 from app.domain.counters import counts_on_row, respread
+from app.domain.periods import PeriodLimits, is_time_zone
 from app.domain.rules import Rules, Stacking
 from app.services.errors import (
     CampaignNotFound,
@@ -83,6 +84,11 @@ class CodeTerms:
 def _check_terms(terms: CampaignTerms) -> None:
     if terms.starts_at and terms.ends_at and terms.ends_at <= terms.starts_at:
         raise InvalidCampaign("'ends_at' must be after 'starts_at'.", fields=["ends_at"])
+    zone = terms.rules.periods.time_zone
+    if not is_time_zone(zone):
+        raise InvalidCampaign(
+            f"'{zone}' is not an IANA time zone (tz database name).", fields=["time_zone"]
+        )
 
 
 def _check_budget(budget: Budget, used: Mapping[str, int]) -> None:
@@ -171,6 +177,8 @@ _CHANGEABLE = frozenset(
         "budget",
         "honour_holds",
         "advertised",
+        "period_limits",
+        "time_zone",
     }
 )
 
@@ -187,12 +195,18 @@ async def update_campaign(
         current = await uow.campaigns.get(campaign_id, for_update=True)
         if current is None:
             raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+        periods = current.rules.periods
         rules = Rules(
             effects=changes.get("effects", current.rules.effects),
             target=changes.get("target", current.rules.target),
             conditions=changes.get("conditions", current.rules.conditions),
+            periods=PeriodLimits(
+                time_zone=changes.get("time_zone", periods.time_zone),
+                limits=changes.get("period_limits", periods.limits),
+            ),
         )
-        columns = {k: v for k, v in changes.items() if k not in {"effects", "target", "conditions"}}
+        in_rules = {"effects", "target", "conditions", "period_limits", "time_zone"}
+        columns = {k: v for k, v in changes.items() if k not in in_rules}
         if rules != current.rules:
             columns["rules"] = rules
         merged = CampaignTerms(

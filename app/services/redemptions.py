@@ -40,6 +40,7 @@ from app.domain.guesses import (
     customer_subject,
     failed_guesses,
 )
+from app.domain.periods import PeriodKey, PeriodTake, period_takes
 from app.domain.rules import Promotion
 from app.domain.stacking import CodePolicy
 from app.rendering import plain, render
@@ -131,10 +132,12 @@ async def _consume(
     applied: list[Promotion],
     customer_id: str | None,
     takes: Sequence[tuple[UUID, str, int]],
+    periods: Sequence[PeriodTake],
 ) -> bool:
     """Take one use of every applied code and customer limit, then what the campaigns' budgets
-    give (takes, sorted), in lock order (db/locking.py). False, with nothing taken, when any
-    limit or budget ran out since the evaluation."""
+    give (takes, sorted), then one of each period counter (sorted), in lock order
+    (db/locking.py). False, with nothing taken, when any limit or budget ran out since the
+    evaluation."""
     async with uow.savepoint() as savepoint:
         code_ids = sorted(p.code_id for p in applied if p.code_id is not None)
         for code_id in code_ids:
@@ -153,6 +156,10 @@ async def _consume(
             if not await uow.campaigns.take_budget(campaign_id, unit, amount):
                 await savepoint.rollback()
                 return False
+        for period in periods:
+            if not await uow.campaigns.take_period(period):
+                await savepoint.rollback()
+                return False
     return True
 
 
@@ -168,11 +175,12 @@ async def _consume_and_plan(
     taken, when a limit ran out; a plan with a refused code also gives back the uses taken."""
     applied = [application.promotion for application in evaluation.applied]
     takes = _budget_takes(evaluation, request.cart.currency)
+    periods = _period_takes(evaluation, request.customer_id, now)
     if not balance_codes:
-        taken = await _consume(uow, applied, request.customer_id, takes)
+        taken = await _consume(uow, applied, request.customer_id, takes, periods)
         return balances.NO_PAYMENTS if taken else None
     async with uow.savepoint() as attempt:
-        if not await _consume(uow, applied, request.customer_id, takes):
+        if not await _consume(uow, applied, request.customer_id, takes, periods):
             return None
         plan = await balances.plan_payments(
             uow,
@@ -211,6 +219,21 @@ def _budget_takes(evaluation: Evaluation, currency: str) -> list[tuple[UUID, str
         ),
         currency,
     )
+
+
+def _period_takes(
+    evaluation: Evaluation, customer_id: str | None, now: datetime
+) -> list[PeriodTake]:
+    """The period counters the redemption adds one to, once each however many of a
+    campaign's codes it used, in key order (the order their rows are locked in)."""
+    takes: dict[PeriodKey, int] = {}
+    for application in evaluation.applied:
+        promotion = application.promotion
+        for take in period_takes(
+            promotion.campaign_id, promotion.code_id, promotion.rules.periods, customer_id, now
+        ):
+            takes.setdefault(take.key, take.limit)
+    return [PeriodTake(key, limit) for key, limit in sorted(takes.items())]
 
 
 def _items(evaluation: Evaluation, customer_id: str | None) -> list[RedemptionItemRecord]:
@@ -497,6 +520,7 @@ def _new_redemption(
         budget_takes=_budget_takes(evaluation, request.cart.currency),
         payments=payments,
         held_until=response.expires_at,
+        period_takes=_period_takes(evaluation, request.customer_id, response.created_at),
     )
 
 
@@ -592,6 +616,7 @@ async def _redeem_in_transaction(
                     result=result,
                     items=_items(evaluation, request.customer_id),
                     held_until=held_until,
+                    period_takes=_period_takes(evaluation, request.customer_id, now),
                 )
                 await balances.record_payments(uow, plan, redemption_id)
                 if wallet is not None:
@@ -721,6 +746,7 @@ async def _rollback_in_transaction(
             for subject, subject_id in usages:
                 await uow.redemptions.release_customer_use(subject, subject_id, record.customer_id)
         await uow.campaigns.give_back_budgets(redemption_id)
+        await uow.campaigns.give_back_periods(redemption_id)
         await balances.reverse_redemption_balances(uow, redemption_id, now, api_key_id)
         if record.order_id is not None and record.status == "rolled_back":
             # A released hold was never paid: its order's points are not its to take back.

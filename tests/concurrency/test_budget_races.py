@@ -130,3 +130,38 @@ async def test_editing_a_budgeted_campaign_mid_crowd_neither_deadlocks_nor_fails
     assert Counter(r.status_code for r in responses) == {201: 60}
     assert [e.status_code for e in edited] == [200] * 5
     assert await used(engine, "redemptions") == 60
+
+
+async def test_a_daily_limit_lets_exactly_its_count_through(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+) -> None:
+    key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    codes = await budgeted(committing_factory, Budget(), 10)
+    campaign_id = await scalar(engine, "SELECT id FROM campaigns WHERE name = 'Budgeted'")
+    daily = [{"per": "campaign", "period": "day", "limit": 50}]
+    patched = await racing_client.patch(
+        f"/v1/campaigns/{campaign_id}",
+        json={"period_limits": daily, "time_zone": "Pacific/Auckland"},
+        headers=admin,
+    )
+    assert patched.status_code == 200, patched.text
+    requests = [
+        (
+            {
+                "codes": [codes[i % len(codes)]],
+                "cart": cart(("item", 1, 5000)),
+                "customer": {"id": f"c{i % 7}"},
+            },
+            {**key, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        for i in range(150)
+    ]
+    responses = await fire(racing_client, requests)
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 50, 409: 100}, statuses
+    reasons = {r.json()["codes"][0]["reason"] for r in responses if r.status_code == 409}
+    assert reasons <= {"period_limit_reached", "limit_reached"}, reasons
+    counted = await scalar(engine, "SELECT sum(used) FROM period_uses")
+    assert counted == 50

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
@@ -16,6 +17,7 @@ from app.api.schemas.campaigns import (
     CodeList,
     CodeLookup,
     CodeUpdate,
+    periods_to_domain,
     stacking_to_domain,
 )
 from app.api.schemas.rules import effect_to_domain, rules_to_domain
@@ -37,9 +39,10 @@ _WRITE_PROBLEMS = problem_responses(400, 401, 403, 404, 409, 413, 422)
     responses=_WRITE_PROBLEMS,
 )
 async def create_campaign(body: CampaignCreate, uow: UowDep, key: AdminKey) -> Campaign:
+    rules = rules_to_domain(body.effects, body.target, body.conditions)
     terms = CampaignTerms(
         name=body.name,
-        rules=rules_to_domain(body.effects, body.target, body.conditions),
+        rules=replace(rules, periods=periods_to_domain(body.period_limits, body.time_zone)),
         trigger=body.trigger,
         stacking=stacking_to_domain(body.stacking),
         starts_at=body.starts_at,
@@ -117,6 +120,8 @@ async def update_campaign(
             changes["stacking"] = stacking_to_domain(value)
         elif name == "metadata":
             changes["metadata"] = value if value is not None else {}
+        elif name == "period_limits":
+            changes["period_limits"] = periods_to_domain(value, "UTC").limits
         else:
             changes[name] = value
     return Campaign.of(await service.update_campaign(uow, campaign_id, changes, actor=key.id))

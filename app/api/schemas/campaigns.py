@@ -3,7 +3,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from app.api.schemas.common import (
     FROM_JSON_STRING,
@@ -23,12 +23,16 @@ from app.api.schemas.rules import (
     OptionalMoneyMap,
     StackingSpec,
     TargetSpec,
+    ZoneName,
     effect_of,
 )
 from app.domain.budgets import REDEMPTIONS, Budget, OverBudget
 from app.domain.campaigns import Campaign as CampaignValue
 from app.domain.campaigns import CampaignKind, CampaignStatus, CodeSource, Trigger
 from app.domain.campaigns import Code as CodeValue
+from app.domain.periods import Per, Period
+from app.domain.periods import PeriodLimit as PeriodLimitValue
+from app.domain.periods import PeriodLimits as PeriodLimitsValue
 from app.domain.rules import Stacking
 
 
@@ -80,6 +84,35 @@ class BudgetState(BaseModel):
         )
 
 
+class PeriodLimitSpec(RequestModel):
+    """At most `limit` redemptions per `period` (a day from local midnight, a week from Monday,
+    a month from the 1st, in the campaign's `time_zone`): of the campaign in all, of each of
+    its codes, or of each customer ('one per customer per day')."""
+
+    per: Annotated[Per, FROM_JSON_STRING]
+    period: Annotated[Period, FROM_JSON_STRING]
+    limit: Limit
+
+
+def _one_limit_per_kind(limits: list[PeriodLimitSpec]) -> list[PeriodLimitSpec]:
+    kinds = [(limit.per, limit.period) for limit in limits]
+    if len(set(kinds)) != len(kinds):
+        raise ValueError("one limit per 'per' and 'period'")
+    return limits
+
+
+PeriodLimits = Annotated[
+    list[PeriodLimitSpec], Field(max_length=9), AfterValidator(_one_limit_per_kind)
+]
+
+
+def periods_to_domain(limits: list[PeriodLimitSpec], time_zone: str) -> PeriodLimitsValue:
+    return PeriodLimitsValue(
+        time_zone=time_zone,
+        limits=tuple(PeriodLimitValue(one.per, one.period, one.limit) for one in limits),
+    )
+
+
 class CampaignCreate(RequestModel):
     model_config = example("CampaignCreate")
 
@@ -98,6 +131,14 @@ class CampaignCreate(RequestModel):
         default=None, description="Redemptions per customer across the whole campaign"
     )
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    period_limits: PeriodLimits = Field(
+        default_factory=list,
+        description="Redemptions per day, week or month: of the campaign, per code or per "
+        "customer, refused as `period_limit_reached` past them",
+    )
+    time_zone: ZoneName = Field(
+        default="UTC", description="Where the campaign's days, weeks and months begin"
+    )
     honour_holds: bool = Field(
         default=True, description="Whether its holds may still be redeemed while it is paused"
     )
@@ -130,6 +171,8 @@ REQUIRED_WHEN_SENT = (
     "budget",
     "honour_holds",
     "advertised",
+    "period_limits",
+    "time_zone",
 )
 
 
@@ -153,6 +196,8 @@ class CampaignUpdate(RequestModel):
     )
     honour_holds: bool | None = None
     advertised: bool | None = None
+    period_limits: PeriodLimits | None = Field(default=None, description="Replaced whole")
+    time_zone: ZoneName | None = None
     metadata: Metadata | None = None
 
 
@@ -170,6 +215,8 @@ class Campaign(BaseModel):
     ends_at: datetime | None
     per_customer_limit: int | None
     budget: BudgetState
+    period_limits: list[PeriodLimitSpec]
+    time_zone: str
     honour_holds: bool = Field(description="Whether its holds may be redeemed while it is paused")
     advertised: bool = Field(description="Whether its named codes are offered to every shopper")
     metadata: dict[str, str | int | bool | None]
@@ -197,6 +244,11 @@ class Campaign(BaseModel):
             ends_at=campaign.ends_at,
             per_customer_limit=campaign.per_customer_limit,
             budget=BudgetState.of(campaign),
+            period_limits=[
+                PeriodLimitSpec(per=one.per, period=one.period, limit=one.limit)
+                for one in campaign.rules.periods.limits
+            ],
+            time_zone=campaign.rules.periods.time_zone,
             honour_holds=campaign.honour_holds,
             advertised=campaign.advertised,
             metadata=dict(campaign.metadata),  # type: ignore[arg-type]

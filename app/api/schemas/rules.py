@@ -63,6 +63,17 @@ def _known_zone(name: str) -> str:
     return name
 
 
+# A name that may be a time zone; whether it is one is a business rule (campaigns refuse an
+# unknown one as invalid_campaign), not the request's shape.
+ZoneName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+/-]*$"),
+    Field(
+        description="An IANA time zone name, as listed by the tz database (tzdata); another "
+        "name is refused as `invalid_campaign`",
+        examples=["Europe/Paris"],
+    ),
+]
 TimeZoneName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+/-]*$"),

@@ -13,6 +13,7 @@ from app.db.models import CampaignBudget as BudgetRow
 from app.db.repositories.base import Repository, translating_integrity_errors
 from app.domain.budgets import REDEMPTIONS, Budget
 from app.domain.campaigns import Campaign, CampaignKind, CampaignStatus, Trigger
+from app.domain.periods import PeriodTake
 from app.domain.rules import Rules, Stacking
 
 _COLUMNS = (
@@ -63,6 +64,50 @@ budgets_given_back AS (
     WHERE b.campaign_id = back.campaign_id AND b.unit = back.unit
     RETURNING b.unit
 )"""
+
+# What a rolled-back redemption gives back to the period counters it added one to, from
+# `period_items` (campaign_id, per, subject, period, starts: redemptions.period_takes): the rows
+# locked in key order, as redeem locks them, never below zero.
+PERIODS_GIVEN_BACK = """
+periods_given_back AS (
+    UPDATE period_uses AS pu SET used = greatest(pu.used - 1, 0)
+    FROM (
+        SELECT held.campaign_id, held.per, held.subject, held.period, held.starts
+        FROM period_uses AS held
+        JOIN period_items USING (campaign_id, per, subject, period, starts)
+        ORDER BY held.campaign_id, held.per COLLATE "C", held.subject COLLATE "C",
+                 held.period COLLATE "C", held.starts
+        FOR UPDATE OF held
+    ) AS back
+    WHERE pu.campaign_id = back.campaign_id AND pu.per = back.per
+      AND pu.subject = back.subject AND pu.period = back.period AND pu.starts = back.starts
+    RETURNING 1
+)"""
+# period_takes as rows, from `source` (a row with period_takes).
+PERIOD_ITEMS = """
+period_items AS (
+    SELECT (t->>0)::uuid AS campaign_id, t->>1 AS per, t->>2 AS subject, t->>3 AS period,
+           (t->>4)::date AS starts
+    FROM {source}, jsonb_array_elements({source}.period_takes) AS t
+)"""
+
+_GIVE_BACK_PERIODS = text(
+    f"""
+WITH taken AS (SELECT period_takes FROM redemptions WHERE id = :redemption_id),
+{PERIOD_ITEMS.format(source="taken")},
+{PERIODS_GIVEN_BACK}
+SELECT count(*) FROM periods_given_back
+"""
+)
+_TAKE_PERIOD = text(
+    """
+    INSERT INTO period_uses AS pu (campaign_id, per, subject, period, starts, used)
+    VALUES (:campaign_id, :per, :subject, :period, :starts, 1)
+    ON CONFLICT (campaign_id, per, subject, period, starts) DO UPDATE
+        SET used = pu.used + 1 WHERE pu.used < :limit
+    RETURNING 1
+    """
+)
 
 _GIVE_BACK_BUDGETS = text(
     f"""
@@ -187,6 +232,25 @@ class CampaignRepository(Repository):
         the codes' and customers' uses, as redeem's statement takes them."""
         params = {"campaign_id": campaign_id, "unit": unit, "amount": amount}
         return (await self.session.execute(_TAKE_BUDGET, params)).first() is not None
+
+    async def take_period(self, take: PeriodTake) -> bool:
+        """Add one to a period counter if it stays within its limit; False, with nothing
+        taken, when it would not. Called in key order, after the budgets, as redeem's statement
+        takes them."""
+        key = take.key
+        params = {
+            "campaign_id": key.campaign_id,
+            "per": key.per.value,
+            "subject": key.subject,
+            "period": key.period.value,
+            "starts": key.starts,
+            "limit": take.limit,
+        }
+        return (await self.session.execute(_TAKE_PERIOD, params)).first() is not None
+
+    async def give_back_periods(self, redemption_id: UUID) -> None:
+        """The period counters a redemption being rolled back added one to."""
+        await self.session.execute(_GIVE_BACK_PERIODS, {"redemption_id": redemption_id})
 
     async def give_back_budgets(self, redemption_id: UUID) -> None:
         """What a redemption being rolled back took from its campaigns' budgets."""

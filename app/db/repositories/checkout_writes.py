@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.driver import fetch_atomically
 from app.db.errors import DuplicateKeyError, StatementUndoneError
-from app.db.repositories.campaigns import BUDGETS_GIVEN_BACK
+from app.db.repositories.campaigns import BUDGETS_GIVEN_BACK, PERIOD_ITEMS, PERIODS_GIVEN_BACK
 from app.db.repositories.idempotency import KEY_LIFETIME
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.domain.ledger import Take
+from app.domain.periods import PeriodTake
 
 # Why record_redemption wrote nothing.
 KEY_TAKEN = "key_taken"  # another request holds (or held) the Idempotency-Key
@@ -33,6 +34,7 @@ CODE_LIMIT = "code_limit"
 CUSTOMER_LIMIT = "customer_limit"  # the customer has used up a per-customer limit
 BALANCE_CHANGED = "balance_changed"  # the account or its lots changed since they were read
 BUDGET_SPENT = "budget_spent"  # a campaign budget has too little left since it was read
+PERIOD_LIMIT = "period_limit"  # a limit per period was reached since it was read
 
 _CLAIM = """
 claim AS (
@@ -55,7 +57,9 @@ claim AS (
 # subject id, limit, customer), each an upsert that counts only below its limit; then the
 # redemption ($36: its status, 'held' for a hold, $37: until when) and its items ($23-$32); then
 # what the campaigns' budgets give ($33-$35: campaign, unit, amount), their rows locked in key
-# order, each take guarded by its cap. Every part reads
+# order, each take guarded by its cap; then the period counters ($38-$43: campaign, per, subject,
+# period, start, limit), each an upsert that counts only below its limit, in key order. Every
+# part reads
 # `claim`, so nothing happens for a taken key, and the final SELECT raises unless every part did
 # all it had to.
 _REDEEM_PARTS = f"""
@@ -91,6 +95,11 @@ took_on_row AS (
 usage AS (
     SELECT * FROM unnest($9::text[], $10::uuid[], $11::integer[]) AS u(subject, subject_id, lim)
 ),
+period_wanted AS (
+    SELECT * FROM unnest(
+        $38::uuid[], $39::text[], $40::text[], $41::text[], $42::date[], $43::integer[]
+    ) AS w(campaign_id, per, subject, period, starts, lim)
+),
 counted AS (
     INSERT INTO customer_usages AS cu (subject, subject_id, customer_id, redemption_count)
     SELECT usage.subject, usage.subject_id, $12::text, 1 FROM claim, usage
@@ -107,11 +116,14 @@ redemption AS (
     INSERT INTO redemptions (
         id, api_key_id, customer_id, order_id, currency, subtotal_amount, discount_amount,
         shipping_amount, shipping_discount_amount, total_amount, cashback_amount, result,
-        created_at, status, expires_at
+        created_at, status, expires_at, period_takes
     )
     SELECT $13::uuid, $1, $12::text, $14::text, $15::text, $16::bigint, $17::bigint,
            $18::bigint, $19::bigint, $20::bigint, $21::bigint, $5::jsonb - $22::text[], $6,
-           $36::text, $37::timestamptz
+           $36::text, $37::timestamptz,
+           (SELECT coalesce(jsonb_agg(jsonb_build_array(
+                w.campaign_id, w.per, w.subject, w.period, w.starts)), '[]'::jsonb)
+            FROM period_wanted AS w)
     FROM claim
     RETURNING id
 ),
@@ -142,21 +154,36 @@ budget_taken AS (
       AND t.campaign_id = b.campaign_id AND t.unit = b.unit AND b.used + t.amount <= b.cap
     RETURNING 1
 ),
+period_counted AS (
+    INSERT INTO period_uses AS pu (campaign_id, per, subject, period, starts, used)
+    SELECT w.campaign_id, w.per, w.subject, w.period, w.starts, 1 FROM claim, period_wanted AS w
+    ORDER BY w.campaign_id, w.per COLLATE "C", w.subject COLLATE "C", w.period COLLATE "C",
+             w.starts
+    ON CONFLICT (campaign_id, per, subject, period, starts) DO UPDATE
+        SET used = pu.used + 1
+        WHERE pu.used < (
+            SELECT w.lim FROM period_wanted AS w
+            WHERE w.campaign_id = excluded.campaign_id AND w.per = excluded.per
+              AND w.subject = excluded.subject AND w.period = excluded.period
+              AND w.starts = excluded.starts
+        )
+    RETURNING 1
+),
 """
 
-# What gift cards and wallets pay ($38: the accounts, locked in id order; $39-$41: each take's
-# lot, amount and payment entry; $42-$44: each payment entry's id, account and amount): guarded
+# What gift cards and wallets pay ($44: the accounts, locked in id order; $45-$47: each take's
+# lot, amount and payment entry; $48-$50: each payment entry's id, account and amount): guarded
 # takes from the planned lots, the payment entries naming the redemption, their allocations.
 _PAYMENTS = """
 paying AS (
     SELECT a.id FROM claim, balance_accounts AS a
-    WHERE a.id = ANY($38::uuid[])
+    WHERE a.id = ANY($44::uuid[])
     ORDER BY a.id
     FOR UPDATE OF a
 ),
 paid AS (
     UPDATE ledger_lots AS lot SET remaining = lot.remaining - t.amount
-    FROM paying, unnest($39::uuid[], $40::bigint[]) AS t(lot_id, amount)
+    FROM paying, unnest($45::uuid[], $46::bigint[]) AS t(lot_id, amount)
     WHERE lot.id = t.lot_id AND lot.account_id = paying.id AND lot.remaining >= t.amount
     RETURNING lot.id
 ),
@@ -164,14 +191,14 @@ payment_entries AS (
     INSERT INTO ledger_entries (id, account_id, kind, amount, redemption_id, created_at)
     SELECT p.entry_id, p.account_id, 'payment', -p.amount, redemption.id, $6
     FROM redemption,
-         unnest($42::uuid[], $43::uuid[], $44::bigint[]) AS p(entry_id, account_id, amount)
+         unnest($48::uuid[], $49::uuid[], $50::bigint[]) AS p(entry_id, account_id, amount)
     RETURNING id
 ),
 payment_allocations AS (
     INSERT INTO ledger_allocations (entry_id, lot_id, amount)
     SELECT t.entry_id, t.lot_id, t.amount
     FROM payment_entries
-    JOIN unnest($41::uuid[], $39::uuid[], $40::bigint[]) AS t(entry_id, lot_id, amount)
+    JOIN unnest($47::uuid[], $45::uuid[], $46::bigint[]) AS t(entry_id, lot_id, amount)
       ON t.entry_id = payment_entries.id
 ),"""
 
@@ -189,8 +216,8 @@ def _redeem(paying: bool) -> str:
     )
     balance_changed = (
         f"""
-    WHEN done.accounts_locked < cardinality($38::uuid[])
-      OR done.lots_taken < cardinality($39::uuid[]) THEN tessera_refuse('{BALANCE_CHANGED}')"""
+    WHEN done.accounts_locked < cardinality($44::uuid[])
+      OR done.lots_taken < cardinality($45::uuid[]) THEN tessera_refuse('{BALANCE_CHANGED}')"""
         if paying
         else ""
     )
@@ -199,7 +226,8 @@ done AS (
     SELECT (SELECT count(*) FROM claim) AS claimed,
            (SELECT count(*) FROM took) + (SELECT count(*) FROM took_on_row) AS codes_taken,
            (SELECT count(*) FROM counted) AS customers_counted,
-           (SELECT count(*) FROM budget_taken) AS budgets_taken{paid}
+           (SELECT count(*) FROM budget_taken) AS budgets_taken,
+           (SELECT count(*) FROM period_counted) AS periods_counted{paid}
 )
 SELECT CASE
     WHEN done.claimed = 0 THEN tessera_refuse('{KEY_TAKEN}')
@@ -223,7 +251,9 @@ SELECT CASE
     WHEN done.customers_counted < cardinality($9::text[])
         THEN tessera_refuse('{CUSTOMER_LIMIT}')
     WHEN done.budgets_taken < cardinality($33::uuid[])
-        THEN tessera_refuse('{BUDGET_SPENT}'){balance_changed}
+        THEN tessera_refuse('{BUDGET_SPENT}')
+    WHEN done.periods_counted < cardinality($38::uuid[])
+        THEN tessera_refuse('{PERIOD_LIMIT}'){balance_changed}
     ELSE true
 END AS recorded
 FROM done
@@ -328,7 +358,7 @@ flipped AS (
       AND (r.status = 'succeeded' AND $2::text = 'rollback'
            OR r.status = 'held' AND ($2::text <> 'lapse' OR r.expires_at <= $3::timestamptz))
     RETURNING r.id, r.customer_id, r.order_id, r.status, r.result, r.created_at,
-              r.rolled_back_at, r.expires_at, r.currency
+              r.rolled_back_at, r.expires_at, r.currency, r.period_takes
 ),
 items AS (
     SELECT i.code_id, i.campaign_id, i.counted_code_customer, i.counted_campaign_customer,
@@ -393,13 +423,16 @@ uncounted AS (
 ),
 budget_items AS (SELECT campaign_id, budget_redemption, budget_amount, currency FROM items),
 {BUDGETS_GIVEN_BACK},
+{PERIOD_ITEMS.format(source="flipped")},
+{PERIODS_GIVEN_BACK},
 done AS (
     -- Read in lock order, so the writes run in it: the codes' rows, the customers' uses, then
     -- the budgets (db/locking.py); writes nothing reads would run last.
     SELECT (SELECT count(*) FROM items WHERE code_id IS NOT NULL) AS wanted,
            (SELECT count(*) FROM given_on_row) + (SELECT count(*) FROM given) AS released,
            (SELECT count(*) FROM uncounted) AS uses_given,
-           (SELECT count(*) FROM budgets_given_back) AS budgets_given
+           (SELECT count(*) FROM budgets_given_back) AS budgets_given,
+           (SELECT count(*) FROM periods_given_back) AS periods_given
 )
 SELECT CASE WHEN done.released < done.wanted THEN tessera_refuse('{CODE_BUSY}') ELSE true END
            AS whole,
@@ -464,6 +497,8 @@ class NewRedemption:
     """(campaign id, unit, amount) added to each capped campaign budget."""
     held_until: datetime | None = None
     """A hold: what it takes is held until then, and it is recorded 'held'."""
+    period_takes: Sequence[PeriodTake] = ()
+    """The period counters it adds one to, each below its limit."""
     payments: Sequence["NewPayment"] = ()
     """What gift cards and wallets pay, as planned from their lots as read."""
 
@@ -522,7 +557,7 @@ class RewardSpendWrite:
 
 
 def _payment_arguments(payments: Sequence[NewPayment]) -> list[Any]:
-    """$38-$44 of _PAYMENTS."""
+    """$44-$50 of _PAYMENTS."""
     return [
         list({payment.account_id for payment in payments}),
         [take.lot_id for payment in payments for take in payment.takes],
@@ -555,6 +590,7 @@ class CheckoutWrites:
         items = redemption.items
         usages = redemption.customer_limits
         budget_takes = sorted(redemption.budget_takes)
+        period_takes = sorted(redemption.period_takes, key=lambda take: take.key)
         payments = redemption.payments
         await self._write(
             _REDEEM_PAYING if payments else _REDEEM,
@@ -590,6 +626,12 @@ class CheckoutWrites:
                 [amount for _, _, amount in budget_takes],
                 "held" if redemption.held_until is not None else "succeeded",
                 redemption.held_until,
+                [take.key.campaign_id for take in period_takes],
+                [take.key.per.value for take in period_takes],
+                [take.key.subject for take in period_takes],
+                [take.key.period.value for take in period_takes],
+                [take.key.starts for take in period_takes],
+                [take.limit for take in period_takes],
                 *(_payment_arguments(payments) if payments else []),
             ],
         )

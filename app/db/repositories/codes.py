@@ -13,8 +13,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     any_,
     bindparam,
+    case,
     cast,
     delete,
     false,
@@ -40,10 +42,12 @@ from app.db.models import Campaign as CampaignRow
 from app.db.models import CampaignBudget as BudgetRow
 from app.db.models import Code as CodeRow
 from app.db.models import CodeCounter, CustomerUsage, LedgerEntry, RedemptionItem
+from app.db.models import PeriodUse as PeriodUseRow
 from app.db.repositories.base import Repository, translating_integrity_errors
 from app.domain.budgets import REDEMPTIONS
 from app.domain.campaigns import CampaignStatus, Code, CodeSource, Trigger
 from app.domain.counters import counts_on_row, split_limit
+from app.domain.periods import LOOKBACK, Per
 from app.domain.qualifications import QUALIFYING_CODES
 from app.domain.rules import Promotion
 
@@ -102,6 +106,48 @@ def _budget_left(unit: ColumnElement[str]) -> ColumnElement[Any]:
     )
 
 
+def _period_uses(code_id: Any) -> ColumnElement[Any]:
+    """The campaign's recent period counters that a redemption of this candidate would add to
+    (the campaign's, the code's and :customer_id's), as JSON text; NULL, without looking, for a
+    campaign whose rules set no period limits."""
+    subjects = [
+        PeriodUseRow.per == Per.CAMPAIGN.value,
+        and_(
+            PeriodUseRow.per == Per.CUSTOMER.value,
+            PeriodUseRow.subject == bindparam("customer_id", type_=String),
+        ),
+    ]
+    if code_id is not None:
+        subjects.append(
+            and_(PeriodUseRow.per == Per.CODE.value, PeriodUseRow.subject == cast(code_id, String))
+        )
+    since = bindparam("now", type_=DateTime(timezone=True)) - LOOKBACK
+    uses = (
+        select(
+            cast(
+                func.json_agg(
+                    func.json_build_array(
+                        PeriodUseRow.campaign_id,
+                        PeriodUseRow.per,
+                        PeriodUseRow.subject,
+                        PeriodUseRow.period,
+                        PeriodUseRow.starts,
+                        PeriodUseRow.used,
+                    )
+                ),
+                Text,
+            )
+        )
+        .where(
+            PeriodUseRow.campaign_id == CampaignRow.id,
+            PeriodUseRow.starts >= since,
+            or_(*subjects),
+        )
+        .scalar_subquery()
+    )
+    return case((CampaignRow.rules.has_key("periods"), uses), else_=null())
+
+
 def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
     """The requested codes (by normalised text, in :codes) and the automatic promotions live at
     :now, one row each, with the usage counts of :customer_id and what their campaigns' budgets
@@ -138,6 +184,7 @@ def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
         CodeRow.expires_at,
         _customer_count("code", CodeRow.id).label("code_customer_count"),
         CodeRow.disabled_at.is_not(None).label("code_disabled"),
+        _period_uses(CodeRow.id).label("period_uses"),
     ).join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
     now = bindparam("now", type_=DateTime(timezone=True))
     live = (
@@ -178,6 +225,7 @@ def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
         cast(nothing, DateTime(timezone=True)).label("expires_at"),
         cast(nothing, Integer).label("code_customer_count"),
         false().label("code_disabled"),
+        _period_uses(None).label("period_uses"),
     ).where(
         CampaignRow.trigger == Trigger.AUTOMATIC.value,
         CampaignRow.status == CampaignStatus.ACTIVE.value,

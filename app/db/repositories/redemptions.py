@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from app.db.mappers import AnyRow
 from app.db.models import CustomerUsage, Redemption, RedemptionItem
 from app.db.repositories.base import Repository
+from app.domain.periods import PeriodTake
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class RedemptionRepository(Repository):
         items: Sequence[RedemptionItemRecord],
         redemption_id: UUID | None = None,
         held_until: datetime | None = None,
+        period_takes: Sequence[PeriodTake] = (),
     ) -> RedemptionRecord:
         """Record a redemption (under redemption_id when the caller needs the id before), or
         with held_until a hold."""
@@ -126,6 +128,16 @@ class RedemptionRepository(Repository):
                     result=result,
                     status="succeeded" if held_until is None else "held",
                     expires_at=held_until,
+                    period_takes=[
+                        [
+                            str(take.key.campaign_id),
+                            take.key.per.value,
+                            take.key.subject,
+                            take.key.period.value,
+                            take.key.starts.isoformat(),
+                        ]
+                        for take in period_takes
+                    ],
                 )
                 .returning(*_COLUMNS)
             )
