@@ -175,36 +175,32 @@ def conditions_from_json(data: dict[str, Any]) -> Conditions:
 
 
 def rules_to_json(rules: Rules) -> dict[str, Any]:
-    data = {
+    data: dict[str, Any] = {
         "effects": [effect_to_json(effect) for effect in rules.effects],
         "target": target_to_json(rules.target),
         "conditions": conditions_to_json(rules.conditions),
     }
+    if rules.periods.time_zone != "UTC":
+        data["time_zone"] = rules.periods.time_zone
     if rules.periods.limits:
         # Only when there are limits: the candidates read skips the period counters of a
         # campaign whose rules have no "periods".
-        data["periods"] = {
-            "time_zone": rules.periods.time_zone,
-            "limits": [[limit.per, limit.period, limit.limit] for limit in rules.periods.limits],
-        }
+        data["periods"] = [[limit.per, limit.period, limit.limit] for limit in rules.periods.limits]
     return data
 
 
 def rules_from_json(data: dict[str, Any]) -> Rules:
-    periods = data.get("periods")
     return Rules(
         effects=tuple(effect_from_json(effect) for effect in data["effects"]),
         target=target_from_json(data.get("target", {})),
         conditions=conditions_from_json(data.get("conditions", {})),
         periods=PeriodLimits(
-            time_zone=periods["time_zone"],
+            time_zone=data.get("time_zone", "UTC"),
             limits=tuple(
                 PeriodLimit(Per(per), Period(period), limit)
-                for per, period, limit in periods["limits"]
+                for per, period, limit in data.get("periods", ())
             ),
-        )
-        if periods
-        else PeriodLimits(),
+        ),
     )
 
 

@@ -7,15 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from importlib.resources import files
 from uuid import UUID
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
-# The tz database's names, from the pinned tzdata package (never the host's files).
-_ZONES = frozenset(available_timezones())
+# The tz database's names as the tzdata package (pinned in the lock) lists them, whatever the
+# host has; zoneinfo resolves each (from the host's files when it has them, else tzdata's).
+ZONES = frozenset(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
 
 
 def is_time_zone(name: str) -> bool:
-    return name in _ZONES
+    return name in ZONES
 
 
 class Per(StrEnum):

@@ -21,7 +21,7 @@ from app.domain.campaigns import (
 from app.domain.codegen import CodeSpec, generate
 from app.domain.codes import display, is_well_formed, normalise
 from app.domain.counters import counts_on_row, respread
-from app.domain.periods import PeriodLimits, is_time_zone
+from app.domain.periods import Per, PeriodLimits, is_time_zone
 from app.domain.rules import Rules, Stacking
 from app.services.errors import (
     CampaignNotFound,
@@ -84,6 +84,13 @@ class CodeTerms:
 def _check_terms(terms: CampaignTerms) -> None:
     if terms.starts_at and terms.ends_at and terms.ends_at <= terms.starts_at:
         raise InvalidCampaign("'ends_at' must be after 'starts_at'.", fields=["ends_at"])
+    if terms.trigger is Trigger.AUTOMATIC and any(
+        limit.per is Per.CODE for limit in terms.rules.periods.limits
+    ):
+        raise InvalidCampaign(
+            "An automatic campaign has no codes: a limit per code would never count.",
+            fields=["period_limits"],
+        )
     zone = terms.rules.periods.time_zone
     if not is_time_zone(zone):
         raise InvalidCampaign(

@@ -18,6 +18,7 @@ _HELD_BACK = frozenset(
     {
         Reason.LIMIT_REACHED,
         Reason.CUSTOMER_LIMIT_REACHED,
+        Reason.PERIOD_LIMIT_REACHED,
         Reason.BUDGET_EXHAUSTED,
         Reason.BUDGET_EXCEEDED,
     }

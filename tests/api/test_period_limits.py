@@ -138,3 +138,58 @@ async def test_limits_are_checked_and_replaced_whole(
     assert patched.json()["period_limits"] == limits
     zoned = await client.patch(url, json={"time_zone": "Asia/Tokyo"}, headers=admin)
     assert (zoned.json()["period_limits"], zoned.json()["time_zone"]) == (limits, "Asia/Tokyo")
+
+
+async def test_a_time_zone_is_kept_without_limits_and_automatic_campaigns_count_no_codes(
+    client: AsyncClient, admin: dict[str, str]
+) -> None:
+    body = {"name": "z", "effects": [{"type": "percent_off", "basis_points": 1000}]}
+    zoned = await client.post(
+        "/v1/campaigns", json={**body, "time_zone": "Europe/Berlin"}, headers=admin
+    )
+    assert (zoned.json()["time_zone"], zoned.json()["period_limits"]) == ("Europe/Berlin", [])
+    url = f"/v1/campaigns/{zoned.json()['id']}"
+    limits = [{"per": "customer", "period": "day", "limit": 1}]
+    added = await client.patch(url, json={"period_limits": limits}, headers=admin)
+    assert added.json()["time_zone"] == "Europe/Berlin"
+    emptied = await client.patch(url, json={"period_limits": []}, headers=admin)
+    assert (emptied.json()["time_zone"], emptied.json()["period_limits"]) == (
+        "Europe/Berlin",
+        [],
+    )
+    automatic = {
+        **body,
+        "trigger": "automatic",
+        "period_limits": [{"per": "code", "period": "day", "limit": 1}],
+    }
+    refused = await client.post("/v1/campaigns", json=automatic, headers=admin)
+    assert (refused.status_code, refused.json()["code"], refused.json()["fields"]) == (
+        422,
+        "invalid_campaign",
+        ["period_limits"],
+    )
+
+
+async def test_a_lapsed_hold_gives_back_its_day(
+    client: AsyncClient, admin: dict[str, str], checkout: dict[str, str], clock: list[datetime]
+) -> None:
+    await campaign(
+        client,
+        admin,
+        "ONEADAY",
+        period_limits=[{"per": "customer", "period": "day", "limit": 1}],
+    )
+    body = {
+        "codes": ["ONEADAY"],
+        "cart": cart(("item", 1, 5000)),
+        "customer": {"id": "ann"},
+        "order_id": "o-1",
+        "hold_seconds": 60,
+    }
+    held = await client.post(
+        "/v1/holds", json=body, headers={**checkout, "Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert held.status_code == 201, held.text
+    assert (await redeem(client, checkout, "ONEADAY", "ann")).status_code == 409
+    clock[0] = LATE_EVENING + timedelta(minutes=2)
+    assert (await redeem(client, checkout, "ONEADAY", "ann")).status_code == 201

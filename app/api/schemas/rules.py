@@ -1,6 +1,5 @@
 """Effects, targets and conditions as the API takes and shows them, and their domain values."""
 
-from importlib.resources import files
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +18,7 @@ from app.api.schemas.common import (
 )
 from app.domain import benefits
 from app.domain.conditions import Conditions, Schedule, Target, clock_of, minute_of
+from app.domain.periods import ZONES
 from app.domain.rules import Rules
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK)]
@@ -50,7 +50,7 @@ ClockTime = Annotated[
 # The IANA names as the tzdata package (pinned in the lock) lists them, never the host's files:
 # the spec and what is accepted are then the same everywhere. Not an enum in the spec: client
 # generators choke on 598 names (Etc/GMT+1 and Etc/GMT-1 make the same identifier).
-_ZONES = frozenset(files("tzdata").joinpath("zones").read_text(encoding="utf-8").split())
+_ZONES = ZONES
 
 
 def _known_zone(name: str) -> str:

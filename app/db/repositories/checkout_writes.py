@@ -426,8 +426,8 @@ budget_items AS (SELECT campaign_id, budget_redemption, budget_amount, currency 
 {PERIOD_ITEMS.format(source="flipped")},
 {PERIODS_GIVEN_BACK},
 done AS (
-    -- Read in lock order, so the writes run in it: the codes' rows, the customers' uses, then
-    -- the budgets (db/locking.py); writes nothing reads would run last.
+    -- Read in lock order, so the writes run in it: the codes' rows, the customers' uses, the
+    -- budgets, then the period counters (db/locking.py); writes nothing reads would run last.
     SELECT (SELECT count(*) FROM items WHERE code_id IS NOT NULL) AS wanted,
            (SELECT count(*) FROM given_on_row) + (SELECT count(*) FROM given) AS released,
            (SELECT count(*) FROM uncounted) AS uses_given,
@@ -454,7 +454,8 @@ class RolledBack:
 
 class WriteRefused(Exception):
     """A checkout write found a guarded part refused and wrote nothing; reason says which
-    (KEY_TAKEN, CODE_BUSY, CODE_LIMIT, CUSTOMER_LIMIT, BUDGET_SPENT, BALANCE_CHANGED)."""
+    (KEY_TAKEN, CODE_BUSY, CODE_LIMIT, CUSTOMER_LIMIT, BUDGET_SPENT, PERIOD_LIMIT,
+    BALANCE_CHANGED)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
