@@ -675,3 +675,26 @@ class LedgerAllocation(Base):
     entry_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger_entries.id"), primary_key=True)
     lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ledger_lots.id"), primary_key=True)
     amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class VerdictLog(Base):
+    """A refused code of a validate, redeem or hold that named a customer: what support sees
+    when a customer says a code did not work. A log (no foreign keys), purged after 30 days."""
+
+    __tablename__ = "verdict_log"
+    __table_args__ = (
+        CheckConstraint("source IN ('validate', 'redeem', 'hold')", name="known_source"),
+        Index("ix_verdict_log_customer_id_at_id", "customer_id", "at", "id"),
+        # The purge finds old entries by age.
+        Index("ix_verdict_log_at", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    customer_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(8))
+    # As typed (it may match no code).
+    code: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(40))
+    campaign_id: Mapped[uuid.UUID | None]
+    api_key_id: Mapped[uuid.UUID]

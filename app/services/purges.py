@@ -1,6 +1,6 @@
 """Purging what has served its time, so that nothing grows without bound: idempotency keys
-past their lifetime and failed-guess windows that have ended. For a scheduler; runs may
-overlap."""
+past their lifetime, failed-guess windows that have ended, and customers' logged verdicts after
+30 days. For a scheduler; runs may overlap."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,19 +14,26 @@ from app.db.uow import UnitOfWork
 BATCH = 5_000
 
 
+# How long support can see a customer's refused codes.
+VERDICTS_KEPT = timedelta(days=30)
+
+
 @dataclass(frozen=True, slots=True)
 class PurgeRun:
     idempotency_keys: int
     guess_windows: int
+    verdicts: int
 
 
 async def purge(uow: UnitOfWork, now: datetime, guess_window: timedelta) -> PurgeRun:
-    """Delete expired idempotency keys and ended failed-guess windows, a batch per transaction,
+    """Delete expired idempotency keys, ended failed-guess windows and old logged verdicts, a
+    batch per transaction,
     until none is left. Purges running at once skip the rows the other holds, so each row is
     deleted once and neither waits."""
     keys = await _drain(uow, lambda purges: purges.idempotency_keys(now - KEY_LIFETIME, BATCH))
     windows = await _drain(uow, lambda purges: purges.guess_windows(now - guess_window, now, BATCH))
-    return PurgeRun(idempotency_keys=keys, guess_windows=windows)
+    verdicts = await _drain(uow, lambda purges: purges.verdicts(now - VERDICTS_KEPT, BATCH))
+    return PurgeRun(idempotency_keys=keys, guess_windows=windows, verdicts=verdicts)
 
 
 async def _drain(uow: UnitOfWork, delete_batch: Callable[[PurgeRepository], Awaitable[int]]) -> int:

@@ -43,6 +43,7 @@ from app.domain.guesses import (
 from app.domain.periods import PeriodKey, PeriodTake, period_takes
 from app.domain.rules import Promotion
 from app.domain.stacking import CodePolicy
+from app.domain.verdicts import VerdictSource, refused_codes
 from app.rendering import plain, render
 from app.services import balances, members
 from app.services.api_keys import authenticate, check_access, hash_key
@@ -365,6 +366,10 @@ async def _redeem_in_statements(
             if not _redeems(evaluation, terms.code_policy):
                 await _count_guesses(
                     statements, key.id, request, failed_guesses(evaluation), now, guesses
+                )
+                source = VerdictSource.REDEEM if terms.held_until is None else VerdictSource.HOLD
+                await statements.writes.record_verdicts(
+                    refused_codes(evaluation, request.customer_id, source, now), key.id
                 )
                 break
             if (

@@ -14,6 +14,7 @@ from app.domain.codegen import parse_spec
 from app.domain.conditions import Conditions, Target
 from app.domain.rules import Rules, Stacking
 from app.domain.support import IssuingLimits, check_code_value
+from app.domain.verdicts import LoggedVerdict
 from app.services.campaigns import insert_bound_code
 from app.services.errors import (
     ApiKeyNotFound,
@@ -221,3 +222,11 @@ async def get_issuing_limits(uow: UnitOfWork, api_key_id: UUID) -> IssuingLimits
     if limits is None:
         raise IssuingLimitsNotFound(f"API key {api_key_id} has no issuing limits.")
     return limits
+
+
+async def recent_verdicts(
+    uow: UnitOfWork, customer_id: str, *, limit: int, before: tuple[datetime, UUID] | None
+) -> list[tuple[UUID, LoggedVerdict]]:
+    """The customer's refused codes (validate, redeem, hold), newest first, for 30 days."""
+    async with uow:
+        return await uow.support.recent_verdicts(customer_id, limit=limit, before=before)

@@ -1,6 +1,7 @@
 """Validate: what codes and automatic promotions would do to a cart, with a reason for every
-verdict. Takes nothing; it writes only failed guesses, and the release of holds past their end
-that still hold what it was refused for (services/lapses.py)."""
+verdict. Takes nothing; it writes only failed guesses, the refused codes of a customer (for
+support), and the release of holds past their end that still hold what it was refused for
+(services/lapses.py)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from app.domain.context import EvaluationContext
 from app.domain.engine import Evaluation, evaluate
 from app.domain.guesses import address_subject, customer_subject, failed_guesses
 from app.domain.rules import Promotion
+from app.domain.verdicts import VerdictSource, refused_codes
 from app.services.api_keys import check_access, hash_key
 from app.services.checkout_results import Validation, validation_of
 from app.services.guesses import count_failed_guesses, guess_subjects, refuse_if_blocked
@@ -122,10 +124,13 @@ async def validate_codes(
             found = await load()
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
     failures = failed_guesses(evaluation)
-    if failures:
-        counted = guess_subjects(key.id, request.customer_id, request.client_ip, guesses)
+    refused = refused_codes(evaluation, request.customer_id, VerdictSource.VALIDATE, now)
+    if failures or refused:
         async with reads:
-            await count_failed_guesses(
-                reads.checkout.record_failed_guesses, key.id, counted, failures, now, guesses
-            )
+            if failures:
+                counted = guess_subjects(key.id, request.customer_id, request.client_ip, guesses)
+                await count_failed_guesses(
+                    reads.checkout.record_failed_guesses, key.id, counted, failures, now, guesses
+                )
+            await reads.writes.record_verdicts(refused, key.id)
     return validation_of(evaluation, request.customer_id)

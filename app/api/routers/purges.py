@@ -13,10 +13,11 @@ router = APIRouter(tags=["operations"])
 @router.post(
     "/v1/purge-runs",
     response_model=PurgeRun,
-    summary="Delete expired idempotency keys and ended failed-guess windows: for a scheduler",
+    summary="Delete expired idempotency keys, ended guess windows, old verdicts: for a scheduler",
     description=(
-        "Idempotency keys are forgotten 24 h after their first request, and failed-guess "
-        "counts once their window has ended; this deletes them, in batches of 5,000 rows per "
+        "Idempotency keys are forgotten 24 h after their first request, failed-guess counts "
+        "once their window has ended, and customers' logged verdicts after 30 days; this "
+        "deletes them, in batches of 5,000 rows per "
         "transaction, so the tables stay the size of one day's traffic. Run it every few "
         "minutes to hourly. Safe to run twice or at once: runs skip the rows another holds."
     ),
@@ -25,4 +26,8 @@ router = APIRouter(tags=["operations"])
 async def run_purge(uow: UowDep, _: AdminKey, now: NowDep, settings: SettingsDep) -> PurgeRun:
     window = timedelta(seconds=settings.guesses.window_seconds)
     run = await service.purge(uow, now, window)
-    return PurgeRun(idempotency_keys=run.idempotency_keys, guess_windows=run.guess_windows)
+    return PurgeRun(
+        idempotency_keys=run.idempotency_keys,
+        guess_windows=run.guess_windows,
+        verdicts=run.verdicts,
+    )

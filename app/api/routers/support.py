@@ -26,9 +26,12 @@ from app.api.schemas.support import (
     CustomerById,
     IssuingLimits,
     IssuingLimitsSpec,
+    LoggedVerdict,
+    LoggedVerdictList,
     SupportCode,
     SupportCodeCreate,
 )
+from app.domain.engine import message_for
 from app.domain.support import IssuingLimits as IssuingLimitsValue
 from app.domain.support import customer_key
 from app.services import support as service
@@ -95,6 +98,44 @@ async def list_customer_codes(
 ) -> AvailableCodeList:
     found = await service.available_codes(uow, customer_id, now)
     return AvailableCodeList(data=[AvailableCode.with_campaign(c, name) for c, name in found])
+
+
+@router.get(
+    "/v1/customers/{customer_id}/verdicts",
+    response_model=LoggedVerdictList,
+    summary="Why a customer's codes did not work: their refused codes, newest first",
+    description=(
+        "Every code refused at validate, redeem or hold for a request that named this "
+        "customer, with the reason and the message the shopper got, for 30 days. Support "
+        "and admin keys. Their redemptions are at `GET /v1/redemptions?customer_id=...`."
+    ),
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def list_customer_verdicts(
+    customer_id: CustomerPath,
+    uow: UowDep,
+    _: SupportKey,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> LoggedVerdictList:
+    page = await service.recent_verdicts(
+        uow, customer_id, limit=limit, before=decode_cursor(cursor)
+    )
+    last = page[-1] if len(page) == limit else None
+    return LoggedVerdictList(
+        data=[
+            LoggedVerdict(
+                at=verdict.at,
+                source=verdict.source,
+                code=verdict.code,
+                reason=verdict.reason,
+                message=message_for(verdict.reason),
+                campaign_id=verdict.campaign_id,
+            )
+            for _, verdict in page
+        ],
+        next_cursor=encode_cursor(last[1].at, last[0]) if last else None,
+    )
 
 
 @router.put(

@@ -20,7 +20,9 @@ from app.api.schemas.examples import example
 from app.domain.audit import Action
 from app.domain.audit import AuditEvent as AuditEventValue
 from app.domain.campaigns import Code as CodeValue
+from app.domain.reasons import Reason as VerdictReason
 from app.domain.support import IssuingLimits as IssuingLimitsValue
+from app.domain.verdicts import VerdictSource
 
 Reason = Annotated[
     str,
@@ -146,4 +148,18 @@ class AuditEvent(BaseModel):
 
 class AuditEventList(BaseModel):
     data: list[AuditEvent]
+    next_cursor: str | None
+
+
+class LoggedVerdict(BaseModel):
+    at: datetime
+    source: VerdictSource = Field(description="'validate', 'redeem' or 'hold'")
+    code: str = Field(description="As the checkout sent it")
+    reason: VerdictReason
+    message: str = Field(description="What the shopper was told")
+    campaign_id: UUID | None = Field(description="Null for a code that matched none")
+
+
+class LoggedVerdictList(BaseModel):
+    data: list[LoggedVerdict]
     next_cursor: str | None

@@ -16,13 +16,14 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.db.driver import fetch_atomically
+from app.db.driver import fetch, fetch_atomically
 from app.db.errors import DuplicateKeyError, StatementUndoneError
 from app.db.repositories.campaigns import BUDGETS_GIVEN_BACK, PERIOD_ITEMS, PERIODS_GIVEN_BACK
 from app.db.repositories.idempotency import KEY_LIFETIME
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
 from app.domain.ledger import Take
 from app.domain.periods import PeriodTake
+from app.domain.verdicts import LoggedVerdict
 
 # Why record_redemption wrote nothing.
 KEY_TAKEN = "key_taken"  # another request holds (or held) the Idempotency-Key
@@ -557,6 +558,14 @@ class RewardSpendWrite:
     reward_id: UUID
 
 
+_RECORD_VERDICTS = """
+INSERT INTO verdict_log (customer_id, at, source, code, reason, campaign_id, api_key_id)
+SELECT v.customer_id, v.at, v.source, v.code, v.reason, v.campaign_id, $7
+FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::uuid[])
+    AS v(customer_id, at, source, code, reason, campaign_id)
+"""
+
+
 def _payment_arguments(payments: Sequence[NewPayment]) -> list[Any]:
     """$44-$50 of _PAYMENTS."""
     return [
@@ -634,6 +643,24 @@ class CheckoutWrites:
                 [take.key.starts for take in period_takes],
                 [take.limit for take in period_takes],
                 *(_payment_arguments(payments) if payments else []),
+            ],
+        )
+
+    async def record_verdicts(self, verdicts: Sequence[LoggedVerdict], api_key_id: UUID) -> None:
+        """Log refused codes for support, in one statement (nothing when there are none)."""
+        if not verdicts:
+            return
+        await fetch(
+            self.connection,
+            _RECORD_VERDICTS,
+            [
+                [v.customer_id for v in verdicts],
+                [v.at for v in verdicts],
+                [v.source.value for v in verdicts],
+                [v.code for v in verdicts],
+                [v.reason.value for v in verdicts],
+                [v.campaign_id for v in verdicts],
+                api_key_id,
             ],
         )
 

@@ -1,4 +1,5 @@
-"""Deleting what has served its time: expired idempotency keys and ended failed-guess windows.
+"""Deleting what has served its time: expired idempotency keys, ended failed-guess windows and
+old logged verdicts.
 Each call deletes one batch, taking rows with SKIP LOCKED, so purges running at once share
 the work instead of queueing on each other or on live requests."""
 
@@ -6,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, or_, select, tuple_
 
-from app.db.models import GuessFailure, IdempotencyKey
+from app.db.models import GuessFailure, IdempotencyKey, VerdictLog
 from app.db.repositories.base import Repository
 
 
@@ -23,6 +24,19 @@ class PurgeRepository(Repository):
             delete(IdempotencyKey)
             .where(tuple_(IdempotencyKey.api_key_id, IdempotencyKey.key).in_(expired))
             .returning(IdempotencyKey.key)
+        )
+        return len(result.all())
+
+    async def verdicts(self, logged_before: datetime, batch: int) -> int:
+        """Delete up to batch logged verdicts older than logged_before; how many went."""
+        old = (
+            select(VerdictLog.id)
+            .where(VerdictLog.at < logged_before)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            delete(VerdictLog).where(VerdictLog.id.in_(old)).returning(VerdictLog.id)
         )
         return len(result.all())
 

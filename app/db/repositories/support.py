@@ -2,17 +2,20 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.mappers import code_from_row
 from app.db.models import Campaign as CampaignRow
 from app.db.models import Code as CodeRow
 from app.db.models import CodeCounter, IssuingLimit
+from app.db.models import VerdictLog as VerdictRow
 from app.db.repositories.base import Repository
 from app.db.repositories.codes import CODE_COLUMNS
 from app.domain.campaigns import CampaignStatus, Code
+from app.domain.reasons import Reason
 from app.domain.support import IssuingLimits
+from app.domain.verdicts import LoggedVerdict, VerdictSource
 
 _LIMIT_COLUMNS = (
     IssuingLimit.api_key_id,
@@ -86,6 +89,33 @@ class SupportRepository(Repository):
         }
         total: int | None = (await self.session.execute(_ADD_ISSUED, params)).scalar_one_or_none()
         return total
+
+    async def recent_verdicts(
+        self, customer_id: str, *, limit: int, before: tuple[datetime, UUID] | None
+    ) -> list[tuple[UUID, LoggedVerdict]]:
+        """The customer's logged refusals, newest first, with their ids (for the cursor)."""
+        stmt = (
+            select(VerdictRow)
+            .where(VerdictRow.customer_id == customer_id)
+            .order_by(VerdictRow.at.desc(), VerdictRow.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            stmt = stmt.where(tuple_(VerdictRow.at, VerdictRow.id) < tuple_(*before))
+        return [
+            (
+                row.id,
+                LoggedVerdict(
+                    row.customer_id,
+                    row.at,
+                    VerdictSource(row.source),
+                    row.code,
+                    Reason(row.reason),
+                    row.campaign_id,
+                ),
+            )
+            for row in (await self.session.execute(stmt)).scalars()
+        ]
 
     async def available_codes(self, customer_id: str, now: datetime) -> list[tuple[Code, str]]:
         """The codes bound to the customer that could still be used now, with their campaign's
