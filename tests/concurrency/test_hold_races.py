@@ -83,3 +83,41 @@ async def test_lapsed_holds_lose_no_capacity_to_a_crowd_of_redeems(
     assert await uses(engine, code.id) == 50
     lapsed = await scalar(engine, "SELECT count(*) FROM redemptions WHERE status = 'expired'")
     assert lapsed == 50
+
+
+async def test_redeeming_and_releasing_one_hold_at_once_leaves_exactly_one_outcome(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+) -> None:
+    key = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    code = await committing_factory.code(
+        await committing_factory.campaign(), "TUGOFWAR", max_redemptions=100
+    )
+    bodies = [{"codes": ["TUGOFWAR"], "cart": CART, "order_id": f"t-{i}"} for i in range(20)]
+    held = await post_all(racing_client, "/v1/holds", bodies, key)
+    ids = [r.json()["id"] for r in held]
+
+    async def both(hold_id: str) -> tuple[Response, Response]:
+        redeem, release = await asyncio.gather(
+            racing_client.post(f"/v1/holds/{hold_id}/redeem", headers=key),
+            racing_client.post(f"/v1/holds/{hold_id}/release", headers=key),
+        )
+        return redeem, release
+
+    outcomes = await asyncio.gather(*(both(hold_id) for hold_id in ids))
+
+    redeemed = 0
+    for redeem, release in outcomes:
+        assert {redeem.status_code, release.status_code} <= {200, 409}
+        if redeem.status_code == 200:
+            # Redeemed first: the release was refused; or released first: redeem refused.
+            assert (release.status_code, release.json()["code"]) == (409, "hold_ended")
+            redeemed += 1
+        else:
+            assert redeem.json()["code"] == "hold_ended"
+            assert release.json()["status"] == "released"
+    assert await uses(engine, code.id) == redeemed
+    statuses = await scalar(
+        engine,
+        "SELECT count(*) FROM redemptions WHERE status IN ('succeeded', 'released')",
+    )
+    assert statuses == 20
