@@ -1,7 +1,8 @@
-"""Holds: what an order's redemption consumes (code uses, customer slots, campaign budgets),
-taken while its payment runs and kept for it until the hold ends. A hold is a redemption
-recorded 'held' by the same statement as any redemption, so every limit counts it; redeeming
-it takes nothing again; releasing it, or its lapse, gives it all back (db/repositories/
+"""Holds: what an order's redemption consumes (code uses, customer slots, campaign budgets,
+period counters, what its gift cards and wallets pay), taken while its payment runs and kept
+for it until the hold ends. A hold is a redemption recorded 'held' by the same statement as any
+redemption, so every limit counts it; redeeming it takes nothing again; releasing it, or its
+lapse, gives it all back, payments into the lots they came from (db/repositories/
 checkout_writes.py, services/lapses.py)."""
 
 from dataclasses import dataclass, replace
@@ -14,7 +15,14 @@ from app.services import balances
 from app.services.checkout_results import Kept, Redemption, kept_from_stored
 from app.services.errors import HoldEnded, HoldNotFound
 from app.services.idempotency import Written
-from app.services.redemptions import RedeemTerms, redeem, redemption_of, rollback_redemption
+from app.services.lapses import let_lapse
+from app.services.redemptions import (
+    RedeemTerms,
+    lapse_with_refunds,
+    redeem,
+    redemption_of,
+    rollback_redemption,
+)
 from app.services.validations import CheckoutRequest
 from app.settings import GuessSettings
 
@@ -27,6 +35,8 @@ class HoldTerms:
     lasts: timedelta
     code_policy: CodePolicy = CodePolicy.SKIP_STACKED
     cashback_pending: timedelta = timedelta(0)
+    balance_codes: tuple[str, ...] = ()
+    """Gift cards and wallets whose payments the hold takes (given back if it ends)."""
 
 
 async def hold(
@@ -48,6 +58,7 @@ async def hold(
         cashback_pending=terms.cashback_pending,
         code_policy=terms.code_policy,
         held_until=now + terms.lasts,
+        balance_codes=terms.balance_codes,
     )
     return await redeem(
         statements, uow, raw_key, request, redeem_terms, now, max_discounts, guesses
@@ -111,4 +122,18 @@ async def release_hold(
             f"The hold was redeemed: roll the redemption back instead "
             f"(POST /v1/redemptions/{hold_id}/rollback)."
         )
+    return released
+
+
+async def lapse_run(
+    statements: StatementUnitOfWork, uow: UnitOfWork, now: datetime, limit: int
+) -> int:
+    """Release up to limit holds past their end, those that paid with a balance in a
+    transaction each (their payments go back to their lots); how many this run released."""
+    async with statements:
+        run = await let_lapse(statements, now, limit)
+    released = run.released
+    for hold_id in run.in_transaction:
+        lapsed = await lapse_with_refunds(uow, now, hold_id)
+        released += lapsed.status == "expired"
     return released

@@ -1,7 +1,7 @@
 """Holds past their end give back what they held: a sweep a scheduler calls, and any request
 whose codes or promotions were refused for capacity, before it answers."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -42,16 +42,28 @@ def held_back(evaluation: Evaluation) -> tuple[list[UUID], list[UUID]]:
     return sorted(codes), sorted(campaigns)
 
 
+# Releases a hold that paid with a balance, in a transaction (services/redemptions.py).
+InTransaction = Callable[[UUID], Awaitable[object]]
+
+
 async def release_held_back(
-    statements: StatementUnitOfWork, evaluation: Evaluation, now: datetime
+    statements: StatementUnitOfWork,
+    evaluation: Evaluation,
+    now: datetime,
+    in_transaction: InTransaction | None = None,
 ) -> bool:
     """Release the holds past their end that hold what the evaluation was refused for; True
     when there were any (read again: once their release is committed, by this request or a
-    concurrent one, what they held is free). No query when nothing was refused for capacity."""
+    concurrent one, what they held is free). No query when nothing was refused for capacity.
+    Holds that paid with a balance are released by in_transaction, when given (else by the
+    next request that can, or the sweep)."""
     codes, campaigns = held_back(evaluation)
     if not codes and not campaigns:
         return False
     run = await let_lapse(statements, now, LAPSED_PER_REQUEST, codes=codes, campaigns=campaigns)
+    if in_transaction is not None:
+        for hold_id in run.in_transaction:
+            await in_transaction(hold_id)
     return run.found > 0
 
 
@@ -62,6 +74,8 @@ class LapseRun:
     released: int
     """Of those, the ones this run released (a concurrent run may have taken the others: once
     its release is committed, theirs is given back too)."""
+    in_transaction: tuple[UUID, ...] = ()
+    """Those that paid with a balance: their refunds need a transaction."""
 
 
 async def let_lapse(
@@ -79,10 +93,13 @@ async def let_lapse(
     once."""
     found = await statements.checkout.lapsed_holds(now, limit, codes=codes, campaigns=campaigns)
     released = 0
+    ledger = []
     for hold_id in found:
         try:
             lapsed = await patiently(partial(statements.writes.roll_back, hold_id, lapsed_by=now))
         except CodeBusyError:
             continue  # a later run takes it
         released += lapsed.redemption is not None
-    return LapseRun(len(found), released)
+        if lapsed.redemption is None and lapsed.ledger:
+            ledger.append(hold_id)
+    return LapseRun(len(found), released, tuple(ledger))

@@ -300,7 +300,7 @@ async def redeem(
     a lot guarded, under the account's lock, so a balance is never spent twice), and cashback
     is credited to the customer's wallet."""
     outcome = await _redeem_in_statements(
-        statements, raw_key, request, terms, now, max_discounts, guesses
+        statements, raw_key, request, terms, now, max_discounts, guesses, uow
     )
     if outcome is not None:
         return outcome
@@ -329,6 +329,7 @@ async def _redeem_in_statements(
     now: datetime,
     max_discounts: int,
     guesses: GuessSettings,
+    uow: UnitOfWork,
 ) -> Written[Redemption] | None:
     """Redeem in two statements, three with balance codes (their accounts and lots are read
     once the evaluation says what is due). None, having written nothing, when the redemption
@@ -357,7 +358,10 @@ async def _redeem_in_statements(
             if request.codes or terms.balance_codes:
                 refuse_if_blocked(found.blocked_until, now)
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
-            if not lapsed and await release_held_back(statements, evaluation, now):
+            lapse_with_refunds = partial(_lapse_in_transaction, uow, now)
+            if not lapsed and await release_held_back(
+                statements, evaluation, now, lapse_with_refunds
+            ):
                 # What a hold past its end held is free again: read again.
                 lapsed = True
                 continue
@@ -684,6 +688,11 @@ async def list_redemptions(
     return [redemption_of(record) for record in records]
 
 
+async def lapse_with_refunds(uow: UnitOfWork, now: datetime, hold_id: UUID) -> Redemption:
+    """The lapse of a hold that paid with a balance, for the sweep (services/holds.py)."""
+    return await _lapse_in_transaction(uow, now, hold_id)
+
+
 async def rollback_redemption(
     statements: StatementUnitOfWork,
     uow: UnitOfWork,
@@ -692,40 +701,60 @@ async def rollback_redemption(
     api_key_id: UUID | None = None,
     *,
     holds_only: bool = False,
+    lapsed_by: datetime | None = None,
 ) -> Redemption:
     """Give back exactly what the redemption took, once: code and customer uses, what balance
     codes paid (into the lots it came from), the cashback it credited, and the points its order
     earned. Rolling back again returns the rolled-back redemption and changes nothing. A hold
-    is released; holds_only: only a hold (anything else is returned as it is).
+    is released; holds_only: only a hold (anything else is returned as it is); lapsed_by: only
+    a hold that ended by then (expired).
 
     A redemption that touched no balance and whose order earned no points is rolled back in
-    one statement (db/repositories/checkout_writes.py); the others in one transaction."""
+    one statement (db/repositories/checkout_writes.py); the others in one transaction, with
+    the same rule for which it flips."""
     async with statements:
         try:
             rolled = await patiently(
-                partial(statements.writes.roll_back, redemption_id, holds_only=holds_only)
+                partial(
+                    statements.writes.roll_back,
+                    redemption_id,
+                    holds_only=holds_only,
+                    lapsed_by=lapsed_by,
+                )
             )
         except CodeBusyError:
-            if holds_only:
-                raise  # 503: the transaction below would roll back a redeemed hold too
             rolled = None  # the transaction below waits its turn on the counter rows
         if rolled is not None and rolled.redemption is not None:
             metrics.rollback_performed()
             return redemption_of(rolled.redemption)
-        if rolled is not None and (not rolled.ledger or holds_only):
-            # Nothing to give back here; a hold never paid with a balance.
+        if rolled is not None and not rolled.ledger:
             current = await statements.checkout.redemption(redemption_id)
             if current is None:
                 raise RedemptionNotFound(f"No redemption has id {redemption_id}.")
             return redemption_of(current)
-    return await _rollback_in_transaction(uow, redemption_id, now, api_key_id)
+    return await _rollback_in_transaction(
+        uow, redemption_id, now, api_key_id, holds_only=holds_only, lapsed_by=lapsed_by
+    )
+
+
+async def _lapse_in_transaction(uow: UnitOfWork, now: datetime, hold_id: UUID) -> Redemption:
+    """Let a hold that paid with a balance lapse: its payments go back in one transaction."""
+    return await _rollback_in_transaction(uow, hold_id, now, None, lapsed_by=now)
 
 
 async def _rollback_in_transaction(
-    uow: UnitOfWork, redemption_id: UUID, now: datetime, api_key_id: UUID | None
+    uow: UnitOfWork,
+    redemption_id: UUID,
+    now: datetime,
+    api_key_id: UUID | None,
+    *,
+    holds_only: bool = False,
+    lapsed_by: datetime | None = None,
 ) -> Redemption:
     async with uow:
-        record = await uow.redemptions.mark_rolled_back(redemption_id)
+        record = await uow.redemptions.mark_rolled_back(
+            redemption_id, holds_only=holds_only, lapsed_by=lapsed_by
+        )
         if record is None:
             existing = await uow.redemptions.get(redemption_id)
             if existing is None:

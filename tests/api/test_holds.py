@@ -10,6 +10,7 @@ from httpx import AsyncClient, Response
 
 from app.api.deps import request_time
 from app.domain.benefits import AmountOff, Cashback
+from tests.api.test_balances import gift_card
 from tests.api.test_checkout import code_count
 from tests.factories import Factory, cart
 
@@ -208,3 +209,72 @@ async def test_hold_requests_are_checked(
     direct = await redeem(client, checkout, ["CHECKED"])
     not_hold = await client.post(f"/v1/holds/{direct.json()['id']}/release", headers=checkout)
     assert (not_hold.status_code, not_hold.json()["code"]) == (404, "hold_not_found")
+
+
+async def card_balance(client: AsyncClient, headers: dict[str, str], card_id: str) -> int:
+    found = await client.get(f"/v1/gift-cards/{card_id}", headers=headers)
+    assert found.status_code == 200, found.text
+    balance: int = found.json()["available_amount"]
+    return balance
+
+
+async def test_a_hold_takes_what_a_gift_card_pays_and_gives_it_back_when_it_ends(
+    client: AsyncClient,
+    checkout: dict[str, str],
+    admin: dict[str, str],
+    factory: Factory,
+    clock: list[datetime],
+) -> None:
+    card = await gift_card(client, admin, 3000)
+    await factory.code(await factory.campaign(AmountOff({"EUR": 1000})), "TENOFF")
+    paying = {"balance_codes": [card["code"]], "hold_seconds": 60}
+
+    # Released: the payment goes back.
+    released = await hold(client, checkout, ["TENOFF"], "o-20", **paying)
+    assert released.status_code == 201, released.text
+    assert [p["amount"] for p in released.json()["payments"]] == [3000]
+    assert await card_balance(client, checkout, card["id"]) == 0
+    url = f"/v1/holds/{released.json()['id']}/release"
+    assert (await client.post(url, headers=checkout)).json()["status"] == "released"
+    assert await card_balance(client, checkout, card["id"]) == 3000
+
+    # Lapsed: the sweep gives it back.
+    lapsing = await hold(client, checkout, ["TENOFF"], "o-21", **paying)
+    assert await card_balance(client, checkout, card["id"]) == 0
+    clock[0] = START + timedelta(minutes=2)
+    run = await client.post("/v1/hold-lapse-runs", headers=admin)
+    assert run.json() == {"released": 1}
+    assert await card_balance(client, checkout, card["id"]) == 3000
+    shown = await client.get(f"/v1/redemptions/{lapsing.json()['id']}", headers=checkout)
+    assert shown.json()["status"] == "expired"
+
+    # Redeemed: the payment stays; a rollback refunds it.
+    kept = await hold(client, checkout, ["TENOFF"], "o-22", **paying)
+    redeemed = await client.post(f"/v1/holds/{kept.json()['id']}/redeem", headers=checkout)
+    assert (redeemed.status_code, redeemed.json()["status"]) == (200, "succeeded")
+    assert await card_balance(client, checkout, card["id"]) == 0
+    rollback = f"/v1/redemptions/{kept.json()['id']}/rollback"
+    assert (await client.post(rollback, headers=checkout)).json()["status"] == "rolled_back"
+    assert await card_balance(client, checkout, card["id"]) == 3000
+
+
+async def test_a_lapsed_hold_that_paid_with_a_card_is_released_when_its_code_is_needed(
+    client: AsyncClient,
+    checkout: dict[str, str],
+    admin: dict[str, str],
+    factory: Factory,
+    clock: list[datetime],
+) -> None:
+    card = await gift_card(client, admin, 2000)
+    await factory.code(
+        await factory.campaign(AmountOff({"EUR": 500})), "JUSTONE", max_redemptions=1
+    )
+    held = await hold(
+        client, checkout, ["JUSTONE"], "o-23", balance_codes=[card["code"]], hold_seconds=60
+    )
+    assert held.status_code == 201, held.text
+    clock[0] = START + timedelta(minutes=2)
+    assert (await redeem(client, checkout, ["JUSTONE"])).status_code == 201
+    assert await card_balance(client, checkout, card["id"]) == 2000
+    shown = await client.get(f"/v1/redemptions/{held.json()['id']}", headers=checkout)
+    assert shown.json()["status"] == "expired"

@@ -21,7 +21,6 @@ from app.api.responses import OrjsonResponse, written
 from app.api.schemas.checkout import HoldCreate, HoldLapseRun, Redemption
 from app.services import holds as service
 from app.services.errors import InvalidParameter
-from app.services.lapses import let_lapse
 
 router = APIRouter(tags=["checkout"])
 
@@ -33,12 +32,13 @@ router = APIRouter(tags=["checkout"])
     summary="Hold what an order's redemption takes while its payment runs",
     description=(
         "Takes everything a redeem would (code uses, per-customer slots, campaign budgets) "
-        "for `hold_seconds`, as a redemption with `status: held` and `expires_at`: every "
+        "and what its `balance_codes` pay, for `hold_seconds`, as a redemption with "
+        "`status: held` and `expires_at`: every "
         "limit counts it, so a code limited to 500 is never promised to 501 orders. Refused "
         "like a redeem (409 `redemption_refused`). Then `POST /v1/holds/{id}/redeem` when "
         "the payment succeeds (nothing is taken again), or `/release` when it fails; a hold "
-        "past its end gives everything back by itself. Requires an `Idempotency-Key`, as "
-        "redeem does. Balance codes (gift cards, wallets) pay at redeem, not in holds."
+        "past its end gives everything back by itself, gift-card and wallet payments into "
+        "the lots they came from. Requires an `Idempotency-Key`, as redeem does."
     ),
     responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
 )
@@ -65,6 +65,7 @@ async def create_hold(
         lasts=timedelta(seconds=seconds),
         code_policy=body.code_policy,
         cashback_pending=timedelta(days=settings.wallets.pending_days),
+        balance_codes=tuple(body.balance_codes),
     )
     outcome = await service.hold(
         statements,
@@ -124,7 +125,7 @@ async def release_hold(
     ),
     responses=problem_responses(401, 403, 422, 503),
 )
-async def run_hold_lapse(statements: StatementsDep, _: AdminKey, now: NowDep) -> HoldLapseRun:
-    async with statements:
-        run = await let_lapse(statements, now, 1_000)
-    return HoldLapseRun(released=run.released)
+async def run_hold_lapse(
+    statements: StatementsDep, uow: UowDep, _: AdminKey, now: NowDep
+) -> HoldLapseRun:
+    return HoldLapseRun(released=await service.lapse_run(statements, uow, now, 1_000))

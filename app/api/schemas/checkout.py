@@ -267,6 +267,11 @@ class HoldCreate(ValidationRequest):
         default=CodePolicy.SKIP_STACKED,
         description="As for /v1/redeem: what happens to requested codes that do not apply",
     )
+    balance_codes: list[CodeText] = Field(
+        default_factory=list,
+        max_length=MAX_BALANCE_CODES,
+        description="Gift cards and wallets whose payments towards the total the hold takes",
+    )
     hold_seconds: int | None = Field(
         default=None,
         ge=1,

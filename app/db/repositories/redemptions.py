@@ -232,19 +232,32 @@ class RedemptionRepository(Repository):
             stmt = stmt.where(Redemption.customer_id == customer_id)
         return [_record(row) for row in await self.session.execute(stmt)]
 
-    async def mark_rolled_back(self, redemption_id: UUID) -> RedemptionRecord | None:
+    async def mark_rolled_back(
+        self,
+        redemption_id: UUID,
+        *,
+        holds_only: bool = False,
+        lapsed_by: datetime | None = None,
+    ) -> RedemptionRecord | None:
         """Flip a succeeded redemption to rolled_back, or a hold to released (as the rollback
-        statement does); None when it is neither (or no longer), so the caller restores
+        statement does; holds_only: only a hold; lapsed_by: only a hold that ended by then, to
+        expired); None when it is none of those (or no longer), so the caller restores
         counters exactly once."""
+        held = Redemption.status == "held"
+        if lapsed_by is not None:
+            held = held & (Redemption.expires_at <= lapsed_by)
+        which = (
+            held
+            if holds_only or lapsed_by is not None
+            else held | (Redemption.status == "succeeded")
+        )
+        ended = "expired" if lapsed_by is not None else "released"
         row = (
             await self.session.execute(
                 update(Redemption)
-                .where(
-                    Redemption.id == redemption_id,
-                    Redemption.status.in_(["succeeded", "held"]),
-                )
+                .where(Redemption.id == redemption_id, which)
                 .values(
-                    status=case((Redemption.status == "held", "released"), else_="rolled_back"),
+                    status=case((Redemption.status == "held", ended), else_="rolled_back"),
                     rolled_back_at=func.now(),
                 )
                 .returning(*_COLUMNS)
