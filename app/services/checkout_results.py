@@ -95,9 +95,9 @@ class Validation:
     skipped: tuple[SkippedPromotion, ...]
     lines: tuple[LineResult, ...]
 
-    def with_limit_reached(self) -> "Validation":
-        """Every code refused as limit_reached: a redeem that lost every race for a limit."""
-        reason = Reason.LIMIT_REACHED
+    def with_limit_reached(self, reason: Reason = Reason.LIMIT_REACHED) -> "Validation":
+        """Every code refused for the limit a redeem lost every race for (limit_reached unless
+        reason says which: a customer's, a budget, a period counter)."""
         lost = tuple(
             replace(code, valid=False, reason=reason, message=message_for(reason))
             for code in self.codes

@@ -21,7 +21,11 @@ from app.db.errors import CodeBusyError
 from app.db.repositories.checkout_reads import Guessers
 from app.db.repositories.checkout_writes import (
     BALANCE_CHANGED,
+    BUDGET_SPENT,
+    CODE_LIMIT,
+    CUSTOMER_LIMIT,
     KEY_TAKEN,
+    PERIOD_LIMIT,
     Answer,
     NewPayment,
     NewRedemption,
@@ -41,6 +45,7 @@ from app.domain.guesses import (
     failed_guesses,
 )
 from app.domain.periods import PeriodKey, PeriodTake, period_takes
+from app.domain.reasons import Reason
 from app.domain.rules import Promotion
 from app.domain.stacking import CodePolicy
 from app.domain.verdicts import VerdictSource, refused_codes
@@ -341,6 +346,7 @@ async def _redeem_in_statements(
     async with statements:
         balance_changed = False
         lapsed = False
+        lost_to = Reason.LIMIT_REACHED
         for _ in range(_CONSUME_ATTEMPTS):
             found = await statements.checkout.load_for_redeem(
                 hash_key(raw_key),
@@ -423,6 +429,7 @@ async def _redeem_in_statements(
                     return await _replay_taken(statements, claim, now)
                 # A limit ran out, or a balance changed, since the read: read and plan again.
                 balance_changed = lost.reason == BALANCE_CHANGED
+                lost_to = _LOST_TO.get(lost.reason, Reason.LIMIT_REACHED)
                 continue
             # Unknown codes the policy left out still count as guesses.
             await _count_guesses(
@@ -433,7 +440,7 @@ async def _redeem_in_statements(
             if balance_changed:
                 return None
             # Lost every race for a limit; report it as the limit it lost.
-            refused = _Refused(validation.with_limit_reached())
+            refused = _Refused(validation.with_limit_reached(lost_to))
         answer = render(refused.stored())
         stored = Answer(key.id, claim.key, claim.request_hash, REFUSED, answer, now)
         try:
@@ -441,6 +448,15 @@ async def _redeem_in_statements(
         except WriteRefused:  # KEY_TAKEN: patiently retried the others
             return await _replay_taken(statements, claim, now)
     raise refused.error()
+
+
+# The verdict a redeem that lost every race reports, by what its write was refused for.
+_LOST_TO = {
+    CODE_LIMIT: Reason.LIMIT_REACHED,
+    CUSTOMER_LIMIT: Reason.CUSTOMER_LIMIT_REACHED,
+    BUDGET_SPENT: Reason.BUDGET_EXHAUSTED,
+    PERIOD_LIMIT: Reason.PERIOD_LIMIT_REACHED,
+}
 
 
 def _redeems(evaluation: Evaluation, policy: CodePolicy) -> bool:
@@ -645,6 +661,11 @@ async def _redeem_in_transaction(
         else:
             # Lost every race for a limit; report it as the limit it lost.
             refused = _Refused(validation.with_limit_reached())
+        source = VerdictSource.REDEEM if held_until is None else VerdictSource.HOLD
+        # Committed with the stored refusal (write_once).
+        await uow.support.log_verdicts(
+            refused_codes(evaluation, request.customer_id, source, now), claim.api_key_id
+        )
         raise refused.kept()
 
     return await write_once(uow, claim, redeem_once, refuse=_refused_again, current=as_now)

@@ -1,8 +1,9 @@
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select, text, tuple_
+from sqlalchemy import and_, func, insert, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.mappers import code_from_row
@@ -89,6 +90,26 @@ class SupportRepository(Repository):
         }
         total: int | None = (await self.session.execute(_ADD_ISSUED, params)).scalar_one_or_none()
         return total
+
+    async def log_verdicts(self, verdicts: Sequence[LoggedVerdict], api_key_id: UUID) -> None:
+        """Log refused codes for support (CheckoutWrites.record_verdicts, in a transaction)."""
+        if not verdicts:
+            return
+        await self.session.execute(
+            insert(VerdictRow),
+            [
+                {
+                    "customer_id": v.customer_id,
+                    "at": v.at,
+                    "source": v.source.value,
+                    "code": v.code,
+                    "reason": v.reason.value,
+                    "campaign_id": v.campaign_id,
+                    "api_key_id": api_key_id,
+                }
+                for v in verdicts
+            ],
+        )
 
     async def recent_verdicts(
         self, customer_id: str, *, limit: int, before: tuple[datetime, UUID] | None
