@@ -62,6 +62,8 @@ class CodeVerdict:
     promotion: Promotion | None
     application: Application | None = None
     refusal: Refusal | None = None
+    uses_left: int | None = None
+    """See uses_left()."""
 
     @property
     def is_valid(self) -> bool:
@@ -141,6 +143,32 @@ _MESSAGES: dict[Reason, str] = {
     Reason.MAX_DISCOUNTS_REACHED: "The order already has the most discounts allowed.",
     Reason.NO_BALANCE: "Nothing is left to spend on this gift card.",
 }
+
+
+def uses_left(promotion: Promotion, ctx: EvaluationContext) -> int | None:
+    """How many more times this shopper could use the promotion as things stand: the least of
+    what is left of its code's limit, the customer's limits, the campaign's redemption budget
+    and its limits per period; None when nothing caps it. A hint for the checkout ("2 left
+    today"), not a promise: others may use them first."""
+    usage = promotion.usage
+    left: list[int] = []
+    if usage.max_redemptions is not None:
+        left.append(usage.max_redemptions - usage.redemption_count)
+    if ctx.customer_id is not None:
+        if usage.per_customer_limit is not None:
+            left.append(usage.per_customer_limit - usage.customer_redemption_count)
+        if usage.campaign_per_customer_limit is not None:
+            left.append(
+                usage.campaign_per_customer_limit - usage.campaign_customer_redemption_count
+            )
+    if promotion.budget is not None and promotion.budget.redemptions is not None:
+        left.append(promotion.budget.redemptions)
+    periods = promotion.rules.periods
+    for take in period_takes(
+        promotion.campaign_id, promotion.code_id, periods, ctx.customer_id, ctx.now
+    ):
+        left.append(take.limit - promotion.period_used.get(take.key, 0))
+    return max(0, min(left)) if left else None
 
 
 def message_for(reason: Reason) -> str:
@@ -408,9 +436,12 @@ def evaluate(
     verdicts = tuple(
         CodeVerdict(
             code=typed,
-            promotion=(refusals[i].promotion if i in refusals else applications[i].promotion),
+            promotion=(
+                promotion := (refusals[i].promotion if i in refusals else applications[i].promotion)
+            ),
             application=applications.get(i),
             refusal=refusals.get(i),
+            uses_left=None if promotion is None else uses_left(promotion, ctx),
         )
         for i, typed in enumerate(codes)
     )

@@ -28,6 +28,9 @@ class CodeVerdict:
     campaign_id: UUID | None
     discount_amount: int
     shortfall: Shortfall | None
+    uses_left: int | None = None
+    """How many more times the shopper could use the code as things stand (engine.uses_left);
+    None when nothing caps it or the code matched nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +278,7 @@ def validation_of(evaluation: Evaluation, customer_id: str | None) -> Validation
                 campaign_id=used.promotion.campaign_id if used else None,
                 discount_amount=used.discount_amount if used else 0,
                 shortfall=refusal.shortfall if refusal else None,
+                uses_left=verdict.uses_left,
             )
         )
     lines = tuple(

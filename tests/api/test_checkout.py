@@ -61,6 +61,7 @@ class TestValidate:
             "campaign_id": None,
             "discount_amount": 450,
             "shortfall": None,
+            "uses_left": None,  # nothing caps it
         }
         assert body["codes"][0]["campaign_id"] == str(campaign.id)
 

@@ -193,3 +193,28 @@ async def test_a_lapsed_hold_gives_back_its_day(
     assert (await redeem(client, checkout, "ONEADAY", "ann")).status_code == 409
     clock[0] = LATE_EVENING + timedelta(minutes=2)
     assert (await redeem(client, checkout, "ONEADAY", "ann")).status_code == 201
+
+
+async def test_validate_says_how_many_uses_are_left(
+    client: AsyncClient, admin: dict[str, str], checkout: dict[str, str], clock: list[datetime]
+) -> None:
+    made = await campaign(
+        client,
+        admin,
+        "LEFT",
+        period_limits=[{"per": "customer", "period": "day", "limit": 2}],
+        budget={"max_redemptions": 10},
+    )
+    assert made["budget"]["max_redemptions"] == 10
+
+    async def left(customer: str) -> Any:
+        body = {"codes": ["LEFT"], "cart": cart(("item", 1, 5000)), "customer": {"id": customer}}
+        answer = await client.post("/v1/validate", json=body, headers=checkout)
+        return answer.json()["codes"][0]["uses_left"]
+
+    assert await left("ann") == 2  # her two a day, before the campaign's ten
+    assert (await redeem(client, checkout, "LEFT", "ann")).status_code == 201
+    assert await left("ann") == 1
+    assert (await redeem(client, checkout, "LEFT", "ann")).status_code == 201
+    assert await left("ann") == 0
+    assert await left("bob") == 2

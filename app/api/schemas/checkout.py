@@ -133,6 +133,14 @@ class CodeResult(BaseModel):
     campaign_id: UUID | None
     discount_amount: int
     shortfall: Shortfall | None
+    uses_left: int | None = Field(
+        default=None,
+        description="How many more times this shopper could use the code as things stand: "
+        "the least of what is left of the code's limit, their own limits, the campaign's "
+        "redemption budget and its limits per period, as read for this request (a "
+        "redemption's, before it took its use). Null when nothing caps it. A hint, not a "
+        "promise: others may use them first",
+    )
 
 
 class Gift(BaseModel):

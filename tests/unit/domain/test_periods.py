@@ -6,8 +6,10 @@ from uuid import uuid4
 
 from app.domain.benefits import PercentOff
 from app.domain.context import EvaluationContext
+from app.domain.engine import uses_left
 from app.domain.periods import Per, Period, PeriodLimit, PeriodLimits, period_takes
 from app.domain.reasons import Reason
+from app.domain.rules import Usage
 from tests.unit.domain.builders import cart, line, promo, run
 
 BERLIN = PeriodLimits(time_zone="Europe/Berlin")
@@ -61,3 +63,25 @@ def test_the_engine_refuses_at_the_limit_and_needs_a_customer_for_theirs() -> No
     # Tomorrow is another day.
     tomorrow = EvaluationContext(now=datetime(2026, 6, 4, 0, 1, tzinfo=UTC), customer_id="ann")
     assert run(c, spent, ctx=tomorrow).verdicts[0].is_valid
+
+
+def test_uses_left_is_the_least_of_every_cap_the_shopper_meets() -> None:
+    now = datetime(2026, 6, 3, 12, tzinfo=UTC)
+    ann = EvaluationContext(now=now, customer_id="ann")
+    capped = promo(
+        PercentOff(1000),
+        usage=Usage(
+            max_redemptions=100,
+            redemption_count=97,
+            per_customer_limit=5,
+            customer_redemption_count=1,
+        ),
+    )
+    assert uses_left(capped, ann) == 3
+    assert uses_left(promo(PercentOff(1000)), ann) is None
+    over = replace(capped, usage=Usage(max_redemptions=1, redemption_count=2))
+    assert uses_left(over, ann) == 0
+    # Customer limits only count for a known customer.
+    mine = promo(PercentOff(1000), usage=Usage(per_customer_limit=1, customer_redemption_count=1))
+    assert uses_left(mine, ann) == 0
+    assert uses_left(mine, EvaluationContext(now=now)) is None
