@@ -2,7 +2,7 @@
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -31,6 +31,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None:
             raise ValueError("naive")
-        return moment, UUID(row_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        # In UTC, as the database compares it: 0001-01-01T00:00+01:00 is before year 1.
+        return moment.astimezone(UTC), UUID(row_id)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor("Pass back a 'next_cursor' exactly as a list returned it.") from exc

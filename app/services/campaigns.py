@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from app.db.errors import DuplicateKeyError
+from app.db.errors import CheckViolationError, DuplicateKeyError
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.budgets import REDEMPTIONS, Budget
@@ -30,6 +30,7 @@ from app.services.errors import (
     CodeNotFound,
     InvalidCampaign,
     InvalidCode,
+    InvalidCodeTerms,
 )
 
 # Pool codes: a claim binds them to their customer.
@@ -229,9 +230,22 @@ async def update_campaign(
         _check_terms(merged)
         budget: Budget | None = columns.pop("budget", None)
         if budget is not None:
-            # The budget rows are locked (get(for_update=True)): what was used cannot move.
-            _check_budget(budget, current.budget_used)
-            await uow.campaigns.set_budget(campaign_id, budget)
+            # A cap that stays keeps its count (its row is locked: get(for_update=True)); a new
+            # one starts from what the live redemptions used.
+            used = {
+                unit: current.budget_used[unit]
+                if unit in current.budget_used
+                else await uow.campaigns.history_used(campaign_id, unit)
+                for unit in budget.caps()
+            }
+            _check_budget(budget, used)
+            try:
+                await uow.campaigns.set_budget(campaign_id, budget)
+            except CheckViolationError as exc:
+                raise InvalidCampaign(
+                    "Redemptions since the check used more than the new budget allows.",
+                    fields=["budget"],
+                ) from exc
         changed = columns or budget is not None
         updated = await uow.campaigns.update(campaign_id, columns) if changed else current
         assert updated is not None
@@ -405,14 +419,14 @@ async def update_code(
         if code is None:
             raise CodeNotFound(f"No code has id {code_id}.")
         if "customer_id" in changes.sent and code.source in _CLAIMED:
-            raise InvalidCode(
+            raise InvalidCodeTerms(
                 "A pool code's customer is the one its claim handed it to; it cannot be changed.",
                 fields=["customer_id"],
             )
         if "max_redemptions" in changes.sent:
             limit = changes.max_redemptions
             if limit is not None and limit < code.redemption_count:
-                raise InvalidCode(
+                raise InvalidCodeTerms(
                     f"The code has been redeemed {code.redemption_count} times: its limit "
                     "cannot go below that.",
                     fields=["max_redemptions"],

@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     CODE_IN_USE = "code_in_use"
     INVALID_CAMPAIGN = "invalid_campaign"
     INVALID_CODE = "invalid_code"
+    INVALID_CODE_TERMS = "invalid_code_terms"
     REDEMPTION_REFUSED = "redemption_refused"
     IDEMPOTENCY_KEY_REQUIRED = "idempotency_key_required"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
@@ -139,6 +140,12 @@ class InvalidCode(AppError):
     code = ErrorCode.INVALID_CODE
     status = 422
     title = "The code's text is not a valid code"
+
+
+class InvalidCodeTerms(AppError):
+    code = ErrorCode.INVALID_CODE_TERMS
+    status = 422
+    title = "The code's terms are inconsistent"
 
 
 class RedemptionRefused(AppError):

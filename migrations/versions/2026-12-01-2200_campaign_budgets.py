@@ -5,8 +5,8 @@ discount that would cross its money budget.
 campaign_budgets holds one row per capped unit ('redemptions', or a currency code for the
 amount taken off), written by redeem's own statement under a guard that keeps used within cap
 (and a CHECK behind it). Redemption items say what they added to their campaign's budgets (a
-redemption, an amount), so that a rollback gives back exactly that, whatever caps were set or
-removed since.
+redemption, an amount), so that a rollback gives back exactly that; a cap set later starts
+from what the live redemptions used and marks their items (repositories/campaigns.py).
 
 Revision ID: 9f4d6b2e8a17
 Revises: 4b7e2c9a1d35

@@ -195,21 +195,54 @@ async def test_a_hold_counts_against_the_budget_until_released(
     assert (await redeem(client, checkout, ["HOLDBUDGET"], 5000)).status_code == 201
 
 
-async def test_a_rollback_gives_back_only_what_its_redemption_took(
+async def test_a_cap_set_after_a_redemption_counts_it_and_its_rollback_gives_it_back(
     client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
 ) -> None:
-    """A money cap set after a redemption never counted it: its rollback leaves it alone."""
     made = await campaign(client, admin, budget={"max_redemptions": 10})
     await code(client, admin, made["id"], "BEFORE")
-    before = await redeem(client, checkout, ["BEFORE"], 10_000)
+    before = await redeem(client, checkout, ["BEFORE"], 10_000)  # 10.00 off
     capped = await client.patch(
         f"/v1/campaigns/{made['id']}",
-        json={"budget": {"max_redemptions": 10, "max_discount": {"EUR": 500}}},
+        json={"budget": {"max_redemptions": 10, "max_discount": {"EUR": 2000}}},
         headers=admin,
     )
     assert capped.status_code == 200, capped.text
+    assert capped.json()["budget"]["discount"] == {"EUR": 1000}
     assert (await redeem(client, checkout, ["BEFORE"], 4_000)).status_code == 201
     rollback = f"/v1/redemptions/{before.json()['id']}/rollback"
     assert (await client.post(rollback, headers=checkout)).status_code == 200
     state = await budget(client, admin, made["id"])
     assert (state["redemptions"], state["discount"]) == (1, {"EUR": 400})
+
+
+async def test_a_cap_set_later_or_again_starts_from_what_live_redemptions_used(
+    client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+) -> None:
+    made = await campaign(client, admin)
+    await code(client, admin, made["id"], "LATECAP")
+    url = f"/v1/campaigns/{made['id']}"
+    first = [await redeem(client, checkout, ["LATECAP"], 5000) for _ in range(3)]
+    below = await client.patch(url, json={"budget": {"max_redemptions": 2}}, headers=admin)
+    assert (below.status_code, below.json()["code"]) == (422, "invalid_campaign")
+    capped = await client.patch(
+        url, json={"budget": {"max_redemptions": 4, "max_discount": {"EUR": 2000}}}, headers=admin
+    )
+    assert capped.status_code == 200, capped.text
+    state = capped.json()["budget"]
+    assert (state["redemptions"], state["discount"]) == (3, {"EUR": 1500})
+
+    # Removed and set again: it starts from the live redemptions, not from nothing.
+    await client.patch(url, json={"budget": {}}, headers=admin)
+    again = await client.patch(url, json={"budget": {"max_redemptions": 4}}, headers=admin)
+    assert again.json()["budget"]["redemptions"] == 3
+    assert (await redeem(client, checkout, ["LATECAP"], 5000)).status_code == 201
+    assert (await redeem(client, checkout, ["LATECAP"], 5000)).json()["codes"][0]["reason"] == (
+        "budget_exhausted"
+    )
+    # A redemption from before the cap gives its place back when rolled back, once.
+    rollback = f"/v1/redemptions/{first[0].json()['id']}/rollback"
+    assert (await client.post(rollback, headers=checkout)).status_code == 200
+    assert (await client.post(rollback, headers=checkout)).status_code == 200
+    assert (await budget(client, admin, made["id"]))["redemptions"] == 3
+    assert (await redeem(client, checkout, ["LATECAP"], 5000)).status_code == 201
+    assert (await redeem(client, checkout, ["LATECAP"], 5000)).status_code == 409

@@ -200,7 +200,7 @@ class TestEdit:
         assert spent.json()["codes"][0]["reason"] == "limit_reached"
 
         below = await client.patch(url, json={"max_redemptions": 3}, headers=admin)
-        assert (below.status_code, below.json()["code"]) == (422, "invalid_code")
+        assert (below.status_code, below.json()["code"]) == (422, "invalid_code_terms")
         assert "redeemed 4 times" in below.json()["detail"]
 
         unlimited = await client.patch(url, json={"max_redemptions": None}, headers=admin)
@@ -240,7 +240,7 @@ class TestEdit:
         )
         url = f"/v1/codes/{claimed.json()['id']}"
         moved = await client.patch(url, json={"customer_id": "bob"}, headers=admin)
-        assert (moved.status_code, moved.json()["code"]) == (422, "invalid_code")
+        assert (moved.status_code, moved.json()["code"]) == (422, "invalid_code_terms")
         assert moved.json()["fields"] == ["customer_id"]
         raised = await client.patch(url, json={"max_redemptions": 2}, headers=admin)
         assert raised.json()["max_redemptions"] == 2

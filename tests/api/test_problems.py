@@ -1,5 +1,6 @@
 """Every bad input is a clear 4xx in the problem+json envelope, never a 500."""
 
+import base64
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, time
@@ -457,6 +458,16 @@ class TestRoutingProblems:
     async def test_bad_cursor_is_422(self, client: AsyncClient, admin: dict[str, str]) -> None:
         response = await client.get("/v1/campaigns?cursor=%%%", headers=admin)
         assert_problem(response, 422, "invalid_cursor")
+
+    @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+    async def test_a_cursor_outside_the_calendar_in_utc_is_422(
+        self, client: AsyncClient, admin: dict[str, str], moment: str
+    ) -> None:
+        raw = f"{moment}|{uuid.uuid4()}".encode()
+        cursor = base64.urlsafe_b64encode(raw).decode()
+        for path in ("/v1/campaigns", "/v1/redemptions", "/v1/audit-events"):
+            response = await client.get(path, params={"cursor": cursor}, headers=admin)
+            assert_problem(response, 422, "invalid_cursor")
 
 
 class TestRequestIds:

@@ -157,6 +157,6 @@ async def test_lowering_a_limit_mid_crowd_lets_exactly_the_new_limit_through(
         )
         assert used == capacity == 12
     else:
-        assert (patched.status_code, patched.json()["code"]) == (422, "invalid_code")
+        assert (patched.status_code, patched.json()["code"]) == (422, "invalid_code_terms")
         assert statuses == {201: REDEEMS}
         assert used == REDEEMS

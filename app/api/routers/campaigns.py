@@ -218,7 +218,8 @@ async def look_up_code(body: CodeLookup, uow: UowDep, _: SupportKey) -> Code:
     summary="Change one code's limit, per-customer limit, customer or expiry",
     description=(
         "Only the fields sent change; null clears one. Its campaign is left as it is. The "
-        "limit cannot go below the uses already taken (422 `invalid_code`); a redeem racing "
+        "limit cannot go below the uses already taken (422 `invalid_code_terms`); a redeem "
+        "racing "
         "the change is held by either the old limit or the new one, never neither. Audited."
     ),
     responses=_WRITE_PROBLEMS,

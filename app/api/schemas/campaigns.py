@@ -281,13 +281,14 @@ class CodeUpdate(RequestModel):
 
     max_redemptions: Limit | None = Field(
         default=None,
-        description="Total uses; null = unlimited. Not below the uses already taken (422)",
+        description="Total uses; null = unlimited. Not below the uses already taken (422 "
+        "`invalid_code_terms`)",
     )
     per_customer_limit: Limit | None = Field(default=None, description="Uses per customer")
     customer_id: CustomerId | None = Field(
         default=None,
         description="Only this customer may use the code; not for pool codes, whose customer "
-        "is their claim's (422)",
+        "is their claim's (422 `invalid_code_terms`)",
     )
     expires_at: Timestamp | None = None
 

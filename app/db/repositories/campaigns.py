@@ -5,7 +5,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, func, insert, select, text, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.mappers import campaign_from_row, rules_to_json
 from app.db.models import Campaign as CampaignRow
@@ -119,6 +118,45 @@ WITH budget_items AS (
 {BUDGETS_GIVEN_BACK}
 SELECT count(*) FROM budgets_given_back
 """
+)
+# What the campaign's live redemptions (succeeded or held) used of :unit.
+_HISTORY_USED = text(
+    """
+    SELECT CASE WHEN :unit = 'redemptions' THEN count(DISTINCT r.id)
+                ELSE coalesce(sum(i.discount_amount + i.shipping_discount_amount), 0) END
+    FROM redemption_items AS i JOIN redemptions AS r ON r.id = i.redemption_id
+    WHERE i.campaign_id = :campaign_id AND r.status IN ('succeeded', 'held')
+      AND (:unit = 'redemptions' OR r.currency = :unit)
+    """
+)
+# A new cap: its row starts from what the live redemptions used, and their items say they
+# counted (so that their rollbacks give it back).
+_START_REDEMPTIONS = text(
+    """
+    WITH counted AS (
+        UPDATE redemption_items AS i SET budget_redemption = true
+        FROM redemptions AS r
+        WHERE i.campaign_id = :campaign_id AND r.id = i.redemption_id
+          AND r.status IN ('succeeded', 'held')
+        RETURNING i.redemption_id
+    )
+    INSERT INTO campaign_budgets (campaign_id, unit, cap, used)
+    SELECT :campaign_id, :unit, :cap, count(DISTINCT redemption_id) FROM counted
+    """
+)
+_START_AMOUNT = text(
+    """
+    WITH counted AS (
+        UPDATE redemption_items AS i
+        SET budget_amount = i.discount_amount + i.shipping_discount_amount
+        FROM redemptions AS r
+        WHERE i.campaign_id = :campaign_id AND r.id = i.redemption_id
+          AND r.status IN ('succeeded', 'held') AND r.currency = :unit
+        RETURNING i.budget_amount
+    )
+    INSERT INTO campaign_budgets (campaign_id, unit, cap, used)
+    SELECT :campaign_id, :unit, :cap, coalesce(sum(budget_amount), 0) FROM counted
+    """
 )
 _TAKE_BUDGET = text(
     "UPDATE campaign_budgets SET used = used + :amount"
@@ -256,30 +294,49 @@ class CampaignRepository(Repository):
         """What a redemption being rolled back took from its campaigns' budgets."""
         await self.session.execute(_GIVE_BACK_BUDGETS, {"redemption_id": redemption_id})
 
+    async def history_used(self, campaign_id: UUID, unit: str) -> int:
+        """What the campaign's live redemptions (succeeded or held) used of unit: how many of
+        them, or their discounts in that currency. What a cap set now starts from."""
+        return int(
+            (
+                await self.session.execute(
+                    _HISTORY_USED, {"campaign_id": campaign_id, "unit": unit}
+                )
+            ).scalar_one()
+        )
+
     async def set_budget(self, campaign_id: UUID, budget: Budget) -> None:
-        """Give the campaign these caps (what was used stays; a cap that is gone goes) and this
-        policy, its budget rows locked by get(for_update=True). A cap below what was used
-        violates the CHECK: the caller checks first (services/campaigns._check_budget)."""
+        """Give the campaign these caps and this policy, its budget rows locked by
+        get(for_update=True). A cap that stays keeps what was used; a cap that is gone goes; a
+        new cap starts from what the campaign's live redemptions used (history_used), whose
+        items are marked as counted, so that their rollbacks give it back. CheckViolationError
+        when a cap is below what was used (the caller checks first; a redeem may commit
+        between)."""
         caps = budget.caps()
         await self.session.execute(
             delete(BudgetRow).where(
                 BudgetRow.campaign_id == campaign_id, BudgetRow.unit.not_in(list(caps))
             )
         )
-        if caps:
-            upsert = pg_insert(BudgetRow).values(
-                [
-                    {"campaign_id": campaign_id, "unit": unit, "cap": cap}
-                    for unit, cap in caps.items()
-                ]
-            )
-            async with translating_integrity_errors(self.session):
+        kept = set(
+            (
                 await self.session.execute(
-                    upsert.on_conflict_do_update(
-                        index_elements=[BudgetRow.campaign_id, BudgetRow.unit],
-                        set_={"cap": upsert.excluded.cap},
-                    )
+                    select(BudgetRow.unit).where(BudgetRow.campaign_id == campaign_id)
                 )
+            ).scalars()
+        )
+        async with translating_integrity_errors(self.session):
+            for unit, cap in caps.items():
+                if unit in kept:
+                    await self.session.execute(
+                        update(BudgetRow)
+                        .where(BudgetRow.campaign_id == campaign_id, BudgetRow.unit == unit)
+                        .values(cap=cap)
+                    )
+                else:
+                    start = _START_REDEMPTIONS if unit == REDEMPTIONS else _START_AMOUNT
+                    params = {"campaign_id": campaign_id, "unit": unit, "cap": cap}
+                    await self.session.execute(start, params)
         await self.session.execute(
             update(CampaignRow)
             .where(CampaignRow.id == campaign_id)
