@@ -288,7 +288,7 @@ FROM done
 
 
 # Every variant, by (paying, budgeted, periodic).
-_REDEEMS = {
+REDEEM_STATEMENTS = {
     (paying, budgeted, periodic): _redeem(paying, budgeted, periodic)
     for paying in (False, True)
     for budgeted in (False, True)
@@ -634,7 +634,7 @@ class CheckoutWrites:
         period_takes = sorted(redemption.period_takes, key=lambda take: take.key)
         payments = redemption.payments
         await self._write(
-            _REDEEMS[(bool(payments), bool(budget_takes), bool(period_takes))],
+            REDEEM_STATEMENTS[(bool(payments), bool(budget_takes), bool(period_takes))],
             [
                 *_claim_arguments(answer),
                 list(redemption.code_ids),

@@ -18,6 +18,7 @@ from app.db.repositories.checkout_writes import (
     CODE_LIMIT,
     CUSTOMER_LIMIT,
     KEY_TAKEN,
+    REDEEM_STATEMENTS,
     Answer,
     CheckoutWrites,
     NewPayment,
@@ -332,3 +333,23 @@ async def test_a_redeem_pays_with_balance_codes_from_the_planned_lots_or_writes_
     ).one()
     assert tuple(entry) == ("payment", -300, paying.id, card.id, 300)
     assert await state(connection, code, key_id) == (1, 1, 1)
+
+
+async def test_every_variant_of_the_redeem_statement_takes_the_same_parameters(
+    connection: AsyncConnection,
+) -> None:
+    """Eight variants (with or without payments, budgets, period counters), one argument list:
+    each must prepare, and those with payments take the same first 43 and 7 more."""
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    counts = {}
+    for (paying, budgeted, periodic), sql in REDEEM_STATEMENTS.items():
+        prepared = await driver.prepare(sql)
+        counts[(paying, budgeted, periodic)] = len(prepared.get_parameters())
+    assert {key: count for key, count in counts.items() if not key[0]} == {
+        (False, b, p): 43 for b in (False, True) for p in (False, True)
+    }
+    assert {key: count for key, count in counts.items() if key[0]} == {
+        (True, b, p): 50 for b in (False, True) for p in (False, True)
+    }
