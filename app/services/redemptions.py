@@ -3,10 +3,12 @@
 A redeem reads (the key, the Idempotency-Key's stored answer, whether the customer or address is
 blocked, the codes: one statement), evaluates, then writes in one statement that claims the
 Idempotency-Key, consumes every limit with a guarded write, records the redemption and stores the
-answer, or does nothing at all (db/repositories/checkout_writes.py): two round trips. A redeem
-with balance codes (gift cards, wallets) or cashback runs as one transaction instead, since a
-balance is read, locked and planned before it is spent. Either way a refusal is stored under the
-key too, so a retry gets the same answer.
+answer, or does nothing at all (db/repositories/checkout_writes.py): two round trips, three with
+balance codes (gift cards, wallets: their lots are read once the total is known). A redeem that
+credits cashback runs as one transaction instead, since the wallet may have to be made first;
+so does one whose balances kept changing under it. Either way a refusal is stored under the key
+too, so a retry gets the same answer. A hold is a redemption recorded 'held' (services/holds.py).
+
 """
 
 from collections.abc import Sequence
@@ -139,17 +141,17 @@ async def _consume(
     customer_id: str | None,
     takes: Sequence[tuple[UUID, str, int]],
     periods: Sequence[PeriodTake],
-) -> bool:
+) -> Reason | None:
     """Take one use of every applied code and customer limit, then what the campaigns' budgets
     give (takes, sorted), then one of each period counter (sorted), in lock order
-    (db/locking.py). False, with nothing taken, when any limit or budget ran out since the
-    evaluation."""
+    (db/locking.py). None when all were taken; else, with nothing taken, the verdict for what
+    ran out since the evaluation."""
     async with uow.savepoint() as savepoint:
         code_ids = sorted(p.code_id for p in applied if p.code_id is not None)
         for code_id in code_ids:
             if not await uow.codes.consume_use(code_id):
                 await savepoint.rollback()
-                return False
+                return Reason.LIMIT_REACHED
         if customer_id is not None:
             for subject, subject_id, limit in sorted(_customer_limits(applied)):
                 taken = await uow.redemptions.consume_customer_use(
@@ -157,16 +159,16 @@ async def _consume(
                 )
                 if not taken:
                     await savepoint.rollback()
-                    return False
+                    return Reason.CUSTOMER_LIMIT_REACHED
         for campaign_id, unit, amount in takes:
             if not await uow.campaigns.take_budget(campaign_id, unit, amount):
                 await savepoint.rollback()
-                return False
+                return Reason.BUDGET_EXHAUSTED
         for period in periods:
             if not await uow.campaigns.take_period(period):
                 await savepoint.rollback()
-                return False
-    return True
+                return Reason.PERIOD_LIMIT_REACHED
+    return None
 
 
 async def _consume_and_plan(
@@ -176,18 +178,20 @@ async def _consume_and_plan(
     balance_codes: tuple[str, ...],
     due: int,
     now: datetime,
-) -> balances.PaymentPlan | None:
-    """Take the limits, then lock the balance codes and plan what they pay. None, with nothing
-    taken, when a limit ran out; a plan with a refused code also gives back the uses taken."""
+) -> balances.PaymentPlan | Reason:
+    """Take the limits, then lock the balance codes and plan what they pay. The verdict for
+    what ran out, with nothing taken, when a limit did; a plan with a refused code also gives
+    back the uses taken."""
     applied = [application.promotion for application in evaluation.applied]
     takes = _budget_takes(evaluation, request.cart.currency)
     periods = _period_takes(evaluation, request.customer_id, now)
     if not balance_codes:
-        taken = await _consume(uow, applied, request.customer_id, takes, periods)
-        return balances.NO_PAYMENTS if taken else None
+        lost = await _consume(uow, applied, request.customer_id, takes, periods)
+        return balances.NO_PAYMENTS if lost is None else lost
     async with uow.savepoint() as attempt:
-        if not await _consume(uow, applied, request.customer_id, takes, periods):
-            return None
+        lost = await _consume(uow, applied, request.customer_id, takes, periods)
+        if lost is not None:
+            return lost
         plan = await balances.plan_payments(
             uow,
             balance_codes,
@@ -298,8 +302,9 @@ async def redeem(
     max_discounts: int,
     guesses: GuessSettings,
 ) -> Written[Redemption]:
-    """Consume every code in the request for this order, all or nothing, exactly once per
-    idempotency key, for a caller holding the checkout scope. No limit is ever exceeded: each
+    """Consume the requested codes that apply for this order (terms.code_policy says which
+    that do not apply refuse it), exactly once per idempotency key, for a caller holding the
+    checkout scope. No limit is ever exceeded: each
     is taken by a conditional UPDATE or a guarded upsert, and nothing is recorded unless all of
     them were taken. Balance codes then pay towards the total after discounts (each take from
     a lot guarded, under the account's lock, so a balance is never spent twice), and cashback
@@ -343,6 +348,7 @@ async def _redeem_in_statements(
     guessers = Guessers(
         customer=customer_subject(request.customer_id), address=address_subject(request.client_ip)
     )
+    lapse_paid = partial(lapse_with_refunds, uow, now)
     async with statements:
         balance_changed = False
         lapsed = False
@@ -364,10 +370,7 @@ async def _redeem_in_statements(
             if request.codes or terms.balance_codes:
                 refuse_if_blocked(found.blocked_until, now)
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
-            lapse_with_refunds = partial(_lapse_in_transaction, uow, now)
-            if not lapsed and await release_held_back(
-                statements, evaluation, now, lapse_with_refunds
-            ):
+            if not lapsed and await release_held_back(statements, evaluation, now, lapse_paid):
                 # What a hold past its end held is free again: read again.
                 lapsed = True
                 continue
@@ -579,6 +582,7 @@ async def _redeem_in_transaction(
             blocked_until = await uow.guesses.blocked_until(blocking(counted), now)
             refuse_if_blocked(blocked_until, now)
 
+        lost_to = Reason.LIMIT_REACHED
         for _ in range(_CONSUME_ATTEMPTS):
             evaluation = await evaluate_request(uow, request, now, max_discounts)
             validation = validation_of(evaluation, request.customer_id)
@@ -593,7 +597,9 @@ async def _redeem_in_transaction(
             plan = await _consume_and_plan(
                 uow, evaluation, request, balance_codes, evaluation.total_amount, now
             )
-            if plan is not None:
+            if isinstance(plan, Reason):
+                lost_to = plan
+            else:
                 if not plan.is_valid:
                     refused = _Refused(replace(validation, valid=False), plan.verdicts)
                     if plan.unknown:
@@ -660,7 +666,7 @@ async def _redeem_in_transaction(
                 return redemption_of(record)
         else:
             # Lost every race for a limit; report it as the limit it lost.
-            refused = _Refused(validation.with_limit_reached())
+            refused = _Refused(validation.with_limit_reached(lost_to))
         source = VerdictSource.REDEEM if held_until is None else VerdictSource.HOLD
         # Committed with the stored refusal (write_once).
         await uow.support.log_verdicts(
@@ -709,11 +715,6 @@ async def list_redemptions(
     return [redemption_of(record) for record in records]
 
 
-async def lapse_with_refunds(uow: UnitOfWork, now: datetime, hold_id: UUID) -> Redemption:
-    """The lapse of a hold that paid with a balance, for the sweep (services/holds.py)."""
-    return await _lapse_in_transaction(uow, now, hold_id)
-
-
 async def rollback_redemption(
     statements: StatementUnitOfWork,
     uow: UnitOfWork,
@@ -758,8 +759,9 @@ async def rollback_redemption(
     )
 
 
-async def _lapse_in_transaction(uow: UnitOfWork, now: datetime, hold_id: UUID) -> Redemption:
-    """Let a hold that paid with a balance lapse: its payments go back in one transaction."""
+async def lapse_with_refunds(uow: UnitOfWork, now: datetime, hold_id: UUID) -> Redemption:
+    """Let a hold that paid with a balance lapse: its payments go back in one transaction
+    (for a capacity-refused redeem and for the sweep, services/holds.py)."""
     return await _rollback_in_transaction(uow, hold_id, now, None, lapsed_by=now)
 
 

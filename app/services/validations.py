@@ -93,8 +93,9 @@ async def validate_codes(
     """The verdict on every code and automatic promotion and the resulting totals, as the
     response body, for a caller holding the checkout scope. One round trip: the key and
     whether the customer or the client address is blocked from trying codes are read by the
-    same statement that loads the promotions. Only failed guesses write (one more
-    statement)."""
+    same statement that loads the promotions. It takes nothing; it writes only failed guesses
+    and, for a customer, the codes refused (one more statement), and releases holds past their
+    end that hold what it was refused for (then reads again)."""
     guessers = Guessers(
         customer=customer_subject(request.customer_id), address=address_subject(request.client_ip)
     )
