@@ -1,5 +1,10 @@
-import pytest
+from collections.abc import Callable
+from datetime import datetime
 
+import pytest
+from fastapi import FastAPI
+
+from app.api.deps import request_time
 from app.domain.api_keys import Scope
 from tests.factories import Factory, bearer
 
@@ -12,3 +17,19 @@ async def admin(factory: Factory) -> dict[str, str]:
 @pytest.fixture
 async def checkout(factory: Factory) -> dict[str, str]:
     return bearer(await factory.api_key(Scope.CHECKOUT, name="checkout"))
+
+
+@pytest.fixture
+def clock_from(app: FastAPI) -> Callable[[datetime], list[datetime]]:
+    """Start the API's clock at a moment; the test moves it by setting [0]."""
+
+    def start(moment: datetime) -> list[datetime]:
+        now = [moment]
+
+        async def request_now() -> datetime:
+            return now[0]
+
+        app.dependency_overrides[request_time] = request_now
+        return now
+
+    return start

@@ -2,14 +2,13 @@
 the total, rollback puts back exactly what was taken (and the order's points and cashback)."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient
 
-from app.api.deps import request_time
 from app.domain.benefits import AmountOff, Cashback
 from tests.factories import Factory, cart
 
@@ -17,14 +16,8 @@ START = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock(app: FastAPI) -> list[datetime]:
-    moment = [START]
-
-    async def now() -> datetime:
-        return moment[0]
-
-    app.dependency_overrides[request_time] = now
-    return moment
+def clock(clock_from: Callable[[datetime], list[datetime]]) -> list[datetime]:
+    return clock_from(START)
 
 
 def keyed(headers: dict[str, str], key: str | None = None) -> dict[str, str]:

@@ -1,14 +1,13 @@
 """Why a customer's code did not work: their refused codes, as support sees them."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient
 
-from app.api.deps import request_time
 from app.domain.api_keys import Scope
 from tests.factories import Factory, bearer, cart
 
@@ -21,14 +20,8 @@ async def support(factory: Factory) -> dict[str, str]:
 
 
 @pytest.fixture
-def clock(app: FastAPI) -> list[datetime]:
-    moment = [START]
-
-    async def now() -> datetime:
-        return moment[0]
-
-    app.dependency_overrides[request_time] = now
-    return moment
+def clock(clock_from: Callable[[datetime], list[datetime]]) -> list[datetime]:
+    return clock_from(START)
 
 
 async def test_support_sees_each_refused_code_newest_first_with_its_message(

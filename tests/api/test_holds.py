@@ -1,14 +1,13 @@
 """Holds through the API: taken like a redemption, then redeemed, released or let lapse."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
-from app.api.deps import request_time
 from app.domain.benefits import AmountOff, Cashback
 from tests.api.test_balances import gift_card
 from tests.api.test_checkout import code_count
@@ -19,14 +18,8 @@ CART = cart(("shirt", 1, 5000))
 
 
 @pytest.fixture
-def clock(app: FastAPI) -> list[datetime]:
-    moment = [START]
-
-    async def now() -> datetime:
-        return moment[0]
-
-    app.dependency_overrides[request_time] = now
-    return moment
+def clock(clock_from: Callable[[datetime], list[datetime]]) -> list[datetime]:
+    return clock_from(START)
 
 
 def keyed(headers: dict[str, str]) -> dict[str, str]:

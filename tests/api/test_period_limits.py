@@ -2,14 +2,13 @@
 rollbacks, shown on the campaign."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
-from app.api.deps import request_time
 from tests.factories import cart
 
 # 23:30 in Berlin on Monday 1 June; 21:30 UTC.
@@ -17,14 +16,8 @@ LATE_EVENING = datetime(2026, 6, 1, 21, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock(app: FastAPI) -> list[datetime]:
-    moment = [LATE_EVENING]
-
-    async def now() -> datetime:
-        return moment[0]
-
-    app.dependency_overrides[request_time] = now
-    return moment
+def clock(clock_from: Callable[[datetime], list[datetime]]) -> list[datetime]:
+    return clock_from(LATE_EVENING)
 
 
 async def campaign(client: AsyncClient, admin: dict[str, str], code: str, **fields: Any) -> Any:
