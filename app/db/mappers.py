@@ -4,6 +4,7 @@ Campaign rules are stored as JSONB in the shape the API publishes (effects, targ
 and the limits per period); rules_to_json and rules_from_json are the only codec for it.
 """
 
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 from typing import Any, Protocol, TypeAlias
@@ -32,8 +33,10 @@ from app.domain.campaigns import (
     CodeSource,
     Trigger,
 )
+from app.domain.cart import CartLine
 from app.domain.conditions import MINUTES_PER_DAY, Conditions, Schedule, Target, clock_of, minute_of
 from app.domain.periods import Per, Period, PeriodKey, PeriodLimit, PeriodLimits
+from app.domain.returns import Terms
 from app.domain.rules import Promotion, Rules, Stacking, Usage
 
 # A result row of any shape; columns are read by name.
@@ -311,3 +314,54 @@ def _budget_left(row: Fields) -> BudgetLeft | None:
     if redemptions is None and amount is None:
         return None
     return BudgetLeft(redemptions, amount, OverBudget(row["over_budget"]))
+
+
+def lines_to_json(lines: Iterable[CartLine]) -> list[list[Any]]:
+    """An order's lines as redemptions.lines keeps them: [sku, quantity, unit price,
+    [categories]] each."""
+    return [
+        [line.sku, line.quantity, line.unit_price_amount, sorted(line.categories)] for line in lines
+    ]
+
+
+def lines_to_text(lines: Iterable[CartLine]) -> str:
+    return orjson.dumps(lines_to_json(lines)).decode()
+
+
+def lines_from_json(data: list[Any]) -> tuple[CartLine, ...]:
+    return tuple(
+        CartLine(sku, quantity, unit_price, frozenset(categories))
+        for sku, quantity, unit_price, categories in data
+    )
+
+
+def terms_to_json(terms: Terms) -> dict[str, Any]:
+    """A promotion as it applied (redemption_items.terms); its campaign and code ids are the
+    item's columns."""
+    return {
+        "name": terms.name,
+        "code": terms.code,
+        "priority": terms.stacking.priority,
+        "exclusive": terms.stacking.is_exclusive,
+        "line_exclusive": terms.stacking.is_line_exclusive,
+        "rules": rules_to_json(terms.rules),
+    }
+
+
+def terms_from_json(data: dict[str, Any], campaign_id: UUID, code_id: UUID | None) -> Terms:
+    return Terms(
+        campaign_id=campaign_id,
+        name=data["name"],
+        code_id=code_id,
+        code=data["code"],
+        rules=rules_from_json(data["rules"]),
+        stacking=Stacking(
+            priority=data["priority"],
+            is_exclusive=data["exclusive"],
+            is_line_exclusive=data["line_exclusive"],
+        ),
+    )
+
+
+def terms_to_text(terms: Terms) -> str:
+    return orjson.dumps(terms_to_json(terms)).decode()

@@ -330,6 +330,11 @@ class Redemption(Base):
     expires_at: Mapped[datetime | None]
     # The period counters it added one to: [campaign_id, per, subject, period, starts] each.
     period_takes: Mapped[dict[str, Any]] = mapped_column(server_default=text("'[]'::jsonb"))
+    # The cart as redeemed, [sku, quantity, unit price, [categories]] per line (NULL: recorded
+    # before partial returns existed), and how many of each line were returned (NULL: none).
+    # While lines are returned, the amounts above are the order's as it stands.
+    lines: Mapped[list[Any] | None] = mapped_column(JSONB)
+    returned_quantities: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
 
 
 class RedemptionItem(Base):
@@ -366,8 +371,28 @@ class RedemptionItem(Base):
     # the order's currency; NULL: that budget was not capped).
     budget_redemption: Mapped[bool] = mapped_column(server_default=text("false"))
     budget_amount: Mapped[int | None] = mapped_column(BigInteger)
+    # The promotion as it applied (name, code, stacking, rules; db/mappers.py): what a
+    # partial return applies again to what stays. NULL: recorded before returns existed.
+    terms: Mapped[dict[str, Any] | None]
     # Its redemption's, for listing a code's or a campaign's redemptions in time order.
     created_at: Mapped[datetime] = _created_at()
+
+
+class RedemptionReturn(Base):
+    """Lines of a redeemed order returned, and what that gave back (its answer, as sent)."""
+
+    __tablename__ = "redemption_returns"
+    __table_args__ = (
+        CheckConstraint("refund_amount >= 0", name="refund_not_negative"),
+        Index("ix_redemption_returns_redemption_id_created_at", "redemption_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    redemption_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("redemptions.id"))
+    api_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_keys.id"))
+    refund_amount: Mapped[int] = mapped_column(BigInteger)
+    result: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
 
 
 class IdempotencyKey(Base):
@@ -640,6 +665,9 @@ class LedgerLot(Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         # The last line of defence: a lot can never be overdrawn or refilled past its amount.
         CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_within_amount"),
+        CheckConstraint(
+            "taken_back >= 0 AND taken_back <= amount", name="taken_back_within_amount"
+        ),
         Index("ix_ledger_lots_account_id", "account_id"),
         Index("ix_ledger_lots_entry_id", "entry_id"),
         Index(
@@ -659,6 +687,8 @@ class LedgerLot(Base):
     available_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     reversed_at: Mapped[datetime | None]
+    # What partial returns took back of its credit so far (the whole of it: reversed_at).
+    taken_back: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     created_at: Mapped[datetime]
 
 

@@ -454,3 +454,32 @@ def evaluate(
         unit_discounts=tuple(tuple(s.unit_discounts()) for s in states),
         shipping_discount_amount=cart.shipping_amount - order.shipping_amount,
     )
+
+
+def reapply(
+    cart: Cart, promotions: Sequence[tuple[Promotion, str | None]], max_discounts: int
+) -> Evaluation:
+    """What promotions an order applied give on cart (what stays of the order after a
+    return): applied again in stacking order, each checked only against the cart (its target,
+    minimums and effects' requirements), not for eligibility, which held when the order was
+    redeemed. A promotion that no longer applies is in `skipped` with its reason."""
+    states = [LineState.of(index, line) for index, line in enumerate(cart.lines)]
+    canonical = sorted(states, key=attrgetter("key"))
+    order = _Order(cart, states, canonical, cart.shipping_amount, StackState(max_discounts))
+    applied: list[Application] = []
+    skipped: list[Refusal] = []
+    for promotion, code in sorted(promotions, key=lambda p: p[0].stacking_key):
+        outcome = order.apply(promotion, code)
+        if isinstance(outcome, Application):
+            applied.append(outcome)
+        else:
+            skipped.append(outcome)
+    return Evaluation(
+        cart=cart,
+        verdicts=(),
+        applied=tuple(applied),
+        skipped=tuple(skipped),
+        line_discount_amounts=tuple(s.discount_amount for s in states),
+        unit_discounts=tuple(tuple(s.unit_discounts()) for s in states),
+        shipping_discount_amount=cart.shipping_amount - order.shipping_amount,
+    )

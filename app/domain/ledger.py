@@ -227,6 +227,13 @@ def plan_reversal(
     return Reversal(takes=takes, shortfall=amount - total(takes))
 
 
+def taken_back(reversal: Entry) -> int:
+    """How much of its credit a reverse entry took back: taken from lots, made debt or
+    forgiven alike (db/repositories/ledger.reversed_amounts adds up the same in SQL)."""
+    details = reversal.details
+    return sum(int(str(details[part])) for part in ("taken", "debt_added", "forgiven"))
+
+
 @dataclass(frozen=True, slots=True)
 class Credit:
     """How a new credit lands on an account that may owe some of it: the debt is paid first and

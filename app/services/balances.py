@@ -28,11 +28,13 @@ from app.domain.ledger import (
     payment_message,
     payment_refusal,
     plan_payment,
+    taken_back,
     total,
 )
 from app.domain.reasons import Reason
+from app.domain.returns import balance_refunds, paid_lots
 from app.services.campaigns import insert_drawn
-from app.services.checkout_results import BalanceVerdict, CashbackCredit, Payment
+from app.services.checkout_results import BalanceRefund, BalanceVerdict, CashbackCredit, Payment
 from app.services.errors import (
     BalanceCodeNotFound,
     CodeAlreadyExists,
@@ -430,30 +432,81 @@ async def credit_cashback(
     await _credit(uow, wallet, entry, available_at, now)
 
 
-async def reverse_redemption_balances(
-    uow: UnitOfWork, redemption_id: UUID, now: datetime, api_key_id: UUID | None = None
-) -> None:
-    """Inside the rollback's transaction: refund every payment into the lots it took from,
-    and take back the cashback it credited (from its own lot first; what was spent since is
-    forgiven, and the entry says so)."""
+@dataclass(frozen=True, slots=True)
+class GivenBack:
+    """What a rollback or a return gave back to balances."""
+
+    refunds: tuple[BalanceRefund, ...] = ()
+    cashback_reversed: int = 0
+
+    @property
+    def refunded_amount(self) -> int:
+        return sum(refund.amount for refund in self.refunds)
+
+
+NOTHING_GIVEN_BACK = GivenBack()
+
+
+async def give_back_balances(
+    uow: UnitOfWork,
+    redemption_id: UUID,
+    now: datetime,
+    api_key_id: UUID | None = None,
+    *,
+    kept: tuple[int, int] | None = None,
+    paid_in_order: Sequence[str] = (),
+) -> GivenBack:
+    """Inside a rollback's (kept None) or a return's transaction: refund what the payments
+    still hold into the lots they took it from, and take back the cashback still credited
+    (from its own lot first; what was spent since is forgiven, and the entry says so). A
+    return keeps (total, cashback): the payments keep paying up to the order's new total,
+    what they paid beyond it comes back, the last payment first (domain/returns.py); the
+    cashback beyond the new one is taken back. paid_in_order: the balance codes as they paid
+    (the redemption's answer says; one statement's payment entries share one time)."""
     entries = await uow.ledger.for_redemption(redemption_id)
     if not entries:
-        return
+        return NOTHING_GIVEN_BACK
     accounts = await uow.ledger.lock(e.account_id for e in entries)
-    payments = [e for e in entries if e.kind is EntryKind.PAYMENT]
-    allocations = await uow.ledger.allocations([e.id for e in payments])
+    order = {normalise(code): position for position, code in enumerate(paid_in_order)}
+
+    def paid_as(entry: Entry) -> int:
+        code = accounts[entry.account_id].code
+        return order.get(normalise(code or ""), len(order))
+
+    payments = sorted((e for e in entries if e.kind is EntryKind.PAYMENT), key=paid_as)
+    refunds = [e for e in entries if e.kind is EntryKind.REFUND]
+    allocations = await uow.ledger.allocations([e.id for e in [*payments, *refunds]])
+    held = paid_lots(payments, refunds, allocations)
+    back = balance_refunds(held, 0 if kept is None else kept[0])
+    given: list[BalanceRefund] = []
     for payment in payments:
+        takes = back.get(payment.id)
+        if not takes:
+            continue
         refund = NewEntry(
             kind=EntryKind.REFUND,
-            amount=-payment.amount,
+            amount=sum(take.amount for take in takes),
             redemption_id=redemption_id,
             api_key_id=api_key_id,
             details={"refunds": str(payment.id)},
         )
-        await uow.ledger.credit(payment.account_id, refund, now, back_into=allocations[payment.id])
+        await uow.ledger.credit(payment.account_id, refund, now, back_into=takes)
+        account = accounts[payment.account_id]
+        assert account.code is not None, "gift cards and wallets have codes"
+        given.append(BalanceRefund(account.code, account.kind, refund.amount))
     cashbacks = [e for e in entries if e.kind is EntryKind.CASHBACK]
     own_lots = await uow.ledger.lots_of_entries([e.id for e in cashbacks])
+    cashback_reversed = 0
     for cashback in cashbacks:
+        before = sum(
+            taken_back(e)
+            for e in entries
+            if e.kind is EntryKind.REVERSE and e.details.get("reverses") == str(cashback.id)
+        )
+        left = cashback.amount - before
+        amount = left if kept is None else max(0, left - kept[1])
+        if amount <= 0:
+            continue
         await reverse_credit(
             uow,
             accounts[cashback.account_id],
@@ -463,4 +516,8 @@ async def reverse_redemption_balances(
             allow_debt=False,
             redemption_id=redemption_id,
             api_key_id=api_key_id,
+            amount=amount,
+            completes=amount == left,
         )
+        cashback_reversed += amount
+    return GivenBack(tuple(given), cashback_reversed)

@@ -128,6 +128,15 @@ class Payment:
 
 
 @dataclass(frozen=True, slots=True)
+class BalanceRefund:
+    """What a rollback or a return put back on one gift card or wallet."""
+
+    code: str
+    kind: AccountKind
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
 class CashbackCredit:
     wallet_code: str
     amount: int
@@ -145,6 +154,28 @@ class Settlement:
 
 
 NOTHING_SETTLED = Settlement()
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedLine:
+    index: int
+    """The line's position in the redeemed cart."""
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """What was returned of a redeemed order so far, and the order as it stands."""
+
+    lines: tuple[ReturnedLine, ...]
+    subtotal_amount: int
+    discount_amount: int
+    shipping_discount_amount: int
+    total_amount: int
+    cashback_amount: int
+    refunded_amount: int
+    """How much the order's total went down by: what its returns gave back in all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +198,9 @@ class Redemption(Validation):
     paid_amount: int
     amount_due: int
     cashback_credit: CashbackCredit | None
+    returned: Returned | None
+    """Lines returned so far (POST /v1/redemptions/{id}/returns); None: none. The amounts
+    above stay as redeemed."""
 
 
 # A redemption's identity and where it stands, and what follows from its codes' verdicts: what
@@ -179,6 +213,7 @@ REDEMPTION_STATE = (
     "created_at",
     "rolled_back_at",
     "expires_at",
+    "returned",
 )
 
 
@@ -226,6 +261,7 @@ def redemption(
     created_at: datetime,
     rolled_back_at: datetime | None,
     expires_at: datetime | None = None,
+    returned: Returned | None = None,
 ) -> Redemption:
     v, s = kept.validation, kept.settlement
     return Redemption(
@@ -242,6 +278,7 @@ def redemption(
         paid_amount=s.paid_amount,
         amount_due=v.total_amount - s.paid_amount,
         cashback_credit=s.cashback_credit,
+        returned=returned,
     )
 
 

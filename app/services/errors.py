@@ -20,6 +20,8 @@ class ErrorCode(StrEnum):
     REDEMPTION_NOT_FOUND = "redemption_not_found"
     HOLD_NOT_FOUND = "hold_not_found"
     HOLD_ENDED = "hold_ended"
+    NOT_RETURNABLE = "not_returnable"
+    INVALID_RETURN = "invalid_return"
     API_KEY_NOT_FOUND = "api_key_not_found"
     CODE_ALREADY_EXISTS = "code_already_exists"
     CODE_IN_USE = "code_in_use"
@@ -98,6 +100,18 @@ class RedemptionNotFound(AppError):
     code = ErrorCode.REDEMPTION_NOT_FOUND
     status = 404
     title = "Redemption not found"
+
+
+class NotReturnable(AppError):
+    code = ErrorCode.NOT_RETURNABLE
+    status = 409
+    title = "The redemption's lines cannot be returned"
+
+
+class InvalidReturn(AppError):
+    code = ErrorCode.INVALID_RETURN
+    status = 422
+    title = "The lines to return are not in the order"
 
 
 class HoldNotFound(AppError):

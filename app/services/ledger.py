@@ -19,13 +19,22 @@ async def reverse_credit(
     order_id: str | None = None,
     redemption_id: UUID | None = None,
     api_key_id: UUID | None = None,
+    amount: int | None = None,
+    completes: bool = True,
 ) -> Entry:
-    """Inside the caller's transaction, with account locked: take credit's amount back, first
-    from its own lots (whatever is left of them), then other pending lots, then spendable ones
-    soonest to expire first. What is still missing becomes debt when allow_debt, and is
-    forgiven otherwise; the reverse entry says which, and its allocations say where from."""
-    plan = plan_reversal(await uow.ledger.open_lots(account.id), own_lots, credit.amount, now)
-    await uow.ledger.mark_reversed(own_lots, now)
+    """Inside the caller's transaction, with account locked: take credit's amount (or amount
+    of it: a partial return) back, first from its own lots (whatever is left of them), then
+    other pending lots, then spendable ones soonest to expire first. What is still missing
+    becomes debt when allow_debt, and is forgiven otherwise; the reverse entry says which, and
+    its allocations say where from. completes: this takes back the last of the credit, and
+    its own lots stop counting (towards tiers) as credited; otherwise they count that much
+    less."""
+    wanted = credit.amount if amount is None else amount
+    plan = plan_reversal(await uow.ledger.open_lots(account.id), own_lots, wanted, now)
+    if completes:
+        await uow.ledger.mark_reversed(own_lots, now)
+    else:
+        await uow.ledger.take_back(own_lots, wanted)
     debt_added = plan.shortfall if allow_debt else 0
     if debt_added:
         await uow.ledger.set_debt(account.id, account.debt + debt_added)

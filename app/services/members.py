@@ -33,6 +33,7 @@ from app.domain.loyalty import (
     points_for,
     standing,
 )
+from app.domain.returns import ReturnedShare, share_to_take_back
 from app.services.errors import (
     CurrencyMismatch,
     InsufficientPoints,
@@ -293,11 +294,14 @@ async def reverse_order_points(
     program_id: UUID | None = None,
     redemption_id: UUID | None = None,
     api_key_id: UUID | None = None,
+    returned: ReturnedShare | None = None,
 ) -> list[Entry]:
     """Inside the caller's transaction: take back what the order earned, in every program (or
-    one), once. Taken first from the order's own lot (pending or not), then other pending
-    points, then available ones soonest to expire first; what is still missing becomes debt if
-    the program allows a negative balance, and is forgiven otherwise (the entry says which)."""
+    one): all that is left of it, or with returned (a partial return) the share of the points
+    that the returned part of the order earned, less what earlier returns took. Taken first
+    from the order's own lot (pending or not), then other pending points, then available ones
+    soonest to expire first; what is still missing becomes debt if the program allows a
+    negative balance, and is forgiven otherwise (the entry says which)."""
     earns = await uow.ledger.earns_for_order(order_id, program_id)
     if not earns:
         return []
@@ -306,7 +310,14 @@ async def reverse_order_points(
     reversals: list[Entry] = []
     for earned in sorted(earns, key=lambda e: e.account_id):
         account = accounts[earned.account_id]
-        if await uow.ledger.reversals_of(account.id, [earned.id]):
+        before = (await uow.ledger.reversed_amounts(account.id, [earned.id])).get(earned.id, 0)
+        if returned is None:
+            amount = earned.amount - before
+        else:
+            amount = share_to_take_back(
+                earned.amount, before, returned.order_total, returned.returned_total
+            )
+        if amount <= 0:
             continue
         assert account.program_id is not None, "earn entries belong to points accounts"
         program = await find_program(uow, account.program_id)
@@ -320,6 +331,8 @@ async def reverse_order_points(
             order_id=order_id,
             redemption_id=redemption_id,
             api_key_id=api_key_id,
+            amount=amount,
+            completes=before + amount >= earned.amount,
         )
         reversals.append(entry)
     return reversals

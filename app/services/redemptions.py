@@ -34,7 +34,11 @@ from app.db.repositories.checkout_writes import (
     WriteRefused,
 )
 from app.db.repositories.idempotency import StoredResponse
-from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
+from app.db.repositories.redemptions import (
+    RedemptionItemRecord,
+    RedemptionRecord,
+    ReturnedRecord,
+)
 from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
 from app.domain.budgets import Applied, budget_takes
@@ -46,8 +50,10 @@ from app.domain.guesses import (
     customer_subject,
     failed_guesses,
 )
+from app.domain.ledger import Entry
 from app.domain.periods import PeriodKey, PeriodTake, period_takes
 from app.domain.reasons import Reason
+from app.domain.returns import Terms
 from app.domain.rules import Promotion
 from app.domain.stacking import CodePolicy
 from app.domain.verdicts import VerdictSource, refused_codes
@@ -60,6 +66,8 @@ from app.services.checkout_results import (
     BalanceVerdict,
     Kept,
     Redemption,
+    Returned,
+    ReturnedLine,
     Settlement,
     Validation,
     kept_from_stored,
@@ -89,14 +97,37 @@ _CONSUME_ATTEMPTS = 3
 
 def redemption_of(record: RedemptionRecord) -> Redemption:
     """A recorded redemption as it stands now."""
+    kept = kept_from_stored(record.result)
     return redemption(
-        kept_from_stored(record.result),
+        kept,
         id=record.id,
         status=record.status,
         order_id=record.order_id,
         created_at=record.created_at,
         rolled_back_at=record.rolled_back_at,
         expires_at=record.expires_at,
+        returned=_returned(record.returned, kept.validation.total_amount),
+    )
+
+
+def _returned(returned: ReturnedRecord | None, redeemed_total: int) -> Returned | None:
+    if returned is None:
+        return None
+    amounts = returned.amounts
+    return Returned(
+        lines=tuple(
+            ReturnedLine(index, line.sku, quantity)
+            for index, (line, quantity) in enumerate(
+                zip(returned.lines, returned.quantities, strict=True)
+            )
+            if quantity
+        ),
+        subtotal_amount=amounts.subtotal_amount,
+        discount_amount=amounts.discount_amount,
+        shipping_discount_amount=amounts.shipping_discount_amount,
+        total_amount=amounts.total_amount,
+        cashback_amount=amounts.cashback_amount,
+        refunded_amount=redeemed_total - amounts.total_amount,
     )
 
 
@@ -273,6 +304,7 @@ def _items(evaluation: Evaluation, customer_id: str | None) -> list[RedemptionIt
                     if budget is not None and budget.amount is not None
                     else None
                 ),
+                terms=Terms.of(promotion),
             )
         )
     return items
@@ -549,6 +581,7 @@ def _new_redemption(
         payments=payments,
         held_until=response.expires_at,
         period_takes=_period_takes(evaluation, request.customer_id, response.created_at),
+        lines=request.cart.lines,
     )
 
 
@@ -648,6 +681,7 @@ async def _redeem_in_transaction(
                     items=_items(evaluation, request.customer_id),
                     held_until=held_until,
                     period_takes=_period_takes(evaluation, request.customer_id, now),
+                    lines=request.cart.lines,
                 )
                 await balances.record_payments(uow, plan, redemption_id)
                 if wallet is not None:
@@ -753,7 +787,9 @@ async def rollback_redemption(
             current = await statements.checkout.redemption(redemption_id)
             if current is None:
                 raise RedemptionNotFound(f"No redemption has id {redemption_id}.")
-            return redemption_of(current)
+            if current.returned is None or current.status != "succeeded":
+                return redemption_of(current)
+            # Partly returned (perhaps while the statement waited): the transaction's.
     return await _rollback_in_transaction(
         uow, redemption_id, now, api_key_id, holds_only=holds_only, lapsed_by=lapsed_by
     )
@@ -783,33 +819,51 @@ async def _rollback_in_transaction(
             if existing is None:
                 raise RedemptionNotFound(f"No redemption has id {redemption_id}.")
             return redemption_of(existing)
-        items = await uow.redemptions.items(redemption_id)
-        for item in items:
-            if item.code_id is not None:
-                await uow.codes.release_use(item.code_id)
-        if record.customer_id is not None:
-            usages = sorted(
-                [
-                    ("code", item.code_id)
-                    for item in items
-                    if item.counted_code_customer and item.code_id is not None
-                ]
-                + [
-                    ("campaign", item.campaign_id)
-                    for item in items
-                    if item.counted_campaign_customer
-                ]
-            )
-            for subject, subject_id in usages:
-                await uow.redemptions.release_customer_use(subject, subject_id, record.customer_id)
-        await uow.campaigns.give_back_budgets(redemption_id)
-        await uow.campaigns.give_back_periods(redemption_id)
-        await balances.reverse_redemption_balances(uow, redemption_id, now, api_key_id)
-        if record.order_id is not None and record.status == "rolled_back":
-            # A released hold was never paid: its order's points are not its to take back.
-            await members.reverse_order_points(
-                uow, record.order_id, now, redemption_id=redemption_id, api_key_id=api_key_id
-            )
+        await give_back_the_rest(uow, record, now, api_key_id)
         await uow.commit()
     metrics.rollback_performed()
     return redemption_of(record)
+
+
+@dataclass(frozen=True, slots=True)
+class GivenBack:
+    """What a rollback gave back to balances and loyalty programs."""
+
+    balances: balances.GivenBack
+    points: tuple[Entry, ...]
+
+
+async def give_back_the_rest(
+    uow: UnitOfWork, record: RedemptionRecord, now: datetime, api_key_id: UUID | None
+) -> GivenBack:
+    """Inside the transaction that just flipped record (rolled back, released or expired):
+    give back what it still holds: one use of each code, the customer's counted uses, its
+    campaigns' budgets (what its items still hold), its period counters, what balance codes
+    still pay (into the lots it came from), the cashback still credited and the points its
+    order still has. After partial returns, that is exactly what they left."""
+    redemption_id = record.id
+    items = await uow.redemptions.items(redemption_id)
+    for item in items:
+        if item.code_id is not None:
+            await uow.codes.release_use(item.code_id)
+    if record.customer_id is not None:
+        usages = sorted(
+            [
+                ("code", item.code_id)
+                for item in items
+                if item.counted_code_customer and item.code_id is not None
+            ]
+            + [("campaign", item.campaign_id) for item in items if item.counted_campaign_customer]
+        )
+        for subject, subject_id in usages:
+            await uow.redemptions.release_customer_use(subject, subject_id, record.customer_id)
+    await uow.campaigns.give_back_budgets(redemption_id)
+    await uow.campaigns.give_back_periods(redemption_id)
+    given = await balances.give_back_balances(uow, redemption_id, now, api_key_id)
+    points: list[Entry] = []
+    if record.order_id is not None and record.status == "rolled_back":
+        # A released hold was never paid: its order's points are not its to take back.
+        points = await members.reverse_order_points(
+            uow, record.order_id, now, redemption_id=redemption_id, api_key_id=api_key_id
+        )
+    return GivenBack(given, tuple(points))

@@ -15,6 +15,7 @@ from app.api.deps import (
     SettingsDep,
     StatementsDep,
     UowDep,
+    idempotency_claim,
     request_fingerprint,
 )
 from app.api.fast_routes import (
@@ -28,10 +29,16 @@ from app.api.fast_routes import (
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse, written
-from app.api.schemas.checkout import Redemption, RedemptionCreate, RedemptionList
+from app.api.schemas.checkout import (
+    Redemption,
+    RedemptionCreate,
+    RedemptionList,
+    Return,
+    ReturnCreate,
+)
 from app.api.schemas.common import PATH_ID
 from app.domain.api_keys import Scope
-from app.services import checkout_results
+from app.services import checkout_results, returns
 from app.services import redemptions as service
 from app.services.errors import RedemptionRefused
 from app.settings import Settings
@@ -169,3 +176,40 @@ async def rollback_redemption(
 ) -> OrjsonResponse:
     rolled_back = await service.rollback_redemption(statements, uow, redemption_id, now, key.id)
     return OrjsonResponse(rolled_back)
+
+
+@router.post(
+    "/v1/redemptions/{redemption_id}/returns",
+    status_code=201,
+    response_model=Return,
+    summary="Return some of a redeemed order's lines",
+    description=(
+        "The order's promotions are applied again, as they were when it was redeemed, to what "
+        "stays (minimums, tiers and buy-X-get-Y see the smaller cart); no promotion gives more "
+        "than before, and a return never makes the shopper owe: when the discount lost is "
+        "worth more than what came back, `refund_amount` is 0. What the smaller discount gives "
+        "back goes back: campaign money budgets, gift cards and wallets (what they paid beyond "
+        "the new total, the last payment first), cashback, and the returned part's share of "
+        "the points its `order_id` earned. Use limits, redemption budgets and period counters "
+        "come back only when every line is: the redemption is then rolled back "
+        "(`order_returned`), and a rollback after partial returns gives back exactly the "
+        "rest. Requires an `Idempotency-Key`. 409 `not_returnable` for a hold or a redemption "
+        "rolled back; 422 `invalid_return` for a sku not in the order or more than is left."
+    ),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+)
+async def return_lines(
+    request: Request,
+    redemption_id: UUID,
+    body: ReturnCreate,
+    uow: UowDep,
+    key: CheckoutKey,
+    idempotency_key: IdempotencyKeyDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> OrjsonResponse:
+    claim = idempotency_claim(request, key.id, idempotency_key, body.model_dump(mode="json"))
+    returned = await returns.return_lines(
+        uow, redemption_id, body.wanted(), claim, now, settings.limits.max_discounts_per_order
+    )
+    return written(returned)

@@ -233,6 +233,24 @@ class CashbackCredit(BaseModel):
     available_at: datetime = Field(description="Spendable from then (after the return window)")
 
 
+class ReturnedLine(BaseModel):
+    index: int = Field(description="The line's position in the redeemed cart")
+    sku: str
+    quantity: int
+
+
+class Returned(BaseModel):
+    lines: list[ReturnedLine] = Field(description="Returned so far, by the cart's lines")
+    subtotal_amount: int
+    discount_amount: int
+    shipping_discount_amount: int
+    total_amount: int = Field(description="The order's total as it stands")
+    cashback_amount: int
+    refunded_amount: int = Field(
+        description="What the order's total went down by in all: what its returns gave back"
+    )
+
+
 class Redemption(Validation):
     id: UUID
     status: Literal["succeeded", "rolled_back", "held", "released", "expired"] = Field(
@@ -259,6 +277,11 @@ class Redemption(Validation):
     expires_at: datetime | None = Field(
         description="A hold's end: what it took is held for it until then. Null for a "
         "redemption made directly"
+    )
+    returned: Returned | None = Field(
+        description="What its returns brought back so far and the order as it stands "
+        "(`POST /v1/redemptions/{id}/returns`); null when nothing was returned. The amounts "
+        "above stay as redeemed"
     )
 
 
@@ -340,3 +363,76 @@ class Qualification(BaseModel):
     near_misses: list[NearMiss] = Field(
         description="What would apply with a bigger cart, closest first"
     )
+
+
+class ReturnLine(RequestModel):
+    sku: Sku
+    quantity: Quantity
+
+
+class ReturnCreate(RequestModel):
+    model_config = example("ReturnCreate")
+
+    lines: list[ReturnLine] = Field(
+        min_length=1,
+        max_length=MAX_LINES,
+        description="What comes back, by sku: a sku's quantity is taken from its lines in "
+        "the cart's order",
+    )
+
+    def wanted(self) -> tuple[tuple[str, int], ...]:
+        return tuple((line.sku, line.quantity) for line in self.lines)
+
+
+class BalanceRefund(BaseModel):
+    code: str
+    kind: Literal["gift_card", "wallet"]
+    amount: int = Field(description="Put back on it, into the lots it was paid from")
+
+
+class PointsReversed(BaseModel):
+    program_id: UUID
+    points: int = Field(description="Taken back: the returned part's share of what it earned")
+
+
+class PromotionAfterReturn(BaseModel):
+    campaign_id: UUID
+    code: str | None
+    discount_amount: int = Field(description="What it takes off the lines that stay")
+    shipping_discount_amount: int
+    cashback_amount: int
+    given_back_amount: int = Field(
+        description="The discount it no longer gives (back to its campaign's money budget)"
+    )
+
+
+class Return(BaseModel):
+    id: UUID
+    redemption_id: UUID
+    order_id: str | None
+    created_at: datetime
+    lines: list[ReturnedLine] = Field(description="What this return brought back")
+    order_returned: bool = Field(
+        description="Every line is back: the redemption is rolled back, and its code and "
+        "customer uses, redemption budgets and period counters are given back as well"
+    )
+    total_amount_before: int
+    subtotal_amount: int
+    discount_amount: int = Field(description="The discount on what stays, recomputed")
+    shipping_discount_amount: int
+    total_amount: int = Field(description="The order's total now (0 once all is returned)")
+    refund_amount: int = Field(
+        description="`total_amount_before` minus `total_amount`: what the shopper gets back"
+    )
+    balance_refunds: list[BalanceRefund] = Field(
+        description="What went back to gift cards and wallets (what they paid beyond the new "
+        "total, the last payment first)"
+    )
+    balance_refunded_amount: int
+    external_refund_amount: int = Field(
+        description="`refund_amount` less `balance_refunded_amount`: what the shop refunds "
+        "through its own payment"
+    )
+    cashback_reversed_amount: int = Field(description="Taken back from the customer's wallet")
+    points_reversed: list[PointsReversed]
+    promotions: list[PromotionAfterReturn] = Field(description="Each promotion of the order now")

@@ -68,6 +68,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "cart": CART,
         "hold_seconds": 600,
     },
+    "ReturnCreate": {"lines": [{"sku": "shirt", "quantity": 1}]},
     "SupportCodeCreate": {
         "customer": {"email": "ann@example.com"},
         "amount_off": {"amount": 1000, "currency": "EUR"},

@@ -294,6 +294,16 @@ class CampaignRepository(Repository):
         """What a redemption being rolled back took from its campaigns' budgets."""
         await self.session.execute(_GIVE_BACK_BUDGETS, {"redemption_id": redemption_id})
 
+    async def give_back_amounts(self, amounts: Sequence[tuple[UUID, str, int]]) -> None:
+        """What a partial return gives back to money budgets: (campaign, currency, amount)
+        each, in lock order (db/locking.py)."""
+        for campaign_id, unit, amount in sorted(amounts):
+            await self.session.execute(
+                update(BudgetRow)
+                .where(BudgetRow.campaign_id == campaign_id, BudgetRow.unit == unit)
+                .values(used=func.greatest(BudgetRow.used - amount, 0))
+            )
+
     async def history_used(self, campaign_id: UUID, unit: str) -> int:
         """What the campaign's live redemptions (succeeded or held) used of unit: how many of
         them, or their discounts in that currency. What a cap set now starts from."""

@@ -36,7 +36,7 @@ from app.db.repositories.loyalty import (
     program_from_row,
     reward_from_row,
 )
-from app.db.repositories.redemptions import RedemptionRecord
+from app.db.repositories.redemptions import RedemptionRecord, record_of
 from app.domain.api_keys import ApiKey, Scope
 from app.domain.guesses import UNADDRESSED_PREFIX, Subject, Tally
 from app.domain.ledger import Account, Lot, Summary
@@ -161,7 +161,10 @@ WHERE r.status = 'held' AND r.expires_at <= $1
 ORDER BY r.expires_at LIMIT $2
 """
 _REDEMPTION = """
-SELECT id, customer_id, order_id, status, result, created_at, rolled_back_at, expires_at
+SELECT id, customer_id, order_id, status, result, created_at, rolled_back_at, expires_at,
+       returned_quantities, CASE WHEN returned_quantities IS NOT NULL THEN lines END AS lines,
+       subtotal_amount, discount_amount, shipping_amount, shipping_discount_amount,
+       total_amount, cashback_amount
 FROM redemptions WHERE id = $1
 """
 
@@ -345,7 +348,7 @@ class CheckoutReads:
 
     async def redemption(self, redemption_id: UUID) -> RedemptionRecord | None:
         rows = await self._run(_REDEMPTION, [redemption_id])
-        return RedemptionRecord(**dict(rows[0])) if rows else None
+        return record_of(SimpleNamespace(**dict(rows[0]))) if rows else None
 
     async def member_balance(
         self, program_id: UUID, customer_id: str, now: datetime, soon: timedelta

@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.driver import fetch, fetch_atomically
 from app.db.errors import DuplicateKeyError, StatementUndoneError
+from app.db.mappers import lines_to_text, terms_to_text
 from app.db.repositories.campaigns import BUDGETS_GIVEN_BACK, PERIOD_ITEMS, PERIODS_GIVEN_BACK
 from app.db.repositories.idempotency import KEY_LIFETIME
 from app.db.repositories.redemptions import RedemptionItemRecord, RedemptionRecord
+from app.domain.cart import CartLine
 from app.domain.ledger import Take
 from app.domain.periods import PeriodTake
 from app.domain.verdicts import LoggedVerdict
@@ -56,7 +58,8 @@ claim AS (
 # with room that no other transaction holds, or on the code's own row for a code counted there
 # (domain/counters.py); the customer's uses ($9-$12: subject,
 # subject id, limit, customer), each an upsert that counts only below its limit; then the
-# redemption ($36: its status, 'held' for a hold, $37: until when) and its items ($23-$32); then
+# redemption ($36: its status, 'held' for a hold, $37: until when, $51: its cart's lines) and its
+# items ($23-$32, $52: the terms each applied with); then
 # what the campaigns' budgets give ($33-$35: campaign, unit, amount), their rows locked in key
 # order, each take guarded by its cap; then the period counters ($38-$43: campaign, per, subject,
 # period, start, limit), each an upsert that counts only below its limit, in key order (these
@@ -112,11 +115,11 @@ redemption AS (
     INSERT INTO redemptions (
         id, api_key_id, customer_id, order_id, currency, subtotal_amount, discount_amount,
         shipping_amount, shipping_discount_amount, total_amount, cashback_amount, result,
-        created_at, status, expires_at, period_takes
+        created_at, status, expires_at, period_takes, lines
     )
     SELECT $13::uuid, $1, $12::text, $14::text, $15::text, $16::bigint, $17::bigint,
            $18::bigint, $19::bigint, $20::bigint, $21::bigint, $5::jsonb - $22::text[], $6,
-           $36::text, $37::timestamptz, {period_takes}
+           $36::text, $37::timestamptz, {period_takes}, $51::jsonb
     FROM claim
     RETURNING id
 ),
@@ -124,11 +127,11 @@ items AS (
     INSERT INTO redemption_items (
         redemption_id, position, code_id, campaign_id, discount_amount,
         shipping_discount_amount, cashback_amount, counted_code_customer,
-        counted_campaign_customer, budget_redemption, budget_amount, created_at
+        counted_campaign_customer, budget_redemption, budget_amount, terms, created_at
     )
     SELECT redemption.id, i.*, $6 FROM redemption, unnest(
         $23::smallint[], $24::uuid[], $25::uuid[], $26::bigint[], $27::bigint[], $28::bigint[],
-        $29::boolean[], $30::boolean[], $31::boolean[], $32::bigint[]
+        $29::boolean[], $30::boolean[], $31::boolean[], $32::bigint[], $52::jsonb[]
     ) AS i
 ),
 {budget_parts}{period_parts}"""
@@ -239,7 +242,11 @@ def _redeem(paying: bool, budgeted: bool, periodic: bool) -> str:
            (SELECT count(*) FROM paying) AS accounts_locked,
            (SELECT count(*) FROM paid) AS lots_taken"""
         if paying
-        else ""
+        # Typed all the same, so that $51 and $52 follow them in every variant.
+        else """,
+           cardinality($44::uuid[]) + cardinality($45::uuid[]) + cardinality($46::bigint[])
+           + cardinality($47::uuid[]) + cardinality($48::uuid[]) + cardinality($49::uuid[])
+           + cardinality($50::bigint[]) AS no_payments"""
     )
     balance_changed = (
         f"""
@@ -362,7 +369,8 @@ SELECT CASE WHEN (SELECT count(*) FROM claim) = 0 THEN tessera_refuse('{KEY_TAKE
 # A rollback that touches no balance: flip the redemption to rolled_back, give back one use of
 # each code (on the code's own row, or from its first counter row that has one) and the
 # customer's counted uses. A redemption that paid with or credited a balance, or whose order
-# earned points, is left alone (`ledger` says so) for the rollback that runs as a transaction.
+# earned points, is left alone (`ledger` says so) for the rollback that runs as a transaction;
+# so is one partly returned (its items' amounts changed: the transaction reads them anew).
 # Rows are locked in db/locking.py's order (codes by id, a code's counter rows by slot, customer
 # uses by subject). Racing rollbacks of one code wait for the same first counter row; the lock's
 # recheck passes over a row another emptied meanwhile to the next with a use. Should a release
@@ -387,6 +395,9 @@ flipped AS (
         rolled_back_at = now()
     FROM involved
     WHERE r.id = $1 AND NOT involved.ledger
+      -- A partly returned redemption is the transaction's (rechecked on the row's latest
+      -- version, should a return commit while this waits for it).
+      AND r.returned_quantities IS NULL
       AND (r.status = 'succeeded' AND $2::text = 'rollback'
            OR r.status = 'held' AND ($2::text <> 'lapse' OR r.expires_at <= $3::timestamptz))
     RETURNING r.id, r.customer_id, r.order_id, r.status, r.result, r.created_at,
@@ -534,6 +545,8 @@ class NewRedemption:
     """The period counters it adds one to, each below its limit."""
     payments: Sequence["NewPayment"] = ()
     """What gift cards and wallets pay, as planned from their lots as read."""
+    lines: Sequence[CartLine] = ()
+    """The cart's lines, kept for partial returns."""
 
     @property
     def total_amount(self) -> int:
@@ -598,7 +611,7 @@ FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $
 
 
 def _payment_arguments(payments: Sequence[NewPayment]) -> list[Any]:
-    """$44-$50 of _PAYMENTS."""
+    """$44-$50 of _PAYMENTS (empty arrays when nothing is paid)."""
     return [
         list({payment.account_id for payment in payments}),
         [take.lot_id for payment in payments for take in payment.takes],
@@ -673,7 +686,9 @@ class CheckoutWrites:
                 [take.key.period.value for take in period_takes],
                 [take.key.starts for take in period_takes],
                 [take.limit for take in period_takes],
-                *(_payment_arguments(payments) if payments else []),
+                *_payment_arguments(payments),
+                lines_to_text(redemption.lines),
+                [None if i.terms is None else terms_to_text(i.terms) for i in items],
             ],
         )
 

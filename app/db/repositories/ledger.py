@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, select, text, tuple_, update
+from sqlalchemy import BigInteger, bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -127,12 +127,13 @@ SELECT
     AS pending,
   CAST(coalesce(sum(remaining) FILTER (WHERE live AND expires_at <= {soon}), 0) AS bigint)
     AS expiring,
-  CAST(coalesce(sum(amount) FILTER (WHERE earned), 0) AS bigint) AS lifetime_earned,
-  CAST(coalesce(sum(amount) FILTER (
+  CAST(coalesce(sum(amount - taken_back) FILTER (WHERE earned), 0) AS bigint)
+    AS lifetime_earned,
+  CAST(coalesce(sum(amount - taken_back) FILTER (
     WHERE earned AND created_at > {now} - interval '12 months'), 0) AS bigint)
     AS earned_last_12_months
 FROM (
-  SELECT remaining, amount, available_at, expires_at, created_at,
+  SELECT remaining, amount, taken_back, available_at, expires_at, created_at,
          remaining > 0 AND (expires_at IS NULL OR expires_at > {now}) AS live,
          source = 'earn' AND reversed_at IS NULL AS earned
   FROM ledger_lots WHERE account_id = {account_id}
@@ -381,6 +382,16 @@ class LedgerRepository(Repository):
                 update(LedgerLot).where(LedgerLot.id.in_(list(lot_ids))).values(reversed_at=now)
             )
 
+    async def take_back(self, lot_ids: Sequence[UUID], amount: int) -> None:
+        """Part of a credit was taken back (a partial return): its lot (a credit opens one)
+        counts that much less towards tiers."""
+        if lot_ids:
+            await self.session.execute(
+                update(LedgerLot)
+                .where(LedgerLot.id == lot_ids[0])
+                .values(taken_back=func.least(LedgerLot.amount, LedgerLot.taken_back + amount))
+            )
+
     async def lots_of_entries(self, entry_ids: Sequence[UUID]) -> dict[UUID, list[UUID]]:
         """The lots each credit entry made, by entry id."""
         found: dict[UUID, list[UUID]] = {entry_id: [] for entry_id in entry_ids}
@@ -459,16 +470,32 @@ class LedgerRepository(Repository):
             )
         return [_entry(row) for row in await self.session.execute(stmt)]
 
-    async def reversals_of(self, account_id: UUID, entry_ids: Sequence[UUID]) -> set[UUID]:
-        """Which of these credit entries were reversed already (details.reverses)."""
+    async def reversed_amounts(
+        self, account_id: UUID, entry_ids: Sequence[UUID]
+    ) -> dict[UUID, int]:
+        """How much of each of these credit entries was taken back so far (its reverse
+        entries' details.reverses; taken, made debt or forgiven alike)."""
         if not entry_ids:
-            return set()
-        stmt = select(EntryRow.details["reverses"].astext).where(
-            EntryRow.account_id == account_id,
-            EntryRow.kind == EntryKind.REVERSE.value,
-            EntryRow.details["reverses"].astext.in_([str(e) for e in entry_ids]),
+            return {}
+        reverses = EntryRow.details["reverses"].astext
+        part = EntryRow.details
+        stmt = (
+            select(
+                reverses,
+                func.sum(
+                    part["taken"].astext.cast(BigInteger)
+                    + part["debt_added"].astext.cast(BigInteger)
+                    + part["forgiven"].astext.cast(BigInteger)
+                ),
+            )
+            .where(
+                EntryRow.account_id == account_id,
+                EntryRow.kind == EntryKind.REVERSE.value,
+                reverses.in_([str(e) for e in entry_ids]),
+            )
+            .group_by(reverses)
         )
-        return {UUID(value) for value in (await self.session.execute(stmt)).scalars()}
+        return {UUID(value): int(total) for value, total in await self.session.execute(stmt)}
 
     async def for_redemption(self, redemption_id: UUID) -> list[Entry]:
         stmt = (

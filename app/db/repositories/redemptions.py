@@ -1,6 +1,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -8,10 +9,12 @@ from sqlalchemy import case, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
-from app.db.mappers import AnyRow
-from app.db.models import CustomerUsage, Redemption, RedemptionItem
+from app.db.mappers import AnyRow, lines_from_json, lines_to_json, terms_from_json, terms_to_json
+from app.db.models import CustomerUsage, Redemption, RedemptionItem, RedemptionReturn
 from app.db.repositories.base import Repository
+from app.domain.cart import CartLine
 from app.domain.periods import PeriodTake
+from app.domain.returns import Terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,8 @@ class RedemptionItemRecord:
     """Its campaign's redemption budget counted this redemption."""
     budget_amount: int | None = None
     """What its discounts added to its campaign's money budget in the order's currency."""
+    terms: Terms | None = None
+    """The promotion as it applied (None: recorded before partial returns existed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,47 @@ class RedemptionRecord:
     rolled_back_at: datetime | None
     expires_at: datetime | None = None
     """A hold's end (it stays once the hold is redeemed, released or lapsed)."""
+    returned: "ReturnedRecord | None" = None
+    """What was returned of its order's lines, and the order as it stands (None: nothing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedRecord:
+    """A partly returned order's lines and quantities returned, and its amounts now."""
+
+    lines: tuple[CartLine, ...]
+    quantities: tuple[int, ...]
+    amounts: "OrderAmounts"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAmounts:
+    """A redeemed order's amounts as it stands."""
+
+    subtotal_amount: int
+    discount_amount: int
+    shipping_amount: int
+    shipping_discount_amount: int
+    total_amount: int
+    cashback_amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnBasis:
+    """A redemption locked for a return: what the return applies its promotions again to."""
+
+    record: RedemptionRecord
+    currency: str
+    lines: tuple[CartLine, ...] | None
+    """None: recorded before partial returns existed."""
+    returned: tuple[int, ...]
+    amounts: OrderAmounts
+    items: tuple[RedemptionItemRecord, ...]
+
+    @property
+    def redeemed_total(self) -> int:
+        """The order's total when it was redeemed."""
+        return int(self.record.result["total_amount"])
 
 
 _COLUMNS = (
@@ -52,6 +98,15 @@ _COLUMNS = (
     Redemption.created_at,
     Redemption.rolled_back_at,
     Redemption.expires_at,
+    Redemption.returned_quantities,
+    # Only a partly returned redemption needs its lines and amounts now.
+    case((Redemption.returned_quantities.is_not(None), Redemption.lines)).label("lines"),
+    Redemption.subtotal_amount,
+    Redemption.discount_amount,
+    Redemption.shipping_amount,
+    Redemption.shipping_discount_amount,
+    Redemption.total_amount,
+    Redemption.cashback_amount,
 )
 
 
@@ -104,6 +159,7 @@ class RedemptionRepository(Repository):
         redemption_id: UUID | None = None,
         held_until: datetime | None = None,
         period_takes: Sequence[PeriodTake] = (),
+        lines: Sequence[CartLine] = (),
     ) -> RedemptionRecord:
         """Record a redemption (under redemption_id when the caller needs the id before), or
         with held_until a hold."""
@@ -138,12 +194,13 @@ class RedemptionRepository(Repository):
                         ]
                         for take in period_takes
                     ],
+                    lines=lines_to_json(lines),
                 )
                 .returning(*_COLUMNS)
             )
         ).one()
         if not items:
-            return _record(row)
+            return record_of(row)
         await self.session.execute(
             insert(RedemptionItem),
             [
@@ -159,12 +216,13 @@ class RedemptionRepository(Repository):
                     "counted_campaign_customer": item.counted_campaign_customer,
                     "budget_redemption": item.budget_redemption,
                     "budget_amount": item.budget_amount,
+                    "terms": None if item.terms is None else terms_to_json(item.terms),
                     "created_at": row.created_at,
                 }
                 for item in items
             ],
         )
-        return _record(row)
+        return record_of(row)
 
     async def get(
         self, redemption_id: UUID, *, for_update: bool = False
@@ -173,7 +231,7 @@ class RedemptionRepository(Repository):
         if for_update:
             stmt = stmt.with_for_update()
         row = (await self.session.execute(stmt)).one_or_none()
-        return None if row is None else _record(row)
+        return None if row is None else record_of(row)
 
     async def redeem_hold(self, hold_id: UUID, result: dict[str, Any]) -> RedemptionRecord:
         """Turn a hold locked by get(for_update=True) into a redemption: what it holds is
@@ -186,7 +244,7 @@ class RedemptionRepository(Repository):
                 .returning(*_COLUMNS)
             )
         ).one()
-        return _record(row)
+        return record_of(row)
 
     async def list_page(
         self,
@@ -230,7 +288,7 @@ class RedemptionRepository(Repository):
             stmt = stmt.where(Redemption.order_id == order_id)
         if customer_id is not None:
             stmt = stmt.where(Redemption.customer_id == customer_id)
-        return [_record(row) for row in await self.session.execute(stmt)]
+        return [record_of(row) for row in await self.session.execute(stmt)]
 
     async def mark_rolled_back(
         self,
@@ -263,43 +321,178 @@ class RedemptionRepository(Repository):
                 .returning(*_COLUMNS)
             )
         ).one_or_none()
-        return None if row is None else _record(row)
+        return None if row is None else record_of(row)
 
     async def items(self, redemption_id: UUID) -> list[RedemptionItemRecord]:
         rows = await self.session.execute(
-            select(
-                RedemptionItem.position,
-                RedemptionItem.code_id,
-                RedemptionItem.campaign_id,
-                RedemptionItem.discount_amount,
-                RedemptionItem.shipping_discount_amount,
-                RedemptionItem.cashback_amount,
-                RedemptionItem.counted_code_customer,
-                RedemptionItem.counted_campaign_customer,
-                RedemptionItem.budget_redemption,
-                RedemptionItem.budget_amount,
-            )
+            select(*_ITEM_COLUMNS)
             .where(RedemptionItem.redemption_id == redemption_id)
             .order_by(RedemptionItem.code_id.nulls_last(), RedemptionItem.position)
         )
-        return [
-            RedemptionItemRecord(
-                position=row.position,
-                code_id=row.code_id,
-                campaign_id=row.campaign_id,
-                discount_amount=row.discount_amount,
-                shipping_discount_amount=row.shipping_discount_amount,
-                cashback_amount=row.cashback_amount,
-                counted_code_customer=row.counted_code_customer,
-                counted_campaign_customer=row.counted_campaign_customer,
-                budget_redemption=row.budget_redemption,
-                budget_amount=row.budget_amount,
+        return [_item(row) for row in rows]
+
+    async def lock_for_return(self, redemption_id: UUID) -> ReturnBasis | None:
+        """The redemption, locked (a rollback or another return waits), with its lines, what
+        was returned of them, and its items with their terms, in position order."""
+        row = (
+            await self.session.execute(
+                select(*_COLUMNS, Redemption.currency, Redemption.lines.label("all_lines"))
+                .where(Redemption.id == redemption_id)
+                .with_for_update(of=Redemption)
             )
-            for row in rows
-        ]
+        ).one_or_none()
+        if row is None:
+            return None
+        items = await self.session.execute(
+            select(*_ITEM_COLUMNS, RedemptionItem.terms)
+            .where(RedemptionItem.redemption_id == redemption_id)
+            .order_by(RedemptionItem.position)
+        )
+        lines = None if row.all_lines is None else lines_from_json(row.all_lines)
+        return ReturnBasis(
+            record=record_of(row),
+            currency=row.currency,
+            lines=lines,
+            returned=(
+                tuple(row.returned_quantities)
+                if row.returned_quantities is not None
+                else (0,) * len(lines or ())
+            ),
+            amounts=_amounts(row),
+            items=tuple(
+                _item(
+                    item,
+                    None
+                    if item.terms is None
+                    else terms_from_json(item.terms, item.campaign_id, item.code_id),
+                )
+                for item in items
+            ),
+        )
+
+    async def record_return(
+        self,
+        redemption_id: UUID,
+        returned: Sequence[int],
+        amounts: OrderAmounts,
+        items: Sequence[RedemptionItemRecord],
+    ) -> RedemptionRecord:
+        """Set a locked redemption's returned quantities, its amounts now and its items'."""
+        row = (
+            await self.session.execute(
+                update(Redemption)
+                .where(Redemption.id == redemption_id)
+                .values(
+                    returned_quantities=list(returned),
+                    subtotal_amount=amounts.subtotal_amount,
+                    discount_amount=amounts.discount_amount,
+                    shipping_amount=amounts.shipping_amount,
+                    shipping_discount_amount=amounts.shipping_discount_amount,
+                    total_amount=amounts.total_amount,
+                    cashback_amount=amounts.cashback_amount,
+                )
+                .returning(*_COLUMNS)
+            )
+        ).one()
+        for item in items:
+            await self.session.execute(
+                update(RedemptionItem)
+                .where(
+                    RedemptionItem.redemption_id == redemption_id,
+                    RedemptionItem.position == item.position,
+                )
+                .values(
+                    discount_amount=item.discount_amount,
+                    shipping_discount_amount=item.shipping_discount_amount,
+                    cashback_amount=item.cashback_amount,
+                    budget_amount=item.budget_amount,
+                )
+            )
+        return record_of(row)
+
+    async def insert_return(
+        self,
+        *,
+        return_id: UUID,
+        redemption_id: UUID,
+        api_key_id: UUID,
+        refund_amount: int,
+        result: dict[str, Any],
+        created_at: datetime,
+    ) -> None:
+        await self.session.execute(
+            insert(RedemptionReturn).values(
+                id=return_id,
+                redemption_id=redemption_id,
+                api_key_id=api_key_id,
+                refund_amount=refund_amount,
+                result=result,
+                created_at=created_at,
+            )
+        )
+
+    async def returns(self, redemption_id: UUID) -> list[dict[str, Any]]:
+        """A redemption's returns' answers, oldest first."""
+        rows = await self.session.execute(
+            select(RedemptionReturn.result)
+            .where(RedemptionReturn.redemption_id == redemption_id)
+            .order_by(RedemptionReturn.created_at, RedemptionReturn.id)
+        )
+        return list(rows.scalars())
 
 
-def _record(row: AnyRow) -> RedemptionRecord:
+_ITEM_COLUMNS = (
+    RedemptionItem.position,
+    RedemptionItem.code_id,
+    RedemptionItem.campaign_id,
+    RedemptionItem.discount_amount,
+    RedemptionItem.shipping_discount_amount,
+    RedemptionItem.cashback_amount,
+    RedemptionItem.counted_code_customer,
+    RedemptionItem.counted_campaign_customer,
+    RedemptionItem.budget_redemption,
+    RedemptionItem.budget_amount,
+)
+
+
+def _item(row: AnyRow, terms: Terms | None = None) -> RedemptionItemRecord:
+    return RedemptionItemRecord(
+        position=row.position,
+        code_id=row.code_id,
+        campaign_id=row.campaign_id,
+        discount_amount=row.discount_amount,
+        shipping_discount_amount=row.shipping_discount_amount,
+        cashback_amount=row.cashback_amount,
+        counted_code_customer=row.counted_code_customer,
+        counted_campaign_customer=row.counted_campaign_customer,
+        budget_redemption=row.budget_redemption,
+        budget_amount=row.budget_amount,
+        terms=terms,
+    )
+
+
+def _returned(row: AnyRow | SimpleNamespace) -> ReturnedRecord | None:
+    if row.returned_quantities is None:
+        return None
+    return ReturnedRecord(
+        lines=lines_from_json(row.lines),
+        quantities=tuple(row.returned_quantities),
+        amounts=_amounts(row),
+    )
+
+
+def _amounts(row: AnyRow | SimpleNamespace) -> OrderAmounts:
+    return OrderAmounts(
+        subtotal_amount=row.subtotal_amount,
+        discount_amount=row.discount_amount,
+        shipping_amount=row.shipping_amount,
+        shipping_discount_amount=row.shipping_discount_amount,
+        total_amount=row.total_amount,
+        cashback_amount=row.cashback_amount,
+    )
+
+
+def record_of(row: AnyRow | SimpleNamespace) -> RedemptionRecord:
     return RedemptionRecord(
         id=row.id,
         customer_id=row.customer_id,
@@ -309,4 +502,5 @@ def _record(row: AnyRow) -> RedemptionRecord:
         created_at=row.created_at,
         rolled_back_at=row.rolled_back_at,
         expires_at=row.expires_at,
+        returned=_returned(row),
     )
