@@ -5,6 +5,7 @@ limits, its campaigns' redemption budgets and its period counters come back."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 from app import metrics
@@ -119,6 +120,14 @@ async def return_lines(
         )
 
     return await write_once(uow, claim, work)
+
+
+async def list_returns(uow: UnitOfWork, redemption_id: UUID) -> list[dict[str, Any]]:
+    """A redemption's returns as they answered, oldest first."""
+    async with uow:
+        if await uow.redemptions.get(redemption_id) is None:
+            raise RedemptionNotFound(f"No redemption has id {redemption_id}.")
+        return await uow.redemptions.returns(redemption_id)
 
 
 def _order(basis: ReturnBasis) -> Order:

@@ -307,6 +307,10 @@ async def test_returns_are_idempotent_and_checked(
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
+    listed = await client.get(f"/v1/redemptions/{redeemed['id']}/returns", headers=checkout)
+    assert listed.json() == {"data": [first.json()]}
+    nowhere = await client.get(f"/v1/redemptions/{uuid.uuid4()}/returns", headers=checkout)
+    assert nowhere.status_code == 404
     reused = await give_back(client, checkout, redeemed["id"], ("a", 1), key="ret-1")
     assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
 

@@ -35,6 +35,7 @@ from app.api.schemas.checkout import (
     RedemptionList,
     Return,
     ReturnCreate,
+    ReturnList,
 )
 from app.api.schemas.common import PATH_ID
 from app.domain.api_keys import Scope
@@ -213,3 +214,14 @@ async def return_lines(
         uow, redemption_id, body.wanted(), claim, now, settings.limits.max_discounts_per_order
     )
     return written(returned)
+
+
+@router.get(
+    "/v1/redemptions/{redemption_id}/returns",
+    response_model=ReturnList,
+    summary="A redemption's returns, oldest first",
+    description="Each as `POST /v1/redemptions/{id}/returns` answered it.",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def list_returns(redemption_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -> OrjsonResponse:
+    return OrjsonResponse({"data": await returns.list_returns(uow, redemption_id)})

@@ -436,3 +436,7 @@ class Return(BaseModel):
     cashback_reversed_amount: int = Field(description="Taken back from the customer's wallet")
     points_reversed: list[PointsReversed]
     promotions: list[PromotionAfterReturn] = Field(description="Each promotion of the order now")
+
+
+class ReturnList(BaseModel):
+    data: list[Return]
