@@ -16,12 +16,13 @@ budget and period counters are given back only when the whole order is (a rollba
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from app.domain.budgets import BudgetLeft, OverBudget
 from app.domain.cart import Cart, CartLine
 from app.domain.engine import reapply
-from app.domain.ledger import Entry, Take
+from app.domain.ledger import Entry, Lot, Take
 from app.domain.money import allocate
 from app.domain.rules import Promotion, Rules, Stacking
 
@@ -104,13 +105,28 @@ class ReturnRefused(ValueError):
     """The lines asked for are not in the order, or not that many are left."""
 
 
-def returned_quantities(order: Order, wanted: Sequence[tuple[str, int]]) -> tuple[int, ...]:
-    """How many of each line are returned once wanted ((sku, quantity) each) is: a sku's
-    quantity comes from its lines in the cart's order, from those with units left. Raises
-    ReturnRefused when a sku is not in the order or fewer of it are left."""
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """Units of a sku to return: from the line at index (its position in the redeemed cart),
+    or with index None from the sku's lines in the cart's order."""
+
+    sku: str
+    quantity: int
+    index: int | None = None
+
+
+def returned_quantities(order: Order, wanted: Sequence[Wanted]) -> tuple[int, ...]:
+    """How many of each line are returned once wanted is. Raises ReturnRefused when a sku or
+    line is not in the order or fewer of it are left."""
     returned = list(order.returned)
-    for sku, quantity in wanted:
-        indexes = [i for i, line in enumerate(order.lines) if line.sku == sku]
+    for want in wanted:
+        sku, quantity = want.sku, want.quantity
+        if want.index is not None:
+            if want.index >= len(order.lines) or order.lines[want.index].sku != sku:
+                raise ReturnRefused(f"The order has no line {want.index} with sku {sku!r}.")
+            indexes = [want.index]
+        else:
+            indexes = [i for i, line in enumerate(order.lines) if line.sku == sku]
         if not indexes:
             raise ReturnRefused(f"The order has no line with sku {sku!r}.")
         left = sum(order.lines[i].quantity - returned[i] for i in indexes)
@@ -267,6 +283,23 @@ def paid_lots(
     return held
 
 
+def in_refund_order(
+    held: Sequence[PaidLot], lots: Mapping[UUID, Lot], now: datetime
+) -> list[PaidLot]:
+    """held (in payment order) with each payment's lots in the order balance_refunds puts
+    money back last: expired lots, then those expiring soonest; so a partial refund goes into
+    the lot that keeps it spendable longest."""
+
+    def kept_for(paid: PaidLot) -> tuple[bool, datetime]:
+        lot = lots[paid.lot_id]
+        return (not lot.is_expired(now), lot.expires_at or datetime.max.replace(tzinfo=UTC))
+
+    by_payment: dict[UUID, list[PaidLot]] = {}
+    for paid in held:
+        by_payment.setdefault(paid.payment_id, []).append(paid)
+    return [paid for group in by_payment.values() for paid in sorted(group, key=kept_for)]
+
+
 def balance_refunds(paid: Sequence[PaidLot], new_total: int) -> dict[UUID, list[Take]]:
     """What goes back into each payment's lots when the order's total drops to new_total: the
     balance codes keep paying up to the new total, and what they paid beyond it comes back,
@@ -285,19 +318,21 @@ def balance_refunds(paid: Sequence[PaidLot], new_total: int) -> dict[UUID, list[
 
 @dataclass(frozen=True, slots=True)
 class ReturnedShare:
-    """How much of what an order cost (its total when redeemed) its returns gave back."""
+    """What one return took off an order's total, of what the total was before it."""
 
-    order_total: int
-    returned_total: int
+    total_before: int
+    refund: int
 
 
-def share_to_take_back(
-    credited: int, taken_back: int, order_total: int, returned_total: int
-) -> int:
-    """How much more of a credit earned on an order (points) to take back once returned_total
-    of its order_total came back in all: the credit's share of it (rounded half up, in all),
-    less what was taken back before. Nothing when the order cost nothing."""
-    if order_total <= 0 or returned_total <= 0:
+def share_to_take_back(left: int, returned: ReturnedShare) -> int:
+    """How much of what is left of a credit earned on an order (points) one return takes
+    back: the share of the order's total it refunded (rounded half up). Return after return,
+    each takes its share of what the ones before left, so a credit earned before any return
+    loses the returned share of the whole order, and one earned after some returns (on what
+    stayed) the share of what it was earned on; a return that refunds all of what was left
+    takes all of it. Nothing while the order costs nothing."""
+    if returned.total_before <= 0 or returned.refund <= 0 or left <= 0:
         return 0
-    share = min(credited, (credited * returned_total * 2 + order_total) // (order_total * 2))
-    return max(0, share - taken_back)
+    if returned.refund >= returned.total_before:
+        return left
+    return (left * returned.refund * 2 + returned.total_before) // (returned.total_before * 2)

@@ -32,7 +32,7 @@ from app.domain.ledger import (
     total,
 )
 from app.domain.reasons import Reason
-from app.domain.returns import balance_refunds, paid_lots
+from app.domain.returns import balance_refunds, in_refund_order, paid_lots
 from app.services.campaigns import insert_drawn
 from app.services.checkout_results import BalanceRefund, BalanceVerdict, CashbackCredit, Payment
 from app.services.errors import (
@@ -432,6 +432,9 @@ async def credit_cashback(
     await _credit(uow, wallet, entry, available_at, now)
 
 
+_BALANCE_KINDS = frozenset({EntryKind.PAYMENT, EntryKind.REFUND, EntryKind.CASHBACK})
+
+
 @dataclass(frozen=True, slots=True)
 class GivenBack:
     """What a rollback or a return gave back to balances."""
@@ -464,6 +467,15 @@ async def give_back_balances(
     cashback beyond the new one is taken back. paid_in_order: the balance codes as they paid
     (the redemption's answer says; one statement's payment entries share one time)."""
     entries = await uow.ledger.for_redemption(redemption_id)
+    cashback_ids = {str(e.id) for e in entries if e.kind is EntryKind.CASHBACK}
+    # The balance codes' entries only: the order's points reversals name the redemption too,
+    # and points accounts are locked after gift cards and wallets, never with them.
+    entries = [
+        e
+        for e in entries
+        if e.kind in _BALANCE_KINDS
+        or (e.kind is EntryKind.REVERSE and e.details.get("reverses") in cashback_ids)
+    ]
     if not entries:
         return NOTHING_GIVEN_BACK
     accounts = await uow.ledger.lock(e.account_id for e in entries)
@@ -477,6 +489,8 @@ async def give_back_balances(
     refunds = [e for e in entries if e.kind is EntryKind.REFUND]
     allocations = await uow.ledger.allocations([e.id for e in [*payments, *refunds]])
     held = paid_lots(payments, refunds, allocations)
+    if kept is not None:  # a part comes back: into the lots that keep it spendable longest
+        held = in_refund_order(held, await uow.ledger.lots([lot.lot_id for lot in held]), now)
     back = balance_refunds(held, 0 if kept is None else kept[0])
     given: list[BalanceRefund] = []
     for payment in payments:

@@ -297,8 +297,8 @@ async def reverse_order_points(
     returned: ReturnedShare | None = None,
 ) -> list[Entry]:
     """Inside the caller's transaction: take back what the order earned, in every program (or
-    one): all that is left of it, or with returned (a partial return) the share of the points
-    that the returned part of the order earned, less what earlier returns took. Taken first
+    one): all that is left of it, or with returned (a partial return) the share of what is
+    left that the return refunded (domain/returns.share_to_take_back). Taken first
     from the order's own lot (pending or not), then other pending points, then available ones
     soonest to expire first; what is still missing becomes debt if the program allows a
     negative balance, and is forgiven otherwise (the entry says which)."""
@@ -311,12 +311,8 @@ async def reverse_order_points(
     for earned in sorted(earns, key=lambda e: e.account_id):
         account = accounts[earned.account_id]
         before = (await uow.ledger.reversed_amounts(account.id, [earned.id])).get(earned.id, 0)
-        if returned is None:
-            amount = earned.amount - before
-        else:
-            amount = share_to_take_back(
-                earned.amount, before, returned.order_total, returned.returned_total
-            )
+        left = earned.amount - before
+        amount = left if returned is None else share_to_take_back(left, returned)
         if amount <= 0:
             continue
         assert account.program_id is not None, "earn entries belong to points accounts"

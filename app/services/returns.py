@@ -23,6 +23,7 @@ from app.domain.returns import (
     Recomputed,
     ReturnedShare,
     ReturnRefused,
+    Wanted,
     recompute,
     returned_quantities,
 )
@@ -89,12 +90,13 @@ class Return:
 async def return_lines(
     uow: UnitOfWork,
     redemption_id: UUID,
-    wanted: tuple[tuple[str, int], ...],
+    wanted: tuple[Wanted, ...],
     claim: IdempotencyClaim,
     now: datetime,
     max_discounts: int,
 ) -> Written[Return]:
-    """Return wanted ((sku, quantity) each) of the redeemed order, once per key."""
+    """Return wanted of the redeemed order, once per key. max_discounts: the service's
+    limit now (a redemption that applied more, under a higher one, applies them all again)."""
 
     async def work() -> Return:
         basis = await uow.redemptions.lock_for_return(redemption_id)
@@ -114,7 +116,7 @@ async def return_lines(
         )
         if all(back == line.quantity for back, line in zip(returned, order.lines, strict=True)):
             return await _return_all(uow, basis, returned, this_time, claim.api_key_id, now)
-        recomputed = recompute(order, returned, max_discounts)
+        recomputed = recompute(order, returned, max(max_discounts, len(order.items)))
         return await _return_some(
             uow, basis, returned, this_time, recomputed, claim.api_key_id, now
         )
@@ -227,14 +229,13 @@ async def _return_some(
     )
     points: list[Entry] = []
     if record.order_id is not None:
-        redeemed_total = basis.redeemed_total
         points = await members.reverse_order_points(
             uow,
             record.order_id,
             now,
             redemption_id=record.id,
             api_key_id=api_key_id,
-            returned=ReturnedShare(redeemed_total, redeemed_total - recomputed.total_amount),
+            returned=ReturnedShare(basis.amounts.total_amount, recomputed.refund_amount),
         )
     promotions = tuple(
         PromotionAfterReturn(

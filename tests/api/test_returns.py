@@ -314,6 +314,13 @@ async def test_returns_are_idempotent_and_checked(
     reused = await give_back(client, checkout, redeemed["id"], ("a", 1), key="ret-1")
     assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
 
+    named = await client.post(
+        f"/v1/redemptions/{redeemed['id']}/returns",
+        json={"lines": [{"sku": "a", "quantity": 1, "line": 0}]},
+        headers=keyed(checkout),
+    )
+    assert (named.status_code, named.json()["code"]) == (422, "invalid_return")
+    assert "Only 0 of sku 'a'" in named.json()["detail"]
     too_many = await give_back(client, checkout, redeemed["id"], ("a", 2))
     assert (too_many.status_code, too_many.json()["code"]) == (422, "invalid_return")
     assert "Only 1 of sku 'a'" in too_many.json()["detail"]
@@ -337,7 +344,7 @@ async def test_returns_are_idempotent_and_checked(
     assert (after.status_code, after.json()["code"]) == (409, "not_returnable")
 
 
-async def test_a_hold_cannot_be_returned(
+async def test_a_hold_is_returned_only_once_redeemed(
     client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
 ) -> None:
     await campaign_with_code(client, admin, "TENOFF")
@@ -346,14 +353,20 @@ async def test_a_hold_cannot_be_returned(
         json={
             "codes": ["TENOFF"],
             "order_id": "o-9",
-            "cart": {"currency": "EUR", "lines": lines(("a", 1, 1000))},
+            "cart": {"currency": "EUR", "lines": lines(("a", 1, 1000), ("b", 1, 500))},
         },
         headers=keyed(checkout),
     )
     assert held.status_code == 201, held.text
-    refused = await give_back(client, checkout, held.json()["id"], ("a", 1))
+    refused = await give_back(client, checkout, held.json()["id"], ("a", 1), ("b", 1))
     assert (refused.status_code, refused.json()["code"]) == (409, "not_returnable")
     assert "redeem or release the hold first" in refused.json()["detail"]
+    # Once redeemed, it is an order like any other.
+    redeemed = await client.post(f"/v1/holds/{held.json()['id']}/redeem", headers=checkout)
+    assert redeemed.json()["status"] == "succeeded"
+    returned = await give_back(client, checkout, held.json()["id"], ("b", 1))
+    assert returned.status_code == 201, returned.text
+    assert (returned.json()["total_amount"], returned.json()["refund_amount"]) == (900, 450)
 
 
 async def counters_and_balances(connection: AsyncConnection) -> dict[str, list[tuple[Any, ...]]]:
@@ -488,3 +501,33 @@ async def test_partial_returns_then_the_end_of_the_order_restore_every_counter(
         assert refunded == redeemed["total_amount"]
     assert await counters_and_balances(connection) == before
     assert await card_balance(client, checkout, card["code"]) == 3000
+
+
+async def test_points_earned_after_a_return_lose_the_share_of_what_they_were_earned_on(
+    client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+) -> None:
+    program = await client.post(
+        "/v1/loyalty/programs",
+        json={"name": "Club", "currency": "EUR", "earn_rate": {"points": 1, "per_amount": 100}},
+        headers=admin,
+    )
+    program_id = program.json()["id"]
+    redeemed = await redeem(
+        client, checkout, [], ("a", 1, 2500), ("b", 1, 2500), ("c", 2, 2500), order_id="o-5"
+    )
+    first = (await give_back(client, checkout, redeemed["id"], ("a", 1))).json()
+    assert (first["refund_amount"], first["points_reversed"]) == (2500, [])
+    # The shop earns once the return window passed, on what was kept: 75.00.
+    earned = await client.post(
+        f"/v1/loyalty/programs/{program_id}/earnings",
+        json={"customer_id": "ann", "order_id": "o-5", "amount": 7500, "currency": "EUR"},
+        headers=checkout,
+    )
+    assert earned.json()["points"] == 75
+    second = await client.post(
+        f"/v1/redemptions/{redeemed['id']}/returns",
+        json={"lines": [{"sku": "c", "quantity": 1, "line": 2}]},
+        headers=keyed(checkout),
+    )
+    assert second.json()["lines"] == [{"index": 2, "sku": "c", "quantity": 1}]
+    assert second.json()["points_reversed"] == [{"program_id": program_id, "points": 25}]

@@ -25,6 +25,7 @@ from app.domain.cart import Cart as CartValue
 from app.domain.cart import CartLine as CartLineValue
 from app.domain.qualifications import OfferSource
 from app.domain.reasons import Reason
+from app.domain.returns import Wanted
 from app.domain.stacking import CodePolicy
 from app.services.validations import CheckoutRequest
 
@@ -281,7 +282,8 @@ class Redemption(Validation):
     returned: Returned | None = Field(
         description="What its returns brought back so far and the order as it stands "
         "(`POST /v1/redemptions/{id}/returns`); null when nothing was returned. The amounts "
-        "above stay as redeemed"
+        "above stay as redeemed. Rolled back after returns, it shows the order as the "
+        "returns left it: what the rollback gave back"
     )
 
 
@@ -368,6 +370,14 @@ class Qualification(BaseModel):
 class ReturnLine(RequestModel):
     sku: Sku
     quantity: Quantity
+    line: int | None = Field(
+        default=None,
+        ge=0,
+        lt=MAX_LINES,
+        description="The line's position in the redeemed cart (`lines[].index`), when the "
+        "sku is on several lines; by default the sku's units come from its lines in the "
+        "cart's order",
+    )
 
 
 class ReturnCreate(RequestModel):
@@ -376,12 +386,11 @@ class ReturnCreate(RequestModel):
     lines: list[ReturnLine] = Field(
         min_length=1,
         max_length=MAX_LINES,
-        description="What comes back, by sku: a sku's quantity is taken from its lines in "
-        "the cart's order",
+        description="What comes back, by sku (and `line`, when the sku is on several)",
     )
 
-    def wanted(self) -> tuple[tuple[str, int], ...]:
-        return tuple((line.sku, line.quantity) for line in self.lines)
+    def wanted(self) -> tuple[Wanted, ...]:
+        return tuple(Wanted(line.sku, line.quantity, line.line) for line in self.lines)
 
 
 class BalanceRefund(BaseModel):

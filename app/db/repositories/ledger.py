@@ -375,6 +375,13 @@ class LedgerRepository(Repository):
         )
         return [_lot(row) for row in await self.session.execute(stmt)]
 
+    async def lots(self, lot_ids: Sequence[UUID]) -> dict[UUID, Lot]:
+        """These lots, by id (whatever is left of them)."""
+        if not lot_ids:
+            return {}
+        stmt = select(*_LOT_COLUMNS).where(LedgerLot.id.in_(list(lot_ids)))
+        return {lot.id: lot for lot in map(_lot, await self.session.execute(stmt))}
+
     async def mark_reversed(self, lot_ids: Sequence[UUID], now: datetime) -> None:
         """The lots' credit was taken back: they no longer count towards tiers."""
         if lot_ids:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 
 from app.db.mappers import AnyRow, lines_from_json, lines_to_json, terms_from_json, terms_to_json
+from app.db.models import Campaign as CampaignRow
 from app.db.models import CustomerUsage, Redemption, RedemptionItem, RedemptionReturn
 from app.db.repositories.base import Repository
 from app.domain.cart import CartLine
@@ -82,11 +83,6 @@ class ReturnBasis:
     returned: tuple[int, ...]
     amounts: OrderAmounts
     items: tuple[RedemptionItemRecord, ...]
-
-    @property
-    def redeemed_total(self) -> int:
-        """The order's total when it was redeemed."""
-        return int(self.record.result["total_amount"])
 
 
 _COLUMNS = (
@@ -333,7 +329,8 @@ class RedemptionRepository(Repository):
 
     async def lock_for_return(self, redemption_id: UUID) -> ReturnBasis | None:
         """The redemption, locked (a rollback or another return waits), with its lines, what
-        was returned of them, and its items with their terms, in position order."""
+        was returned of them, and its items with their terms, in position order; None when
+        there is no such redemption."""
         row = (
             await self.session.execute(
                 select(*_COLUMNS, Redemption.currency, Redemption.lines.label("all_lines"))
@@ -343,6 +340,19 @@ class RedemptionRepository(Repository):
         ).one_or_none()
         if row is None:
             return None
+        # Its campaigns, shared: a budget set on one (which locks it) waits, or is waited
+        # for, so the items read below say what its budgets counted.
+        campaigns = (
+            select(RedemptionItem.campaign_id)
+            .where(RedemptionItem.redemption_id == redemption_id)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            select(CampaignRow.id)
+            .where(CampaignRow.id.in_(campaigns))
+            .order_by(CampaignRow.id)
+            .with_for_update(read=True)
+        )
         items = await self.session.execute(
             select(*_ITEM_COLUMNS, RedemptionItem.terms)
             .where(RedemptionItem.redemption_id == redemption_id)

@@ -2,6 +2,7 @@
 more than before, never making the shopper owe; balance refunds and points shares exact."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -11,14 +12,17 @@ from app.domain.benefits import AmountOff, BuyXGetY, PercentOff, ShippingOff
 from app.domain.cart import Cart, CartLine
 from app.domain.conditions import Conditions
 from app.domain.engine import Evaluation
-from app.domain.ledger import Take
+from app.domain.ledger import Lot, Take
 from app.domain.returns import (
     Item,
     Order,
     PaidLot,
+    ReturnedShare,
     ReturnRefused,
     Terms,
+    Wanted,
     balance_refunds,
+    in_refund_order,
     recompute,
     returned_quantities,
     share_to_take_back,
@@ -56,7 +60,7 @@ def redeem(c: Cart, *promotions: Promotion) -> Order:
 class TestRecompute:
     def test_a_percentage_shrinks_with_the_lines(self) -> None:
         order = redeem(cart(line("a", 2, 2000), line("b", 1, 1000)), promo(PercentOff(1000)))
-        after = recompute(order, returned_quantities(order, [("a", 1)]), 5)
+        after = recompute(order, returned_quantities(order, [Wanted("a", 1)]), 5)
         assert (after.discount_amount, after.total_amount, after.refund_amount) == (
             300,
             2700,
@@ -70,7 +74,7 @@ class TestRecompute:
             cart(line("a", 1, 3000), line("b", 1, 3000)),
             promo(PercentOff(1000), conditions=minimum),
         )
-        after = recompute(order, returned_quantities(order, [("b", 1)]), 5)
+        after = recompute(order, returned_quantities(order, [Wanted("b", 1)]), 5)
         assert (after.discount_amount, after.refund_amount) == (0, 2400)
 
     def test_the_shopper_never_owes_shipping_discount_kept_first(self) -> None:
@@ -82,30 +86,32 @@ class TestRecompute:
             promo(AmountOff({"EUR": 5000}), ShippingOff(10_000), conditions=minimum),
         )
         assert order.total_amount == 5000
-        after = recompute(order, returned_quantities(order, [("b", 1)]), 5)
+        after = recompute(order, returned_quantities(order, [Wanted("b", 1)]), 5)
         assert (after.total_amount, after.refund_amount) == (5000, 0)
         assert (after.shipping_discount_amount, after.discount_amount) == (495, 4500)
 
     def test_buy_two_get_one_keeps_what_was_paid(self) -> None:
         order = redeem(cart(line("a", 3, 1000)), promo(BuyXGetY(2, 1)))
-        after = recompute(order, returned_quantities(order, [("a", 1)]), 5)
+        after = recompute(order, returned_quantities(order, [Wanted("a", 1)]), 5)
         assert (after.total_amount, after.refund_amount) == (2000, 0)
 
-    def test_skus_come_back_from_their_lines_in_cart_order(self) -> None:
+    def test_skus_come_back_from_their_lines_in_cart_order_or_the_line_named(self) -> None:
         order = redeem(cart(line("a", 2, 100), line("b", 1, 100), line("a", 2, 50)))
-        assert returned_quantities(order, [("a", 3)]) == (2, 0, 1)
+        assert returned_quantities(order, [Wanted("a", 3)]) == (2, 0, 1)
+        assert returned_quantities(order, [Wanted("a", 1, index=2)]) == (0, 0, 1)
 
     @pytest.mark.parametrize(
         ("wanted", "message"),
         [
-            ([("a", 5)], "Only 4 of sku 'a'"),
-            ([("z", 1)], "no line with sku 'z'"),
-            ([("b", 1), ("b", 1)], "Only 0 of sku 'b'"),
+            ([Wanted("a", 5)], "Only 4 of sku 'a'"),
+            ([Wanted("z", 1)], "no line with sku 'z'"),
+            ([Wanted("b", 1), Wanted("b", 1)], "Only 0 of sku 'b'"),
+            ([Wanted("a", 3, index=2)], "Only 2 of sku 'a'"),
+            ([Wanted("a", 1, index=1)], "no line 1 with sku 'a'"),
+            ([Wanted("a", 1, index=7)], "no line 7 with sku 'a'"),
         ],
     )
-    def test_more_than_is_left_is_refused(
-        self, wanted: list[tuple[str, int]], message: str
-    ) -> None:
+    def test_more_than_is_left_is_refused(self, wanted: list[Wanted], message: str) -> None:
         order = redeem(cart(line("a", 2, 100), line("b", 1, 100), line("a", 2, 50)))
         with pytest.raises(ReturnRefused, match=message):
             returned_quantities(order, wanted)
@@ -184,28 +190,53 @@ class TestBalanceRefunds:
         assert all(0 < refunded[p.lot_id] <= p.amount for p in paid if p.lot_id in refunded)
 
 
+class TestRefundOrder:
+    def test_a_payment_refunds_into_its_lots_that_keep_it_spendable_longest(self) -> None:
+        now = datetime(2026, 6, 1, tzinfo=UTC)
+        payment = uuid.uuid4()
+        expired, soon, later, never = (lot(payment, 100) for _ in range(4))
+        lots = {
+            expired.lot_id: stored(expired, now - timedelta(days=1)),
+            soon.lot_id: stored(soon, now + timedelta(days=1)),
+            later.lot_id: stored(later, now + timedelta(days=90)),
+            never.lot_id: stored(never, None),
+        }
+        ordered = in_refund_order([soon, never, expired, later], lots, now)
+        assert ordered == [expired, soon, later, never]
+        back = balance_refunds(ordered, 250)
+        assert back == {payment: [Take(never.lot_id, 100), Take(later.lot_id, 50)]}
+
+
+def stored(paid: PaidLot, expires_at: datetime | None) -> Lot:
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    return Lot(paid.lot_id, 0, created, expires_at, created)
+
+
 class TestPointsShare:
     @given(
         st.integers(0, 100_000),
         st.integers(1, 100_000),
         st.lists(st.integers(0, 100), min_size=1, max_size=5),
     )
-    def test_returns_take_back_the_share_and_all_of_it_at_the_end(
+    def test_returns_take_back_their_share_and_the_last_one_all_that_is_left(
         self, credited: int, order_total: int, steps: list[int]
     ) -> None:
         taken = 0
-        returned = 0
+        total = order_total
         for step in steps:
-            returned = min(order_total, returned + step * order_total // 100)
-            more = share_to_take_back(credited, taken, order_total, returned)
-            assert more >= 0
+            refund = min(total, step * order_total // 100)
+            more = share_to_take_back(credited - taken, ReturnedShare(total, refund))
+            assert 0 <= more <= credited - taken
             taken += more
-            assert taken <= credited
-        taken += share_to_take_back(credited, taken, order_total, order_total)
+            total -= refund
+        taken += share_to_take_back(credited - taken, ReturnedShare(total, total))
         assert taken == credited
 
-    def test_rounds_half_up(self) -> None:
-        assert share_to_take_back(36, 0, 3600, 1800) == 18
-        assert share_to_take_back(5, 0, 200, 100) == 3  # 2.5 -> 3
-        assert share_to_take_back(5, 3, 200, 100) == 0
-        assert share_to_take_back(5, 0, 0, 0) == 0
+    def test_the_share_is_of_what_was_left(self) -> None:
+        # 36 points on 36.00; half comes back: 18.
+        assert share_to_take_back(36, ReturnedShare(3600, 1800)) == 18
+        # Earned on 75.00 after 25.00 came back: another 25.00 back takes a third.
+        assert share_to_take_back(75, ReturnedShare(7500, 2500)) == 25
+        assert share_to_take_back(5, ReturnedShare(200, 100)) == 3  # 2.5 -> 3
+        assert share_to_take_back(5, ReturnedShare(200, 200)) == 5
+        assert share_to_take_back(5, ReturnedShare(0, 0)) == 0
