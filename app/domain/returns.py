@@ -94,12 +94,6 @@ class Order:
     total_amount: int
     items: tuple[Item, ...]
 
-    @property
-    def kept(self) -> tuple[int, ...]:
-        return tuple(
-            line.quantity - back for line, back in zip(self.lines, self.returned, strict=True)
-        )
-
 
 class ReturnRefused(ValueError):
     """The lines asked for are not in the order, or not that many are left."""
@@ -151,7 +145,6 @@ class ItemAfter:
     cashback_amount: int
     given_back_amount: int
     """Discount (lines and shipping) it no longer gives."""
-    cashback_given_back_amount: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +205,9 @@ def recompute(order: Order, returned: Sequence[int], max_discounts: int) -> Reco
     over = total - order.total_amount
     if over > 0:
         # The discount lost is worth more than what came back: keep enough of it that the
-        # total stays where it was, shipping discounts first (there is room: see module doc).
+        # total stays where it was, shipping discounts first. There is room: `over` is the
+        # discount lost less the price of the lines returned, so it never exceeds what was
+        # lost, and what the lines keep never exceeds the price of the lines that stay.
         shipping_lost = [
             item.shipping_discount_amount - off
             for item, off in zip(order.items, shipping_off, strict=True)
@@ -237,7 +232,6 @@ def recompute(order: Order, returned: Sequence[int], max_discounts: int) -> Reco
             shipping_discount_amount=shipping,
             cashback_amount=back,
             given_back_amount=item.given - lines - shipping,
-            cashback_given_back_amount=item.cashback_amount - back,
         )
         for item, lines, shipping, back in zip(
             order.items, lines_off, shipping_off, cashback, strict=True

@@ -121,7 +121,10 @@ async def return_lines(
             uow, basis, returned, this_time, recomputed, claim.api_key_id, now
         )
 
-    return await write_once(uow, claim, work)
+    written = await write_once(uow, claim, work)
+    if isinstance(written.answer, Return) and written.answer.order_returned:
+        metrics.rollback_performed()  # committed: the redemption is rolled back
+    return written
 
 
 async def list_returns(uow: UnitOfWork, redemption_id: UUID) -> list[dict[str, Any]]:
@@ -304,7 +307,6 @@ async def _return_all(
         )
         for item in basis.items
     )
-    metrics.rollback_performed()
     return await _recorded(
         uow,
         basis,
