@@ -110,23 +110,28 @@ class Wanted:
 
 
 def returned_quantities(order: Order, wanted: Sequence[Wanted]) -> tuple[int, ...]:
-    """How many of each line are returned once wanted is. Raises ReturnRefused when a sku or
-    line is not in the order or fewer of it are left."""
+    """How many of each line are returned once wanted is (the lines it names first, then
+    the skus). Raises ReturnRefused when a sku or line is not in the order or fewer of it are
+    left."""
     returned = list(order.returned)
-    for want in wanted:
+    # The lines named first, so that the order of the request never matters.
+    for want in sorted(wanted, key=lambda w: w.index is None):
         sku, quantity = want.sku, want.quantity
         if want.index is not None:
             if want.index >= len(order.lines) or order.lines[want.index].sku != sku:
                 raise ReturnRefused(f"The order has no line {want.index} with sku {sku!r}.")
             indexes = [want.index]
+            what = f"line {want.index} (sku {sku!r})"
         else:
             indexes = [i for i, line in enumerate(order.lines) if line.sku == sku]
+            what = f"sku {sku!r}"
         if not indexes:
             raise ReturnRefused(f"The order has no line with sku {sku!r}.")
         left = sum(order.lines[i].quantity - returned[i] for i in indexes)
         if quantity > left:
             raise ReturnRefused(
-                f"Only {left} of sku {sku!r} are left in the order to return, not {quantity}."
+                f"Only {left} of {what} are left in the order to return, not {quantity} "
+                "(counting the lines before it in this request and earlier returns)."
             )
         for i in indexes:
             take = min(quantity, order.lines[i].quantity - returned[i])

@@ -54,6 +54,10 @@ class PointsReversed:
 
     program_id: UUID
     points: int
+    """The returned part's share of what the order earned."""
+    forgiven_points: int
+    """Of those, what the member had spent already and the program forgave (it does when it
+    does not allow a negative balance; otherwise they became debt)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,4 +377,5 @@ async def _points_reversed(uow: UnitOfWork, reversal: Entry) -> PointsReversed:
     account = await uow.ledger.get(reversal.account_id)
     assert account is not None, "a reversal's account exists"
     assert account.program_id is not None, "points accounts belong to a program"
-    return PointsReversed(account.program_id, taken_back(reversal))
+    forgiven = int(str(reversal.details["forgiven"]))
+    return PointsReversed(account.program_id, taken_back(reversal), forgiven)

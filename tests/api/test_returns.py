@@ -270,7 +270,9 @@ async def test_cashback_and_points_shrink_with_the_order(
     returned = (await give_back(client, checkout, redeemed["id"], ("b", 1))).json()
     assert returned["refund_amount"] == 1800
     assert returned["cashback_reversed_amount"] == 90
-    assert returned["points_reversed"] == [{"program_id": program_id, "points": 18}]
+    assert returned["points_reversed"] == [
+        {"program_id": program_id, "points": 18, "forgiven_points": 0}
+    ]
     [wallet] = (await client.get("/v1/customers/ann/wallets", headers=checkout)).json()["data"]
     assert wallet["pending_amount"] == 90
     member = (
@@ -282,7 +284,9 @@ async def test_cashback_and_points_shrink_with_the_order(
     assert everything["order_returned"] is True
     assert (everything["refund_amount"], everything["total_amount"]) == (1800, 0)
     assert everything["cashback_reversed_amount"] == 90
-    assert everything["points_reversed"] == [{"program_id": program_id, "points": 18}]
+    assert everything["points_reversed"] == [
+        {"program_id": program_id, "points": 18, "forgiven_points": 0}
+    ]
     [wallet] = (await client.get("/v1/customers/ann/wallets", headers=checkout)).json()["data"]
     assert wallet["pending_amount"] == 0
     member = (
@@ -320,7 +324,7 @@ async def test_returns_are_idempotent_and_checked(
         headers=keyed(checkout),
     )
     assert (named.status_code, named.json()["code"]) == (422, "invalid_return")
-    assert "Only 0 of sku 'a'" in named.json()["detail"]
+    assert "Only 0 of line 0 (sku 'a')" in named.json()["detail"]
     too_many = await give_back(client, checkout, redeemed["id"], ("a", 2))
     assert (too_many.status_code, too_many.json()["code"]) == (422, "invalid_return")
     assert "Only 1 of sku 'a'" in too_many.json()["detail"]
@@ -530,4 +534,6 @@ async def test_points_earned_after_a_return_lose_the_share_of_what_they_were_ear
         headers=keyed(checkout),
     )
     assert second.json()["lines"] == [{"index": 2, "sku": "c", "quantity": 1}]
-    assert second.json()["points_reversed"] == [{"program_id": program_id, "points": 25}]
+    assert second.json()["points_reversed"] == [
+        {"program_id": program_id, "points": 25, "forgiven_points": 0}
+    ]

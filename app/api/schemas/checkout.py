@@ -401,7 +401,11 @@ class BalanceRefund(BaseModel):
 
 class PointsReversed(BaseModel):
     program_id: UUID
-    points: int = Field(description="Taken back: the returned part's share of what it earned")
+    points: int = Field(description="The returned part's share of what the order earned")
+    forgiven_points: int = Field(
+        description="Of `points`, what the member had spent already and the program forgave "
+        "(one that allows a negative balance makes it debt instead)"
+    )
 
 
 class PromotionAfterReturn(BaseModel):

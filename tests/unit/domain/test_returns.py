@@ -99,6 +99,12 @@ class TestRecompute:
         order = redeem(cart(line("a", 2, 100), line("b", 1, 100), line("a", 2, 50)))
         assert returned_quantities(order, [Wanted("a", 3)]) == (2, 0, 1)
         assert returned_quantities(order, [Wanted("a", 1, index=2)]) == (0, 0, 1)
+        # Named lines first, whatever the request's order.
+        assert returned_quantities(order, [Wanted("a", 2), Wanted("a", 1, index=0)]) == (
+            2,
+            0,
+            1,
+        )
 
     @pytest.mark.parametrize(
         ("wanted", "message"),
@@ -106,7 +112,7 @@ class TestRecompute:
             ([Wanted("a", 5)], "Only 4 of sku 'a'"),
             ([Wanted("z", 1)], "no line with sku 'z'"),
             ([Wanted("b", 1), Wanted("b", 1)], "Only 0 of sku 'b'"),
-            ([Wanted("a", 3, index=2)], "Only 2 of sku 'a'"),
+            ([Wanted("a", 3, index=2)], "Only 2 of line 2 \\(sku 'a'\\)"),
             ([Wanted("a", 1, index=1)], "no line 1 with sku 'a'"),
             ([Wanted("a", 1, index=7)], "no line 7 with sku 'a'"),
         ],
