@@ -21,7 +21,7 @@ PYTEST := $(BIN)/pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install lock upgrade run test test-fast explore lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
+.PHONY: install lock upgrade run worker test test-fast explore lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -54,6 +54,16 @@ run: $(STAMP)
 	fi; \
 	$(BIN)/alembic upgrade head; \
 	exec $(BIN)/python -m app.serve --host 127.0.0.1 --port $${PORT:-8000}
+
+## Send webhooks (app/worker.py): against DATABASE_URL, or the local PostgreSQL `make run` uses.
+worker: $(STAMP)
+	@set -e; \
+	export TESSERA_LOG_FORMAT="$${TESSERA_LOG_FORMAT:-console}"; \
+	if [ -z "$$DATABASE_URL" ]; then \
+	  export DATABASE_URL="$$($(BIN)/python scripts/localdb.py start)"; \
+	fi; \
+	$(BIN)/alembic upgrade head; \
+	exec $(BIN)/python -m app.worker
 
 ## Lint, type-check and run every test against a throwaway PostgreSQL (or TEST_DATABASE_URL).
 ## Deterministic: hypothesis and schemathesis draw the same examples on every run.

@@ -19,6 +19,7 @@ from app.api.routers import (
     balances,
     campaigns,
     docs,
+    events,
     health,
     holds,
     loyalty,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loyalty,
             balances,
             purges,
+            events,
             metrics,
             docs,
         )

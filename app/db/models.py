@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -728,3 +730,70 @@ class VerdictLog(Base):
     reason: Mapped[str] = mapped_column(String(40))
     campaign_id: Mapped[uuid.UUID | None]
     api_key_id: Mapped[uuid.UUID]
+
+
+class Event(Base):
+    """One change that matters outside, written by a trigger in the change's own transaction
+    (migration 9e4b7c2d5a18). `txid` is that transaction's id: the feed lists events in
+    (txid, id) order, once every older transaction has ended (db/repositories/events.py)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_txid_id", "txid", "id"),
+        Index("ix_events_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    txid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id()::text::bigint)")
+    )
+    type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[uuid.UUID | None]
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class WebhookEndpoint(Base):
+    """Where events of some types are sent, signed with the secret; after_txid and after_id
+    are how far into the feed its deliveries were made."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (CheckConstraint("status IN ('active', 'disabled')", name="known_status"),)
+
+    id: Mapped[uuid.UUID] = _id()
+    url: Mapped[str] = mapped_column(String(2000))
+    types: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    secret: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
+    after_txid: Mapped[int] = mapped_column(BigInteger)
+    after_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: pending until its receiver answers 2xx, tried again with
+    backoff, failed after the last attempt (and then replayable)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="known_status"),
+        UniqueConstraint("endpoint_id", "event_id"),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_webhook_deliveries_endpoint_id_created_at", "endpoint_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    last_attempt_at: Mapped[datetime | None]
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created_at()

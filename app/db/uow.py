@@ -15,6 +15,7 @@ from app.db.repositories.campaigns import CampaignRepository
 from app.db.repositories.checkout_reads import CheckoutReads
 from app.db.repositories.checkout_writes import CheckoutWrites
 from app.db.repositories.codes import CodeRepository
+from app.db.repositories.events import EventRepository
 from app.db.repositories.guesses import GuessRepository
 from app.db.repositories.idempotency import IdempotencyRepository
 from app.db.repositories.ledger import LedgerRepository
@@ -24,6 +25,7 @@ from app.db.repositories.purges import PurgeRepository
 from app.db.repositories.redemptions import RedemptionRepository
 from app.db.repositories.schema import SchemaRepository
 from app.db.repositories.support import SupportRepository
+from app.db.repositories.webhooks import WebhookRepository
 
 
 class UnitOfWork:
@@ -31,6 +33,8 @@ class UnitOfWork:
     audit: AuditRepository
     campaigns: CampaignRepository
     codes: CodeRepository
+    events: EventRepository
+    webhooks: WebhookRepository
     guesses: GuessRepository
     idempotency: IdempotencyRepository
     ledger: LedgerRepository
@@ -57,6 +61,8 @@ class UnitOfWork:
         self.audit = AuditRepository.from_session(session)
         self.campaigns = CampaignRepository.from_session(session)
         self.codes = CodeRepository.from_session(session)
+        self.events = EventRepository.from_session(session)
+        self.webhooks = WebhookRepository.from_session(session)
         self.guesses = GuessRepository.from_session(session)
         self.idempotency = IdempotencyRepository.from_session(session)
         self.ledger = LedgerRepository.from_session(session)

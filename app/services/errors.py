@@ -21,6 +21,9 @@ class ErrorCode(StrEnum):
     HOLD_NOT_FOUND = "hold_not_found"
     HOLD_ENDED = "hold_ended"
     NOT_RETURNABLE = "not_returnable"
+    WEBHOOK_NOT_FOUND = "webhook_not_found"
+    WEBHOOK_DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
+    INVALID_WEBHOOK = "invalid_webhook"
     INVALID_RETURN = "invalid_return"
     API_KEY_NOT_FOUND = "api_key_not_found"
     CODE_ALREADY_EXISTS = "code_already_exists"
@@ -100,6 +103,24 @@ class RedemptionNotFound(AppError):
     code = ErrorCode.REDEMPTION_NOT_FOUND
     status = 404
     title = "Redemption not found"
+
+
+class WebhookNotFound(AppError):
+    code = ErrorCode.WEBHOOK_NOT_FOUND
+    status = 404
+    title = "Webhook endpoint not found"
+
+
+class WebhookDeliveryNotFound(AppError):
+    code = ErrorCode.WEBHOOK_DELIVERY_NOT_FOUND
+    status = 404
+    title = "Webhook delivery not found"
+
+
+class InvalidWebhook(AppError):
+    code = ErrorCode.INVALID_WEBHOOK
+    status = 422
+    title = "The webhook endpoint is not valid"
 
 
 class NotReturnable(AppError):

@@ -15,7 +15,8 @@ from tests.factories import Factory
 TABLES = (
     "api_keys, campaigns, codes, code_counters, customer_usages, redemptions, redemption_items,"
     " idempotency_keys, code_jobs, audit_events, issuing_limits, issued_totals, guess_failures,"
-    " campaign_budgets, period_uses, verdict_log, redemption_returns,"
+    " campaign_budgets, period_uses, verdict_log, redemption_returns, webhook_deliveries,"
+    " webhook_endpoints, events,"
     " loyalty_programs, loyalty_rewards, balance_accounts, ledger_entries, ledger_lots,"
     " ledger_allocations"
 )

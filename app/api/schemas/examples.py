@@ -68,6 +68,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "cart": CART,
         "hold_seconds": 600,
     },
+    "WebhookEndpointCreate": {
+        "url": "https://crm.example.com/hooks/tessera",
+        "types": ["redemption.created", "redemption.rolled_back"],
+    },
     "ReturnCreate": {"lines": [{"sku": "shirt", "quantity": 1}]},
     "SupportCodeCreate": {
         "customer": {"email": "ann@example.com"},

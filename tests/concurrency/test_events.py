@@ -1,0 +1,174 @@
+"""The event feed over real connections that commit: each change writes its event in its own
+transaction, and a consumer that keeps its cursor sees every event exactly once, in an order
+that never puts an event before one it has already read, even while writers commit out of
+order."""
+
+import asyncio
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.domain.api_keys import Scope
+from tests.concurrency.test_redeem_races import fire
+from tests.factories import Factory, bearer, cart
+
+pytestmark = pytest.mark.concurrency
+
+
+async def read_all(
+    client: AsyncClient, admin: dict[str, str], after: str | None = None, **query: Any
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Every event the feed gives after the cursor, page by page, and the cursor to keep."""
+    seen: list[dict[str, Any]] = []
+    while True:
+        params = {"limit": 7, **query} | ({"after": after} if after else {})
+        page = await client.get("/v1/events", params=params, headers=admin)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        seen += body["data"]
+        if not body["data"]:
+            return seen, body["next_cursor"]
+        after = body["next_cursor"]
+
+
+async def test_the_checkout_s_changes_are_events_in_the_feed(
+    racing_client: AsyncClient, committing_factory: Factory
+) -> None:
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    checkout = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    campaign = await committing_factory.campaign(name="Evented")
+    await committing_factory.code(campaign, "EVENTS")
+    _, start = await read_all(racing_client, admin)
+
+    body = {"codes": ["EVENTS"], "order_id": "o-1", "cart": cart(("a", 2, 1000))}
+    redeemed = await racing_client.post(
+        "/v1/redeem", json=body, headers={**checkout, "Idempotency-Key": "k-1"}
+    )
+    assert redeemed.status_code == 201, redeemed.text
+    url = f"/v1/redemptions/{redeemed.json()['id']}"
+    returned = await racing_client.post(
+        f"{url}/returns",
+        json={"lines": [{"sku": "a", "quantity": 1}]},
+        headers={**checkout, "Idempotency-Key": "k-2"},
+    )
+    assert returned.status_code == 201, returned.text
+    assert (await racing_client.post(f"{url}/rollback", headers=checkout)).status_code == 200
+    paused = await racing_client.post(f"/v1/campaigns/{campaign.id}/pause", headers=admin)
+    assert paused.status_code == 200, paused.text
+
+    events, cursor = await read_all(racing_client, admin, start)
+    assert [e["type"] for e in events] == [
+        "redemption.created",
+        "redemption.returned",
+        "redemption.rolled_back",
+        "campaign.paused",
+    ]
+    created = events[0]
+    assert created["subject_id"] == redeemed.json()["id"]
+    assert created["data"]["order_id"] == "o-1"
+    assert created["data"]["total_amount"] == 1800
+    assert created["data"]["promotions"] == [
+        {"campaign_id": str(campaign.id), "code": "EVENTS", "discount_amount": 200}
+    ]
+    assert events[1]["data"]["total_amount"] == 900
+    # Nothing new: the cursor stays, and reading from it again gives nothing.
+    assert await read_all(racing_client, admin, cursor) == ([], cursor)
+    only, _ = await read_all(
+        racing_client, admin, start, types=["redemption.rolled_back", "campaign.paused"]
+    )
+    assert [e["type"] for e in only] == [
+        "redemption.rolled_back",
+        "campaign.paused",
+    ]
+    bad = await racing_client.get("/v1/events", params={"after": "nope"}, headers=admin)
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")
+    forbidden = await racing_client.get("/v1/events", headers=checkout)
+    assert forbidden.status_code == 403
+
+
+async def test_an_event_committed_late_is_not_skipped(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+) -> None:
+    """Transaction A writes first (the lower txid and id) and commits last: until it does, the
+    feed stops before B's event too, and then lists A's, then B's."""
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    campaign = await committing_factory.campaign(name="Late")
+    _, start = await read_all(racing_client, admin)
+    pause = text("UPDATE campaigns SET status = :status WHERE id = :id")
+    async with engine.connect() as first, engine.connect() as second:
+        a = await first.begin()
+        await first.execute(pause, {"status": "paused", "id": campaign.id})
+        b = await second.begin()
+        other = await committing_factory.campaign(name="Early")
+        await second.execute(pause, {"status": "paused", "id": other.id})
+        await b.commit()
+        assert await read_all(racing_client, admin, start) == ([], start)
+        await a.commit()
+    events, _ = await read_all(racing_client, admin, start)
+    assert [(e["type"], e["subject_id"]) for e in events] == [
+        ("campaign.paused", str(campaign.id)),
+        ("campaign.paused", str(other.id)),
+    ]
+
+
+async def test_a_consumer_polling_during_a_crowd_sees_each_event_once(
+    racing_client: AsyncClient, committing_factory: Factory
+) -> None:
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    checkout = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    campaign = await committing_factory.campaign(name="Crowd")
+    for i in range(5):
+        await committing_factory.code(campaign, f"CROWD-{i}")
+    _, cursor = await read_all(racing_client, admin)
+    seen: list[dict[str, Any]] = []
+    done = asyncio.Event()
+
+    async def consume() -> None:
+        nonlocal cursor
+        while True:
+            finished = done.is_set()
+            page, cursor = await read_all(racing_client, admin, cursor)
+            seen.extend(page)
+            if finished:
+                return
+            await asyncio.sleep(0.01)
+
+    consumer = asyncio.ensure_future(consume())
+    requests = [
+        (
+            {"codes": [f"CROWD-{i % 5}"], "cart": cart(("a", 1, 1000 + i))},
+            {**checkout, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        for i in range(150)
+    ]
+    responses = await fire(racing_client, requests)
+    assert Counter(r.status_code for r in responses) == {201: 150}
+    rolled = await asyncio.gather(
+        *(
+            racing_client.post(f"/v1/redemptions/{r.json()['id']}/rollback", headers=checkout)
+            for r in responses[:40]
+        )
+    )
+    assert {r.status_code for r in rolled} == {200}
+    done.set()
+    await consumer
+
+    ids = [e["id"] for e in seen]
+    assert len(ids) == len(set(ids)), "an event was listed twice"
+    created = Counter(e["subject_id"] for e in seen if e["type"] == "redemption.created")
+    assert created == Counter({r.json()["id"]: 1 for r in responses})
+    undone = {e["subject_id"] for e in seen if e["type"] == "redemption.rolled_back"}
+    assert undone == {r.json()["id"] for r in responses[:40]}
+    # Feed order: a redemption's rollback never before its creation.
+    position = {(e["type"], e["subject_id"]): n for n, e in enumerate(seen)}
+    for r in responses[:40]:
+        redemption = r.json()["id"]
+        assert (
+            position[("redemption.created", redemption)]
+            < position[("redemption.rolled_back", redemption)]
+        )

@@ -1,0 +1,207 @@
+"""Webhooks end to end: a receiver started by the test gets every event, signed; while it is
+down the deliveries wait and are tried again; once it is back it gets the backlog, each event
+once (and again only when replayed); two workers at once never send one twice."""
+
+import asyncio
+import hashlib
+import hmac
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.clock import utc_now
+from app.db.engine import Database
+from app.db.uow import UnitOfWork
+from app.domain.api_keys import Scope
+from app.worker import work_once
+from tests.factories import Factory, bearer, cart
+
+pytestmark = pytest.mark.concurrency
+
+
+def verified(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """What the README tells a receiver to check."""
+    timestamp = headers["tessera-timestamp"]
+    expected = hmac.new(
+        secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    fresh = abs(time.time() - int(timestamp)) < 300
+    return fresh and hmac.compare_digest("v1=" + expected, headers["tessera-signature"])
+
+
+@dataclass
+class Receiver:
+    """A tiny HTTP server: records each POST it gets and answers `status`."""
+
+    secret: str = ""
+    status: int = 200
+    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    server: asyncio.Server | None = None
+    port: int = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")[1:]
+            headers = {
+                name.lower(): value.strip()
+                for name, _, value in (line.partition(":") for line in lines if line)
+            }
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.got.append((headers, body))
+            answer = f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            writer.write(answer.encode())
+            await writer.drain()
+        finally:
+            writer.close()
+
+    def events(self) -> list[dict[str, Any]]:
+        assert all(verified(self.secret, headers, body) for headers, body in self.got)
+        return [orjson.loads(body) for _, body in self.got]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    receiving = Receiver()
+    await receiving.start()
+    yield receiving
+    if receiving.server is not None and receiving.server.is_serving():
+        await receiving.stop()
+
+
+async def test_a_receiver_gets_every_event_signed_and_the_backlog_after_being_down(
+    racing_client: AsyncClient,
+    committing_factory: Factory,
+    engine: AsyncEngine,
+    receiver: Receiver,
+) -> None:
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    checkout = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    campaign = await committing_factory.campaign(name="Hooked")
+    await committing_factory.code(campaign, "HOOKED")
+    made = await racing_client.post(
+        "/v1/webhook-endpoints",
+        json={"url": f"http://127.0.0.1:{receiver.port}/hook", "types": ["redemption.created"]},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    endpoint = made.json()
+    receiver.secret = endpoint["secret"]
+    database = Database.on(engine)
+
+    def new_uow() -> UnitOfWork:
+        return UnitOfWork(database.sessions)
+
+    async def redeem(n: int) -> list[str]:
+        ids = []
+        for i in range(n):
+            response = await racing_client.post(
+                "/v1/redeem",
+                json={"codes": ["HOOKED"], "cart": cart(("a", 1, 1000 + i))},
+                headers={**checkout, "Idempotency-Key": f"hook-{time.time_ns()}-{i}"},
+            )
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+        return ids
+
+    first = await redeem(5)
+    await racing_client.post(f"/v1/campaigns/{campaign.id}/pause", headers=admin)  # not wanted
+    await racing_client.post(f"/v1/campaigns/{campaign.id}/resume", headers=admin)
+    async with httpx.AsyncClient() as client:
+        # Two workers at once: each delivery is made once and sent once.
+        await asyncio.gather(work_once(new_uow, client), work_once(new_uow, client))
+        while await work_once(new_uow, client):
+            pass
+        # Sent at once: in any order, each once.
+        assert Counter(e["subject_id"] for e in receiver.events()) == Counter(first)
+        assert {e["type"] for e in receiver.events()} == {"redemption.created"}
+
+        await receiver.stop()
+        second = await redeem(3)
+        await work_once(new_uow, client)
+        log = await racing_client.get(
+            f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers=admin
+        )
+        waiting = [d for d in log.json()["data"] if d["status"] == "pending"]
+        assert len(waiting) == 3
+        assert all(d["attempts"] == 1 and d["last_error"] for d in waiting)
+        assert await work_once(new_uow, client) == 0  # not due yet: the backoff holds
+
+        await receiver.start()  # back, on the same port
+        later = utc_now() + timedelta(minutes=1)
+        while await work_once(new_uow, client, later):
+            pass
+        got = Counter(e["subject_id"] for e in receiver.events())
+        assert got == Counter(first + second)
+        log = await racing_client.get(
+            f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers=admin
+        )
+        assert Counter(d["status"] for d in log.json()["data"]) == {"delivered": 8}
+
+        replayed = await racing_client.post(
+            f"/v1/webhook-deliveries/{log.json()['data'][0]['id']}/replay", headers=admin
+        )
+        assert replayed.json()["status"] == "pending"
+        await work_once(new_uow, client)
+        assert len(receiver.events()) == 9
+        assert receiver.events()[-1]["id"] == log.json()["data"][0]["event_id"]
+
+
+async def test_a_failing_receiver_is_tried_with_backoff_then_given_up(
+    racing_client: AsyncClient,
+    committing_factory: Factory,
+    engine: AsyncEngine,
+    receiver: Receiver,
+) -> None:
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    made = await racing_client.post(
+        "/v1/webhook-endpoints",
+        json={"url": f"http://127.0.0.1:{receiver.port}/hook"},
+        headers=admin,
+    )
+    endpoint = made.json()
+    receiver.secret = endpoint["secret"]
+    receiver.status = 503
+    campaign = await committing_factory.campaign(name="Failing")
+    await racing_client.post(f"/v1/campaigns/{campaign.id}/pause", headers=admin)
+    database = Database.on(engine)
+
+    def new_uow() -> UnitOfWork:
+        return UnitOfWork(database.sessions)
+
+    now = utc_now()
+    async with httpx.AsyncClient() as client:
+        waits = []
+        for _ in range(20):
+            await work_once(new_uow, client, now)
+            log = await racing_client.get(
+                f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers=admin
+            )
+            [delivery] = log.json()["data"]
+            if delivery["status"] == "failed":
+                break
+            next_at = delivery["next_attempt_at"]
+            waits.append(next_at)
+            now = datetime.fromisoformat(next_at) + timedelta(seconds=1)
+    assert delivery["status"] == "failed"
+    assert (delivery["attempts"], delivery["last_status"]) == (12, 503)
+    assert len(receiver.events()) == 12
+    assert len(set(waits)) == len(waits) == 11
