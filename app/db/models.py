@@ -691,6 +691,8 @@ class LedgerLot(Base):
     reversed_at: Mapped[datetime | None]
     # What partial returns took back of its credit so far (the whole of it: reversed_at).
     taken_back: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # When its coming expiry was announced (a points.expiring event), so it is announced once.
+    expiry_noticed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

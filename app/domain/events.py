@@ -29,6 +29,8 @@ class EventType(StrEnum):
     POINTS_REVERSED = "points.reversed"
     POINTS_EXPIRED = "points.expired"
     POINTS_ADJUSTED = "points.adjusted"
+    POINTS_EXPIRING = "points.expiring"
+    """Announced by POST /v1/expiry-notice-runs, once per lot, per member and run."""
     GIFT_CARD_ISSUED = "gift_card.issued"
     GIFT_CARD_TOPPED_UP = "gift_card.topped_up"
     GIFT_CARD_PAID = "gift_card.paid"

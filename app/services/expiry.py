@@ -1,7 +1,7 @@
 """Expiry: everything past its expiry leaves the balances in the ledger too."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.db.uow import UnitOfWork
 
@@ -31,3 +31,18 @@ async def expire(uow: UnitOfWork, now: datetime, batch: int = EXPIRY_BATCH) -> E
         accounts += len(expired)
         lots += sum(len(item.takes) for item in expired)
         amount += sum(item.amount for item in expired)
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRun:
+    members: int
+    points: int
+
+
+async def announce_expiring(uow: UnitOfWork, now: datetime, within: timedelta) -> NoticeRun:
+    """A points.expiring event for each member with points expiring within `within` that no
+    run announced before (each lot once, whatever the window of later runs)."""
+    async with uow:
+        members, points = await uow.ledger.announce_expiring(now, now + within)
+        await uow.commit()
+    return NoticeRun(members, points)

@@ -1,6 +1,7 @@
 """Purging what has served its time, so that nothing grows without bound: idempotency keys
-past their lifetime, failed-guess windows that have ended, and customers' logged verdicts after
-30 days. For a scheduler; runs may overlap."""
+past their lifetime, failed-guess windows that have ended, customers' logged verdicts after
+30 days, and events (with their webhook deliveries) after 30 days. For a scheduler; runs may
+overlap."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ BATCH = 5_000
 
 # How long support can see a customer's refused codes.
 VERDICTS_KEPT = timedelta(days=30)
+# How long the event feed keeps an event (and webhooks its deliveries): a consumer or an
+# endpoint further behind than this misses what was purged.
+EVENTS_KEPT = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,17 +27,19 @@ class PurgeRun:
     idempotency_keys: int
     guess_windows: int
     verdicts: int
+    events: int
 
 
 async def purge(uow: UnitOfWork, now: datetime, guess_window: timedelta) -> PurgeRun:
-    """Delete expired idempotency keys, ended failed-guess windows and old logged verdicts, a
-    batch per transaction,
+    """Delete expired idempotency keys, ended failed-guess windows, old logged verdicts and old
+    events, a batch per transaction,
     until none is left. Purges running at once skip the rows the other holds, so each row is
     deleted once and neither waits."""
     keys = await _drain(uow, lambda purges: purges.idempotency_keys(now - KEY_LIFETIME, BATCH))
     windows = await _drain(uow, lambda purges: purges.guess_windows(now - guess_window, now, BATCH))
     verdicts = await _drain(uow, lambda purges: purges.verdicts(now - VERDICTS_KEPT, BATCH))
-    return PurgeRun(idempotency_keys=keys, guess_windows=windows, verdicts=verdicts)
+    events = await _drain(uow, lambda purges: purges.events(now - EVENTS_KEPT, BATCH))
+    return PurgeRun(idempotency_keys=keys, guess_windows=windows, verdicts=verdicts, events=events)
 
 
 async def _drain(uow: UnitOfWork, delete_batch: Callable[[PurgeRepository], Awaitable[int]]) -> int:

@@ -1,4 +1,5 @@
-"""Expired idempotency keys and ended failed-guess windows are purged; live ones stay."""
+"""Expired idempotency keys, ended failed-guess windows and old events are purged; live
+ones stay."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -83,4 +84,39 @@ class TestPurges:
         # customer, unaddressed (per key) and the key's alarm
         assert (await purge(client, admin))["guess_windows"] == 3
         left = await connection.execute(text("SELECT count(*) FROM guess_failures"))
+        assert left.scalar_one() == 0
+
+    async def test_events_go_after_30_days_with_their_deliveries(
+        self,
+        client: AsyncClient,
+        admin: dict[str, str],
+        checkout: dict[str, str],
+        factory: Factory,
+        connection: AsyncConnection,
+        clock: Clock,
+    ) -> None:
+        hooked = await client.post(
+            "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hook"}, headers=admin
+        )
+        assert hooked.status_code == 201, hooked.text
+        await factory.code(await factory.campaign(), "EVENTFUL")
+        body = {"codes": ["EVENTFUL"], "cart": cart(("a", 1, 1000))}
+        headers = {**checkout, "Idempotency-Key": str(uuid.uuid4())}
+        assert (await client.post("/v1/redeem", json=body, headers=headers)).status_code == 201
+        count = text("SELECT count(*) FROM events")
+        events = (await connection.execute(count)).scalar_one()
+        assert events >= 1
+        await connection.execute(
+            text(
+                "INSERT INTO webhook_deliveries (endpoint_id, event_id, next_attempt_at)"
+                " SELECT :endpoint, id, now() FROM events"
+            ),
+            {"endpoint": hooked.json()["id"]},
+        )
+        clock.now += timedelta(days=29)
+        assert (await purge(client, admin))["events"] == 0
+        clock.now += timedelta(days=2)
+        assert (await purge(client, admin))["events"] == events
+        assert (await connection.execute(count)).scalar_one() == 0
+        left = await connection.execute(text("SELECT count(*) FROM webhook_deliveries"))
         assert left.scalar_one() == 0

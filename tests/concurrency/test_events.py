@@ -172,3 +172,52 @@ async def test_a_consumer_polling_during_a_crowd_sees_each_event_once(
             position[("redemption.created", redemption)]
             < position[("redemption.rolled_back", redemption)]
         )
+
+
+async def test_points_about_to_expire_are_announced_once(
+    racing_client: AsyncClient, committing_factory: Factory
+) -> None:
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    checkout = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    program = await racing_client.post(
+        "/v1/loyalty/programs",
+        json={
+            "name": "Expiring",
+            "currency": "EUR",
+            "earn_rate": {"points": 1, "per_amount": 100},
+            "expiry_days": 10,
+        },
+        headers=admin,
+    )
+    assert program.status_code == 201, program.text
+    program_id = program.json()["id"]
+    for customer, amount in (("ann", 5000), ("bob", 2000)):
+        earned = await racing_client.post(
+            f"/v1/loyalty/programs/{program_id}/earnings",
+            json={
+                "customer_id": customer,
+                "order_id": f"o-{customer}",
+                "amount": amount,
+                "currency": "EUR",
+            },
+            headers=checkout,
+        )
+        assert earned.status_code == 201, earned.text
+    _, start = await read_all(racing_client, admin)
+
+    async def announce(days: int) -> Any:
+        run = await racing_client.post(
+            "/v1/expiry-notice-runs", json={"within_days": days}, headers=admin
+        )
+        assert run.status_code == 200, run.text
+        return run.json()
+
+    assert await announce(7) == {"members": 0, "points": 0}  # they expire in 10 days
+    both = await asyncio.gather(announce(11), announce(11))  # at once: each lot once
+    assert (sum(r["members"] for r in both), sum(r["points"] for r in both)) == (2, 70)
+    assert await announce(30) == {"members": 0, "points": 0}
+    events, _ = await read_all(racing_client, admin, start, types=["points.expiring"])
+    assert sorted((e["data"]["customer_id"], e["data"]["points"]) for e in events) == [
+        ("ann", 50),
+        ("bob", 20),
+    ]

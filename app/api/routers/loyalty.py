@@ -1,3 +1,4 @@
+from datetime import timedelta
 from uuid import UUID
 
 from fastapi import APIRouter, Request, status
@@ -34,6 +35,8 @@ from app.api.schemas.loyalty import (
     AdjustmentCreate,
     EarnCreate,
     Earned,
+    ExpiryNoticeRun,
+    ExpiryNoticeRunCreate,
     ExpiryRun,
     LedgerEntry,
     LedgerEntryList,
@@ -349,3 +352,22 @@ async def adjust(
 async def run_expiry(uow: UowDep, _: AdminKey, now: NowDep) -> ExpiryRun:
     run = await expiry.expire(uow, now)
     return ExpiryRun(accounts=run.accounts, lots=run.lots, amount=run.amount)
+
+
+@router.post(
+    "/v1/expiry-notice-runs",
+    response_model=ExpiryNoticeRun,
+    summary="Announce points about to expire (points.expiring events): for a scheduler",
+    description=(
+        "One `points.expiring` event per member whose points expire within `within_days` "
+        '(how many, first and last expiry), for the e-mail that says "your points expire '
+        'next week". Each lot is announced once, by whichever run sees it first: run it daily, '
+        "twice or at once alike."
+    ),
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
+)
+async def run_expiry_notices(
+    body: ExpiryNoticeRunCreate, uow: UowDep, _: AdminKey, now: NowDep
+) -> ExpiryNoticeRun:
+    run = await expiry.announce_expiring(uow, now, timedelta(days=body.within_days))
+    return ExpiryNoticeRun(members=run.members, points=run.points)

@@ -16,7 +16,8 @@ router = APIRouter(tags=["operations"])
     summary="Delete expired idempotency keys, ended guess windows, old verdicts: for a scheduler",
     description=(
         "Idempotency keys are forgotten 24 h after their first request, failed-guess counts "
-        "once their window has ended, and customers' logged verdicts after 30 days; this "
+        "once their window has ended, customers' logged verdicts and events (with their "
+        "webhook deliveries) after 30 days; this "
         "deletes them, in batches of 5,000 rows per "
         "transaction, so the tables stay the size of one day's traffic. Run it every few "
         "minutes to hourly. Safe to run twice or at once: runs skip the rows another holds."
@@ -30,4 +31,5 @@ async def run_purge(uow: UowDep, _: AdminKey, now: NowDep, settings: SettingsDep
         idempotency_keys=run.idempotency_keys,
         guess_windows=run.guess_windows,
         verdicts=run.verdicts,
+        events=run.events,
     )

@@ -72,6 +72,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "url": "https://crm.example.com/hooks/tessera",
         "types": ["redemption.created", "redemption.rolled_back"],
     },
+    "ExpiryNoticeRunCreate": {"within_days": 7},
     "ReturnCreate": {"lines": [{"sku": "shirt", "quantity": 1}]},
     "SupportCodeCreate": {
         "customer": {"email": "ann@example.com"},

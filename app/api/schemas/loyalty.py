@@ -380,6 +380,19 @@ class ExpiryRun(BaseModel):
     amount: int = Field(description="Points and minor units together, as a count")
 
 
+class ExpiryNoticeRunCreate(RequestModel):
+    model_config = example("ExpiryNoticeRunCreate")
+
+    within_days: int = Field(
+        ge=1, le=365, description="Announce points expiring within this many days"
+    )
+
+
+class ExpiryNoticeRun(BaseModel):
+    members: int = Field(description="Members told (one points.expiring event each)")
+    points: int = Field(description="The points those events announce, in all")
+
+
 class GiftCardCreate(RequestModel):
     model_config = example("GiftCardCreate")
 

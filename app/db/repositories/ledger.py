@@ -255,6 +255,39 @@ FOR UPDATE
 ).bindparams(bindparam("now", type_=AccountRow.created_at.type))
 
 
+# A points.expiring event per member whose spendable points (lots not announced before)
+# expire between :now and :until, and the lots marked announced; one statement, so a lot is
+# announced once even by runs at the same time (the second waits on the row and finds it
+# marked).
+_ANNOUNCE_EXPIRING = text(
+    """
+WITH due AS (
+    UPDATE ledger_lots AS lot SET expiry_noticed_at = :now
+    FROM balance_accounts AS a
+    WHERE a.id = lot.account_id AND a.kind = 'points'
+      AND lot.remaining > 0 AND lot.expiry_noticed_at IS NULL
+      AND lot.expires_at > :now AND lot.expires_at <= :until
+    RETURNING lot.account_id, lot.remaining, lot.expires_at, a.program_id, a.customer_id
+),
+announced AS (
+    INSERT INTO events (type, subject_id, payload)
+    SELECT 'points.expiring', account_id, jsonb_build_object(
+        'account_id', account_id, 'program_id', program_id, 'customer_id', customer_id,
+        'points', sum(remaining), 'first_expires_at', min(expires_at),
+        'last_expires_at', max(expires_at)
+    )
+    FROM due GROUP BY account_id, program_id, customer_id
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM announced) AS accounts,
+       (SELECT coalesce(sum(remaining), 0) FROM due) AS points
+"""
+).bindparams(
+    bindparam("now", type_=AccountRow.created_at.type),
+    bindparam("until", type_=AccountRow.created_at.type),
+)
+
+
 class LedgerRepository(Repository):
     # -- accounts
 
@@ -527,6 +560,11 @@ class LedgerRepository(Repository):
         return [_entry(row) for row in await self.session.execute(stmt)]
 
     # -- expiry
+
+    async def announce_expiring(self, now: datetime, until: datetime) -> tuple[int, int]:
+        """Announce the points expiring by until that were not announced: (members, points)."""
+        row = (await self.session.execute(_ANNOUNCE_EXPIRING, {"now": now, "until": until})).one()
+        return int(row.accounts), int(row.points)
 
     async def expire_batch(self, now: datetime, batch: int) -> list[Expired]:
         """Empty the lots past their expiry in up to `batch` accounts (locked first, so a

@@ -1,5 +1,5 @@
-"""Deleting what has served its time: expired idempotency keys, ended failed-guess windows and
-old logged verdicts.
+"""Deleting what has served its time: expired idempotency keys, ended failed-guess windows,
+old logged verdicts, and old events with their webhook deliveries.
 Each call deletes one batch, taking rows with SKIP LOCKED, so purges running at once share
 the work instead of queueing on each other or on live requests."""
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, or_, select, tuple_
 
-from app.db.models import GuessFailure, IdempotencyKey, VerdictLog
+from app.db.models import Event, GuessFailure, IdempotencyKey, VerdictLog, WebhookDelivery
 from app.db.repositories.base import Repository
 
 
@@ -58,3 +58,20 @@ class PurgeRepository(Repository):
             .returning(GuessFailure.subject)
         )
         return len(result.all())
+
+    async def events(self, created_before: datetime, batch: int) -> int:
+        """Delete up to batch events older than created_before, with their deliveries
+        (delivered, failed or still waiting alike); how many events went."""
+        old = (
+            select(Event.id)
+            .where(Event.created_at < created_before)
+            .order_by(Event.created_at)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list((await self.session.execute(old)).scalars())
+        if not ids:
+            return 0
+        await self.session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(ids)))
+        await self.session.execute(delete(Event).where(Event.id.in_(ids)))
+        return len(ids)
