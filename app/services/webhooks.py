@@ -7,7 +7,6 @@ at least once: a worker that dies after sending and before recording sends again
 import asyncio
 import random
 import secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from uuid import UUID
 import httpx
 import orjson
 
+from app.clock import utc_now
 from app.db.repositories.webhooks import Claimed, DeliveryRecord, EndpointRecord
 from app.db.uow import UnitOfWork
 from app.domain.events import EVENT_TYPES, Position
@@ -192,7 +192,7 @@ async def deliver_due(
 async def _send(client: httpx.AsyncClient, delivery: Claimed) -> tuple[int | None, str | None]:
     """One attempt: the receiver's status (None if it never answered) and what went wrong."""
     body = render(event_of(delivery.event))
-    timestamp = int(time.time())
+    timestamp = int(utc_now().timestamp())  # the real time: receivers check it
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Tessera-Webhooks/1",
@@ -204,7 +204,8 @@ async def _send(client: httpx.AsyncClient, delivery: Claimed) -> tuple[int | Non
     }
     try:
         response = await client.post(delivery.url, content=body, headers=headers, timeout=TIMEOUT)
-    except httpx.HTTPError as failed:
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as failed:
+        # Whatever keeps this delivery from arriving is its own failure, never the round's.
         return None, f"{type(failed).__name__}: {failed}"[:500]
     if 200 <= response.status_code < 300:
         return response.status_code, None
