@@ -60,6 +60,10 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
                 except DATABASE_ERRORS:
                     logger.exception("database unavailable; trying again")
                     pause = ERROR_SECONDS
+                except Exception:
+                    # Claims not recorded are taken over once their lease ends.
+                    logger.exception("webhook round failed; trying again")
+                    pause = ERROR_SECONDS
                 if pause:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), pause)

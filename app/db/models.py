@@ -786,6 +786,8 @@ class WebhookDelivery(Base):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_webhook_deliveries_endpoint_id_created_at", "endpoint_id", "created_at", "id"),
+        # The purge deletes an event's deliveries (and its foreign key looks them up).
+        Index("ix_webhook_deliveries_event_id", "event_id"),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -793,6 +795,9 @@ class WebhookDelivery(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Raised by every claim and replay, never reset: an attempt records its outcome only if
+    # the delivery is still its claim's.
+    claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_attempt_at: Mapped[datetime]
     last_attempt_at: Mapped[datetime | None]
     last_status: Mapped[int | None] = mapped_column(Integer)

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import httpx
-import orjson
 
 from app.clock import utc_now
 from app.db.repositories.webhooks import Claimed, DeliveryRecord, EndpointRecord
@@ -26,7 +25,11 @@ from app.services.events import event_of
 
 # A claimed delivery is another worker's to try again once this has passed.
 LEASE = timedelta(minutes=2)
+# Each read and the connection are bounded, and so is the whole attempt, well inside the lease.
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+SEND_LIMIT = timedelta(seconds=30)
+# What a delivery's log keeps of a refusal's body.
+ERROR_BYTES = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,19 +137,20 @@ async def replay(uow: UnitOfWork, delivery_id: UUID, now: datetime) -> Delivery:
 
 async def fan_out(uow: UnitOfWork, now: datetime, batch: int = 500) -> int:
     """Make the deliveries of the events that follow each endpoint's position, and move it
-    on (one transaction; endpoints another worker holds are skipped). How many were made."""
-    made = 0
+    on (one transaction; endpoints another worker holds are skipped). How many events it
+    went through (made into deliveries or not), so that a worker behind keeps going."""
+    scanned = 0
     async with uow:
-        for endpoint in await uow.webhooks.lock_for_fan_out(limit=100):
+        for endpoint in await uow.webhooks.lock_for_fan_out():
             rows = await uow.events.after(endpoint.position, (), batch)
             if not rows:
                 continue
             wanted = [r.id for r in rows if not endpoint.types or r.type in endpoint.types]
             await uow.webhooks.add_deliveries(endpoint.id, wanted, now)
             await uow.webhooks.advance(endpoint.id, Position(rows[-1].txid, rows[-1].id))
-            made += len(wanted)
+            scanned += len(rows)
         await uow.commit()
-    return made
+    return scanned
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +182,7 @@ async def deliver_due(
             wait = None if ok else retry_after(delivery.attempts, jitter())
             await uow.webhooks.record_attempt(
                 delivery.id,
-                delivery.attempts,
+                delivery.claim,
                 status="delivered" if ok else "pending" if wait is not None else "failed",
                 next_attempt_at=None if wait is None else now + wait,
                 last_status=status,
@@ -190,7 +194,8 @@ async def deliver_due(
 
 
 async def _send(client: httpx.AsyncClient, delivery: Claimed) -> tuple[int | None, str | None]:
-    """One attempt: the receiver's status (None if it never answered) and what went wrong."""
+    """One attempt: the receiver's status (None if it never answered in SEND_LIMIT) and what
+    went wrong. Whatever the receiver does is this delivery's failure, never the round's."""
     body = render(event_of(delivery.event))
     timestamp = int(utc_now().timestamp())  # the real time: receivers check it
     headers = {
@@ -203,10 +208,25 @@ async def _send(client: httpx.AsyncClient, delivery: Claimed) -> tuple[int | Non
         "Tessera-Signature": signature(delivery.secret, timestamp, body),
     }
     try:
-        response = await client.post(delivery.url, content=body, headers=headers, timeout=TIMEOUT)
-    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as failed:
-        # Whatever keeps this delivery from arriving is its own failure, never the round's.
+        async with asyncio.timeout(SEND_LIMIT.total_seconds()):
+            request = client.build_request(
+                "POST", delivery.url, content=body, headers=headers, timeout=TIMEOUT
+            )
+            response = await client.send(request, stream=True)
+            try:
+                if 200 <= response.status_code < 300:
+                    return response.status_code, None
+                # What it said, at most ERROR_BYTES of it, as text whatever its encoding.
+                said = b""
+                async for chunk in response.aiter_raw():
+                    said += chunk
+                    if len(said) >= ERROR_BYTES:
+                        break
+                text = said[:ERROR_BYTES].decode("utf-8", "replace")
+                return response.status_code, f"HTTP {response.status_code}: {text}"
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        return None, f"No answer within {int(SEND_LIMIT.total_seconds())} s."
+    except Exception as failed:
         return None, f"{type(failed).__name__}: {failed}"[:500]
-    if 200 <= response.status_code < 300:
-        return response.status_code, None
-    return response.status_code, orjson.dumps(response.text[:300]).decode()

@@ -22,6 +22,7 @@ from app.clock import utc_now
 from app.db.engine import Database
 from app.db.uow import UnitOfWork
 from app.domain.api_keys import Scope
+from app.services import webhooks
 from app.worker import work_once
 from tests.factories import Factory, bearer, cart
 
@@ -44,6 +45,9 @@ class Receiver:
 
     secret: str = ""
     status: int = 200
+    answer: bytes = b""
+    content_type: str = "text/plain"
+    hang: bool = False
     got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     server: asyncio.Server | None = None
     port: int = 0
@@ -67,8 +71,13 @@ class Receiver:
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.got.append((headers, body))
-            answer = f"HTTP/1.1 {self.status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            writer.write(answer.encode())
+            if self.hang:
+                await asyncio.sleep(3600)
+            status_line = (
+                f"HTTP/1.1 {self.status} X\r\nContent-Type: {self.content_type}\r\n"
+                f"Content-Length: {len(self.answer)}\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(status_line.encode() + self.answer)
             await writer.drain()
         finally:
             writer.close()
@@ -205,3 +214,96 @@ async def test_a_failing_receiver_is_tried_with_backoff_then_given_up(
     assert (delivery["attempts"], delivery["last_status"]) == (12, 503)
     assert len(receiver.events()) == 12
     assert len(set(waits)) == len(waits) == 11
+
+
+async def test_a_hostile_or_silent_receiver_fails_its_delivery_not_the_worker(
+    racing_client: AsyncClient,
+    committing_factory: Factory,
+    engine: AsyncEngine,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    made = await racing_client.post(
+        "/v1/webhook-endpoints",
+        json={"url": f"http://127.0.0.1:{receiver.port}/hook"},
+        headers=admin,
+    )
+    endpoint = made.json()
+    receiver.secret = endpoint["secret"]
+    # A refusal whose body cannot be decoded as its charset says.
+    receiver.status, receiver.content_type = 500, "text/plain; charset=unicode_escape"
+    receiver.answer = b"bad \\ud800 body"
+    campaign = await committing_factory.campaign(name="Hostile")
+    await racing_client.post(f"/v1/campaigns/{campaign.id}/pause", headers=admin)
+    database = Database.on(engine)
+
+    def new_uow() -> UnitOfWork:
+        return UnitOfWork(database.sessions)
+
+    async def log() -> dict[str, Any]:
+        listed = await racing_client.get(
+            f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers=admin
+        )
+        [delivery] = listed.json()["data"]
+        result: dict[str, Any] = delivery
+        return result
+
+    async with httpx.AsyncClient() as client:
+        await work_once(new_uow, client)
+        first = await log()
+        assert (first["status"], first["last_status"]) == ("pending", 500)
+        assert first["last_error"].startswith("HTTP 500: bad")
+
+        receiver.hang = True
+        monkeypatch.setattr("app.services.webhooks.SEND_LIMIT", timedelta(seconds=1))
+        await work_once(new_uow, client, utc_now() + timedelta(minutes=5))
+        second = await log()
+        assert (second["attempts"], second["last_status"]) == (2, None)
+        assert second["last_error"] == "No answer within 1 s."
+
+
+async def test_an_attempt_replayed_meanwhile_does_not_record_its_outcome(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+) -> None:
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    made = await racing_client.post(
+        "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hook"}, headers=admin
+    )
+    campaign = await committing_factory.campaign(name="Replayed")
+    await racing_client.post(f"/v1/campaigns/{campaign.id}/pause", headers=admin)
+    database = Database.on(engine)
+    now = utc_now()
+    await webhooks.fan_out(UnitOfWork(database.sessions), now)
+    uow = UnitOfWork(database.sessions)
+    async with uow:
+        [claimed] = await uow.webhooks.claim_due(now, now + timedelta(minutes=2), 10)
+        await uow.commit()
+    listed = await racing_client.get(
+        f"/v1/webhook-endpoints/{made.json()['id']}/deliveries", headers=admin
+    )
+    replayed = await racing_client.post(
+        f"/v1/webhook-deliveries/{listed.json()['data'][0]['id']}/replay", headers=admin
+    )
+    assert replayed.json()["attempts"] == 0
+    uow = UnitOfWork(database.sessions)
+    async with uow:  # the first attempt comes back, failed, after the replay
+        await uow.webhooks.record_attempt(
+            claimed.id,
+            claimed.claim,
+            status="failed",
+            next_attempt_at=None,
+            last_status=500,
+            last_error="late",
+            delivered_at=None,
+        )
+        await uow.commit()
+    after = await racing_client.get(
+        f"/v1/webhook-endpoints/{made.json()['id']}/deliveries", headers=admin
+    )
+    delivery = after.json()["data"][0]
+    assert (delivery["status"], delivery["attempts"], delivery["last_error"]) == (
+        "pending",
+        0,
+        None,
+    )

@@ -53,6 +53,8 @@ class Claimed:
 
     id: UUID
     attempts: int
+    claim: int
+    """Which claim of the delivery this is: only it may record the attempt's outcome."""
     url: str
     secret: str
     event: SimpleNamespace
@@ -100,7 +102,8 @@ _FEED_END = text(
 _CLAIM = text(
     """
     UPDATE webhook_deliveries AS d
-    SET attempts = d.attempts + 1, last_attempt_at = :now, next_attempt_at = :lease_until
+    SET attempts = d.attempts + 1, claims = d.claims + 1, last_attempt_at = :now,
+        next_attempt_at = :lease_until
     FROM (
         SELECT d.id FROM webhook_deliveries AS d
         JOIN webhook_endpoints AS e ON e.id = d.endpoint_id AND e.status = 'active'
@@ -110,7 +113,7 @@ _CLAIM = text(
         FOR UPDATE OF d SKIP LOCKED
     ) AS due, webhook_endpoints AS e, events AS ev
     WHERE d.id = due.id AND e.id = d.endpoint_id AND ev.id = d.event_id
-    RETURNING d.id, d.attempts, e.url, e.secret, ev.id AS event_id, ev.txid, ev.type,
+    RETURNING d.id, d.attempts, d.claims, e.url, e.secret, ev.id AS event_id, ev.txid, ev.type,
               ev.subject_id, ev.payload, ev.created_at AS event_created_at
     """
 )
@@ -180,13 +183,13 @@ class WebhookRepository(Repository):
         ).one_or_none()
         return None if row is None else _endpoint(row)
 
-    async def lock_for_fan_out(self, limit: int) -> list[EndpointRecord]:
-        """Active endpoints no other worker is fanning out, locked until commit."""
+    async def lock_for_fan_out(self) -> list[EndpointRecord]:
+        """Active endpoints no other worker is fanning out, locked until commit (all of
+        them: endpoints are few, made by hand)."""
         rows = await self.session.execute(
             select(*_ENDPOINT_COLUMNS)
             .where(EndpointRow.status == "active")
             .order_by(EndpointRow.id)
-            .limit(limit)
             .with_for_update(skip_locked=True)
         )
         return [_endpoint(row) for row in rows]
@@ -221,6 +224,7 @@ class WebhookRepository(Repository):
             Claimed(
                 row.id,
                 row.attempts,
+                row.claims,
                 row.url,
                 row.secret,
                 SimpleNamespace(
@@ -238,7 +242,7 @@ class WebhookRepository(Repository):
     async def record_attempt(
         self,
         delivery_id: UUID,
-        attempts: int,
+        claim: int,
         *,
         status: str,
         next_attempt_at: datetime | None,
@@ -246,7 +250,8 @@ class WebhookRepository(Repository):
         last_error: str | None,
         delivered_at: datetime | None,
     ) -> None:
-        """What the attempts-th attempt came to (only if no other attempt claimed it since)."""
+        """What the attempt of this claim came to (only if the delivery was not claimed again
+        since: a lease that ran out, or a replay)."""
         values: dict[str, Any] = {
             "status": status,
             "last_status": last_status,
@@ -257,7 +262,7 @@ class WebhookRepository(Repository):
             values["next_attempt_at"] = next_attempt_at
         await self.session.execute(
             update(DeliveryRow)
-            .where(DeliveryRow.id == delivery_id, DeliveryRow.attempts == attempts)
+            .where(DeliveryRow.id == delivery_id, DeliveryRow.claims == claim)
             .values(**values)
         )
 
@@ -282,7 +287,13 @@ class WebhookRepository(Repository):
             await self.session.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.id == delivery_id)
-                .values(status="pending", next_attempt_at=now, attempts=0)
+                .values(
+                    status="pending",
+                    next_attempt_at=now,
+                    attempts=0,
+                    # An attempt in flight no longer records what it came to.
+                    claims=DeliveryRow.claims + 1,
+                )
                 .returning(DeliveryRow.id)
             )
         ).one_or_none()
