@@ -31,6 +31,10 @@ class Action(StrEnum):
     POINTS_ADJUSTED = "loyalty.points_adjusted"
     GIFT_CARD_ISSUED = "gift_card.issued"
     GIFT_CARD_TOPPED_UP = "gift_card.topped_up"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    WEBHOOK_ENDPOINT_ENABLED = "webhook_endpoint.enabled"
+    WEBHOOK_DELIVERY_REPLAYED = "webhook_delivery.replayed"
 
 
 @dataclass(frozen=True, slots=True)

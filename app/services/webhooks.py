@@ -17,6 +17,7 @@ import httpx
 from app.clock import utc_now
 from app.db.repositories.webhooks import Claimed, DeliveryRecord, EndpointRecord
 from app.db.uow import UnitOfWork
+from app.domain.audit import Action, AuditEntry
 from app.domain.events import EVENT_TYPES, Position
 from app.domain.webhooks import retry_after, signature
 from app.rendering import render
@@ -84,7 +85,9 @@ def _delivery(record: DeliveryRecord) -> Delivery:
     )
 
 
-async def create_endpoint(uow: UnitOfWork, url: str, types: Sequence[str]) -> NewEndpoint:
+async def create_endpoint(
+    uow: UnitOfWork, url: str, types: Sequence[str], actor: UUID
+) -> NewEndpoint:
     """An endpoint that gets the events committed from now on (of these types; none: all)."""
     unknown = sorted(set(types) - EVENT_TYPES)
     if unknown:
@@ -95,6 +98,14 @@ async def create_endpoint(uow: UnitOfWork, url: str, types: Sequence[str]) -> Ne
     async with uow:
         start = await uow.webhooks.feed_end()
         record = await uow.webhooks.create(url, sorted(set(types)), secret, start)
+        await uow.audit.record(
+            AuditEntry(
+                Action.WEBHOOK_ENDPOINT_CREATED,
+                actor,
+                subject_id=record.id,
+                details={"url": url, "types": list(record.types)},
+            )
+        )
         await uow.commit()
     return NewEndpoint(
         record.id, record.url, record.types, record.status, record.created_at, secret=secret
@@ -106,12 +117,18 @@ async def list_endpoints(uow: UnitOfWork) -> list[Endpoint]:
         return [_endpoint(record) for record in await uow.webhooks.all()]
 
 
-async def set_status(uow: UnitOfWork, endpoint_id: UUID, status: str) -> Endpoint:
+async def set_status(uow: UnitOfWork, endpoint_id: UUID, status: str, actor: UUID) -> Endpoint:
     """Disable an endpoint (its deliveries wait) or enable it again."""
     async with uow:
         record = await uow.webhooks.set_status(endpoint_id, status)
         if record is None:
             raise WebhookNotFound(f"No webhook endpoint has id {endpoint_id}.")
+        action = (
+            Action.WEBHOOK_ENDPOINT_DISABLED
+            if status == "disabled"
+            else Action.WEBHOOK_ENDPOINT_ENABLED
+        )
+        await uow.audit.record(AuditEntry(action, actor, subject_id=endpoint_id))
         await uow.commit()
     return _endpoint(record)
 
@@ -125,12 +142,20 @@ async def deliveries(
         return [_delivery(r) for r in await uow.webhooks.deliveries(endpoint_id, limit, before)]
 
 
-async def replay(uow: UnitOfWork, delivery_id: UUID, now: datetime) -> Delivery:
+async def replay(uow: UnitOfWork, delivery_id: UUID, now: datetime, actor: UUID) -> Delivery:
     """Send a delivery again (delivered, failed or pending alike), as soon as a worker can."""
     async with uow:
         record = await uow.webhooks.replay(delivery_id, now)
         if record is None:
             raise WebhookDeliveryNotFound(f"No webhook delivery has id {delivery_id}.")
+        await uow.audit.record(
+            AuditEntry(
+                Action.WEBHOOK_DELIVERY_REPLAYED,
+                actor,
+                subject_id=delivery_id,
+                details={"endpoint_id": str(record.endpoint_id), "event_id": record.event_id},
+            )
+        )
         await uow.commit()
     return _delivery(record)
 

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,6 +87,28 @@ class Receiver:
         return [orjson.loads(body) for _, body in self.got]
 
 
+ZERO = timedelta(0)
+
+
+async def work_until(
+    new_uow: Callable[[], UnitOfWork],
+    client: httpx.AsyncClient,
+    until: Callable[[], Awaitable[bool]],
+    at: timedelta = ZERO,
+) -> None:
+    """Worker rounds (at the wall clock plus at) until `until` holds. The feed waits for every
+    older transaction on the server, other tests' included: up to 20 s."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while not await until():
+        assert asyncio.get_running_loop().time() < deadline, "the worker never got there"
+        if not await work_once(new_uow, client, utc_now() + at):
+            await asyncio.sleep(0.05)
+
+
+async def tried(receiver: Receiver, count: int) -> bool:
+    return len(receiver.got) >= count
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     receiving = Receiver()
@@ -131,47 +153,80 @@ async def test_a_receiver_gets_every_event_signed_and_the_backlog_after_being_do
             ids.append(response.json()["id"])
         return ids
 
+    async def deliveries() -> list[dict[str, Any]]:
+        log = await racing_client.get(
+            f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers=admin
+        )
+        found: list[dict[str, Any]] = log.json()["data"]
+        return found
+
     first = await redeem(5)
     await racing_client.post(f"/v1/campaigns/{campaign.id}/pause", headers=admin)  # not wanted
     await racing_client.post(f"/v1/campaigns/{campaign.id}/resume", headers=admin)
     async with httpx.AsyncClient() as client:
+
+        async def drain(until: Callable[[], Awaitable[bool]], at: timedelta = ZERO) -> None:
+            await work_until(new_uow, client, until, at)
+
+        async def received(count: int) -> bool:
+            return len(receiver.got) >= count
+
         # Two workers at once: each delivery is made once and sent once.
         await asyncio.gather(work_once(new_uow, client), work_once(new_uow, client))
-        while await work_once(new_uow, client):
-            pass
+        await drain(lambda: received(5))
         # Sent at once: in any order, each once.
         assert Counter(e["subject_id"] for e in receiver.events()) == Counter(first)
         assert {e["type"] for e in receiver.events()} == {"redemption.created"}
 
         await receiver.stop()
         second = await redeem(3)
-        await work_once(new_uow, client)
-        log = await racing_client.get(
-            f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers=admin
-        )
-        waiting = [d for d in log.json()["data"] if d["status"] == "pending"]
-        assert len(waiting) == 3
+
+        async def three_tried() -> bool:
+            tried = [d for d in await deliveries() if d["status"] == "pending"]
+            return len(tried) == 3 and all(d["attempts"] == 1 for d in tried)
+
+        await drain(three_tried)
+        waiting = [d for d in await deliveries() if d["status"] == "pending"]
         assert all(d["attempts"] == 1 and d["last_error"] for d in waiting)
         assert await work_once(new_uow, client) == 0  # not due yet: the backoff holds
 
         await receiver.start()  # back, on the same port
-        later = utc_now() + timedelta(minutes=1)
-        while await work_once(new_uow, client, later):
-            pass
+        await drain(lambda: received(8), at=timedelta(minutes=1))
         got = Counter(e["subject_id"] for e in receiver.events())
         assert got == Counter(first + second)
-        log = await racing_client.get(
-            f"/v1/webhook-endpoints/{endpoint['id']}/deliveries", headers=admin
-        )
-        assert Counter(d["status"] for d in log.json()["data"]) == {"delivered": 8}
+        log = await deliveries()
+        assert Counter(d["status"] for d in log) == {"delivered": 8}
 
         replayed = await racing_client.post(
-            f"/v1/webhook-deliveries/{log.json()['data'][0]['id']}/replay", headers=admin
+            f"/v1/webhook-deliveries/{log[0]['id']}/replay", headers=admin
         )
         assert replayed.json()["status"] == "pending"
-        await work_once(new_uow, client)
+        await drain(lambda: received(9))
         assert len(receiver.events()) == 9
-        assert receiver.events()[-1]["id"] == log.json()["data"][0]["event_id"]
+        assert receiver.events()[-1]["id"] == log[0]["event_id"]
+
+        # Disabled, its deliveries wait; enabled again, they go.
+        url = f"/v1/webhook-endpoints/{endpoint['id']}"
+        disabled = await racing_client.post(f"{url}/disable", headers=admin)
+        assert disabled.json()["status"] == "disabled"
+        third = await redeem(2)
+        for _ in range(5):
+            await work_once(new_uow, client)
+        assert len(receiver.events()) == 9
+        enabled = await racing_client.post(f"{url}/enable", headers=admin)
+        assert enabled.json()["status"] == "active"
+        await drain(lambda: received(11))
+        assert Counter(e["subject_id"] for e in receiver.events()[9:]) == Counter(third)
+
+    audit = await racing_client.get("/v1/audit-events", headers=admin)
+    actions = [e["action"] for e in audit.json()["data"]]
+    for action in (
+        "webhook_endpoint.created",
+        "webhook_endpoint.disabled",
+        "webhook_endpoint.enabled",
+        "webhook_delivery.replayed",
+    ):
+        assert action in actions
 
 
 async def test_a_failing_receiver_is_tried_with_backoff_then_given_up(
@@ -196,8 +251,9 @@ async def test_a_failing_receiver_is_tried_with_backoff_then_given_up(
     def new_uow() -> UnitOfWork:
         return UnitOfWork(database.sessions)
 
-    now = utc_now()
     async with httpx.AsyncClient() as client:
+        await work_until(new_uow, client, lambda: tried(receiver, 1))
+        now = utc_now()
         waits = []
         for _ in range(20):
             await work_once(new_uow, client, now)
@@ -250,7 +306,7 @@ async def test_a_hostile_or_silent_receiver_fails_its_delivery_not_the_worker(
         return result
 
     async with httpx.AsyncClient() as client:
-        await work_once(new_uow, client)
+        await work_until(new_uow, client, lambda: tried(receiver, 1))
         first = await log()
         assert (first["status"], first["last_status"]) == ("pending", 500)
         assert first["last_error"].startswith("HTTP 500: bad")
@@ -274,7 +330,10 @@ async def test_an_attempt_replayed_meanwhile_does_not_record_its_outcome(
     await racing_client.post(f"/v1/campaigns/{campaign.id}/pause", headers=admin)
     database = Database.on(engine)
     now = utc_now()
-    await webhooks.fan_out(UnitOfWork(database.sessions), now)
+    deadline = asyncio.get_running_loop().time() + 20
+    while not await webhooks.fan_out(UnitOfWork(database.sessions), now):
+        assert asyncio.get_running_loop().time() < deadline, "the event never came"
+        await asyncio.sleep(0.05)
     uow = UnitOfWork(database.sessions)
     async with uow:
         [claimed] = await uow.webhooks.claim_due(now, now + timedelta(minutes=2), 10)

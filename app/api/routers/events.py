@@ -66,8 +66,10 @@ async def list_events(
     ),
     responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
 )
-async def create_endpoint(body: WebhookEndpointCreate, uow: UowDep, _: AdminKey) -> OrjsonResponse:
-    made = await webhooks.create_endpoint(uow, str(body.url), body.types)
+async def create_endpoint(
+    body: WebhookEndpointCreate, uow: UowDep, key: AdminKey
+) -> OrjsonResponse:
+    made = await webhooks.create_endpoint(uow, str(body.url), body.types, key.id)
     return OrjsonResponse(made, status_code=201)
 
 
@@ -87,8 +89,8 @@ async def list_endpoints(uow: UowDep, _: AdminKey) -> OrjsonResponse:
     summary="Stop sending to an endpoint (its deliveries wait)",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-async def disable_endpoint(endpoint_id: UUID, uow: UowDep, _: AdminKey) -> OrjsonResponse:
-    return OrjsonResponse(await webhooks.set_status(uow, endpoint_id, "disabled"))
+async def disable_endpoint(endpoint_id: UUID, uow: UowDep, key: AdminKey) -> OrjsonResponse:
+    return OrjsonResponse(await webhooks.set_status(uow, endpoint_id, "disabled", key.id))
 
 
 @router.post(
@@ -97,8 +99,8 @@ async def disable_endpoint(endpoint_id: UUID, uow: UowDep, _: AdminKey) -> Orjso
     summary="Send to an endpoint again (what waited is sent)",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-async def enable_endpoint(endpoint_id: UUID, uow: UowDep, _: AdminKey) -> OrjsonResponse:
-    return OrjsonResponse(await webhooks.set_status(uow, endpoint_id, "active"))
+async def enable_endpoint(endpoint_id: UUID, uow: UowDep, key: AdminKey) -> OrjsonResponse:
+    return OrjsonResponse(await webhooks.set_status(uow, endpoint_id, "active", key.id))
 
 
 @router.get(
@@ -128,6 +130,6 @@ async def list_deliveries(
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def replay_delivery(
-    delivery_id: UUID, uow: UowDep, _: AdminKey, now: NowDep
+    delivery_id: UUID, uow: UowDep, key: AdminKey, now: NowDep
 ) -> OrjsonResponse:
-    return OrjsonResponse(await webhooks.replay(uow, delivery_id, now))
+    return OrjsonResponse(await webhooks.replay(uow, delivery_id, now, key.id))
