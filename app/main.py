@@ -27,6 +27,7 @@ from app.api.routers import (
     pools,
     purges,
     redemptions,
+    referrals,
     support,
     validations,
 )
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             balances,
             purges,
             events,
+            referrals,
             metrics,
             docs,
         )

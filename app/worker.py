@@ -1,5 +1,6 @@
-"""`python -m app.worker` (`make worker`): the process that sends webhooks. It fans the event
-feed out into deliveries and sends the due ones, again and again, until SIGTERM or SIGINT. All
+"""`python -m app.worker` (`make worker`): the process that reads the event feed for the
+service's own jobs. It settles referrals (services/referrals.py), fans the feed out into
+webhook deliveries and sends the due ones, again and again, until SIGTERM or SIGINT. All
 its state is in PostgreSQL: it can be stopped, killed or run twice (app/services/webhooks.py),
 and a slow or dead receiver only ever slows this process, never the checkout.
 """
@@ -18,7 +19,7 @@ from app.db.engine import Database, create_engine
 from app.db.errors import DATABASE_ERRORS
 from app.db.uow import UnitOfWork
 from app.logs import configure_logging
-from app.services import webhooks
+from app.services import referrals, webhooks
 from app.settings import Settings, get_settings
 
 logger = logging.getLogger("tessera.worker")
@@ -31,9 +32,11 @@ ERROR_SECONDS = 5.0
 async def work_once(
     new_uow: Callable[[], UnitOfWork], client: httpx.AsyncClient, now: datetime | None = None
 ) -> int:
-    """One round at now (the wall clock's by default): fan out, then send what is due. How
-    many deliveries it made or tried."""
+    """One round at now (the wall clock's by default): settle referrals, fan out, then send
+    what is due. How much it did (events read, deliveries tried, referrals settled): 0 when
+    there was nothing to do."""
     now = now or utc_now()
+    settled = await referrals.settle(new_uow(), now)
     made = await webhooks.fan_out(new_uow(), now)
     sent = await webhooks.deliver_due(new_uow, client, now)
     if made or sent.delivered or sent.failed:
@@ -41,7 +44,18 @@ async def work_once(
             "webhooks",
             extra={"made": made, "delivered": sent.delivered, "failed": sent.failed},
         )
-    return made + sent.delivered + sent.failed
+    if settled.rewarded or settled.refused or settled.cancelled:
+        logger.info(
+            "referrals",
+            extra={
+                "rewarded": settled.rewarded,
+                "refused": settled.refused,
+                "cancelled": settled.cancelled,
+            },
+        )
+    return (
+        made + sent.delivered + sent.failed + settled.scanned + settled.rewarded + settled.refused
+    )
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:

@@ -292,6 +292,8 @@ def promotion_from_row(row: Fields) -> Promotion:
         bound_customer_id=row["customer_id"],
         budget=_budget_left(row),
         period_used=_period_used(row),
+        referrer_id=row["referrer_id"],
+        referrer_email_key=row["referrer_email_key"],
     )
 
 

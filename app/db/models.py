@@ -79,7 +79,7 @@ class Campaign(Base):
     __table_args__ = (
         CheckConstraint("status IN ('active', 'paused')", name="known_status"),
         CheckConstraint("trigger IN ('code', 'automatic')", name="known_trigger"),
-        CheckConstraint("kind IN ('standard', 'support', 'reward')", name="known_kind"),
+        CheckConstraint("kind IN ('standard', 'support', 'reward', 'referral')", name="known_kind"),
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("over_budget IN ('refuse', 'reduce')", name="known_over_budget"),
@@ -167,6 +167,14 @@ class Code(Base):
             unique=True,
             postgresql_where=text(f"customer_id IS NOT NULL AND source IN {POOL_SOURCES}"),
         ),
+        # One personal code per referrer and referral campaign.
+        Index(
+            "uq_codes_referrer",
+            "campaign_id",
+            "referrer_id",
+            unique=True,
+            postgresql_where=text("referrer_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _id()
@@ -189,6 +197,10 @@ class Code(Base):
     used: Mapped[int | None] = mapped_column(Integer)
     # When the code was switched off on its own (its campaign may still run); NULL: enabled.
     disabled_at: Mapped[datetime | None]
+    # A referrer's personal code: whose it is (they may not use it), and the SHA-256 of their
+    # normalised e-mail, when given (nor may a customer with that e-mail).
+    referrer_id: Mapped[str | None] = mapped_column(String(200))
+    referrer_email_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class CampaignBudget(Base):
@@ -804,3 +816,80 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created_at()
+
+
+class ReferralProgram(Base):
+    """A referral campaign's rules for the advocate: what they get (points in a program, or
+    wallet credit), how long after the friend's order, and how many per period."""
+
+    __tablename__ = "referral_programs"
+    __table_args__ = (
+        CheckConstraint(
+            "(advocate_points > 0 AND advocate_program_id IS NOT NULL"
+            " AND advocate_amount IS NULL AND advocate_currency IS NULL)"
+            " OR (advocate_amount > 0 AND advocate_currency IS NOT NULL"
+            " AND advocate_points IS NULL AND advocate_program_id IS NULL)",
+            name="one_advocate_reward",
+        ),
+        CheckConstraint(
+            "(max_rewards IS NULL AND max_rewards_period IS NULL)"
+            " OR (max_rewards > 0 AND max_rewards_period IN ('day', 'week', 'month'))",
+            name="known_limit",
+        ),
+        CheckConstraint("window_days >= 0", name="window"),
+        UniqueConstraint("campaign_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
+    window_days: Mapped[int] = mapped_column(Integer)
+    advocate_points: Mapped[int | None] = mapped_column(BigInteger)
+    advocate_program_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("loyalty_programs.id"))
+    advocate_amount: Mapped[int | None] = mapped_column(BigInteger)
+    advocate_currency: Mapped[str | None] = mapped_column(String(3))
+    max_rewards: Mapped[int | None] = mapped_column(Integer)
+    max_rewards_period: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Referral(Base):
+    """A friend's order with a referrer's code, on its way to rewarding the referrer once its
+    window has passed (pending), and what came of it."""
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'rewarded', 'cancelled', 'refused')", name="known_status"
+        ),
+        UniqueConstraint("redemption_id"),
+        Index("ix_referrals_due", "due_at", postgresql_where=text("status = 'pending'")),
+        Index(
+            "ix_referrals_program_id_referrer_id_settled_at",
+            "program_id",
+            "referrer_id",
+            "settled_at",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referral_programs.id"))
+    code_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("codes.id"))
+    referrer_id: Mapped[str] = mapped_column(String(200))
+    referee_id: Mapped[str] = mapped_column(String(200))
+    redemption_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("redemptions.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    due_at: Mapped[datetime]
+    settled_at: Mapped[datetime | None]
+    reward_entry_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = _created_at()
+
+
+class FeedCursor(Base):
+    """How far a reader inside the service (the referral settlement) has read the feed."""
+
+    __tablename__ = "feed_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    txid: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[int] = mapped_column(BigInteger)

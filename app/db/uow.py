@@ -23,6 +23,7 @@ from app.db.repositories.loyalty import LoyaltyRepository
 from app.db.repositories.pools import PoolRepository
 from app.db.repositories.purges import PurgeRepository
 from app.db.repositories.redemptions import RedemptionRepository
+from app.db.repositories.referrals import ReferralRepository
 from app.db.repositories.schema import SchemaRepository
 from app.db.repositories.support import SupportRepository
 from app.db.repositories.webhooks import WebhookRepository
@@ -42,6 +43,7 @@ class UnitOfWork:
     pools: PoolRepository
     purges: PurgeRepository
     redemptions: RedemptionRepository
+    referrals: ReferralRepository
     schema: SchemaRepository
     support: SupportRepository
 
@@ -70,6 +72,7 @@ class UnitOfWork:
         self.pools = PoolRepository.from_session(session)
         self.purges = PurgeRepository.from_session(session)
         self.redemptions = RedemptionRepository.from_session(session)
+        self.referrals = ReferralRepository.from_session(session)
         self.schema = SchemaRepository.from_session(session)
         self.support = SupportRepository.from_session(session)
         return self

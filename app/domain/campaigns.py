@@ -24,11 +24,13 @@ class Trigger(StrEnum):
 
 class CampaignKind(StrEnum):
     """'support': made by a support agent for one apology code; 'reward': holds the codes a
-    loyalty reward hands out for points."""
+    loyalty reward hands out for points; 'referral': a referral program's friend reward,
+    given through each referrer's personal code."""
 
     STANDARD = "standard"
     SUPPORT = "support"
     REWARD = "reward"
+    REFERRAL = "referral"
 
 
 class CodeSource(StrEnum):

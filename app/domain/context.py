@@ -12,3 +12,5 @@ class EvaluationContext:
     is_first_order: bool | None = None
     market: str | None = None
     locale: str | None = None
+    email_key: str | None = None
+    """referrals.email_key of the customer's e-mail, when the checkout sent it."""

@@ -23,6 +23,7 @@ from app.domain.lines import LineState
 from app.domain.money import allocate, format_amount
 from app.domain.periods import period_limit_reached, period_takes
 from app.domain.reasons import Reason, Shortfall
+from app.domain.referrals import is_self_referral
 from app.domain.rules import Promotion
 from app.domain.stacking import StackState
 
@@ -125,6 +126,7 @@ _MESSAGES: dict[Reason, str] = {
     Reason.OUTSIDE_SCHEDULE: "This offer is not available at this time.",
     Reason.CUSTOMER_REQUIRED: "This offer is only for signed-in customers.",
     Reason.CUSTOMER_MISMATCH: "This code belongs to another customer.",
+    Reason.SELF_REFERRAL: "Your own referral code is for your friends to use.",
     Reason.SEGMENT_NOT_ELIGIBLE: "This offer is not available to you.",
     Reason.FIRST_ORDER_ONLY: "This offer is for a first order only.",
     Reason.MARKET_NOT_ELIGIBLE: "This offer is not available in your country.",
@@ -212,6 +214,10 @@ def eligibility(promotion: Promotion, cart: Cart, ctx: EvaluationContext) -> Rea
         return Reason.CUSTOMER_REQUIRED
     if promotion.bound_customer_id is not None and promotion.bound_customer_id != ctx.customer_id:
         return Reason.CUSTOMER_MISMATCH
+    if promotion.referrer_id is not None and is_self_referral(
+        promotion.referrer_id, promotion.referrer_email_key, ctx
+    ):
+        return Reason.SELF_REFERRAL
     audience = conditions.audience_refusal(ctx)
     if audience is not None:
         return audience

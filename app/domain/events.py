@@ -38,6 +38,8 @@ class EventType(StrEnum):
     GIFT_CARD_EXPIRED = "gift_card.expired"
     GIFT_CARD_ADJUSTED = "gift_card.adjusted"
     WALLET_CASHBACK_CREDITED = "wallet.cashback_credited"
+    WALLET_TOPPED_UP = "wallet.topped_up"
+    """Money put in by the service itself (a referral reward)."""
     WALLET_PAID = "wallet.paid"
     WALLET_REFUNDED = "wallet.refunded"
     WALLET_REVERSED = "wallet.reversed"

@@ -14,6 +14,7 @@ class Reason(StrEnum):
     OUTSIDE_SCHEDULE = "outside_schedule"
     CUSTOMER_REQUIRED = "customer_required"
     CUSTOMER_MISMATCH = "customer_mismatch"
+    SELF_REFERRAL = "self_referral"
     SEGMENT_NOT_ELIGIBLE = "segment_not_eligible"
     FIRST_ORDER_ONLY = "first_order_only"
     MARKET_NOT_ELIGIBLE = "market_not_eligible"

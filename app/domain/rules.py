@@ -91,6 +91,10 @@ class Promotion:
     period_used: Mapping[PeriodKey, int] = field(default_factory=dict)
     """Its period counters as read (domain/periods.py): the recent ones of its campaign, of
     its code and of the customer."""
+    referrer_id: str | None = None
+    """A referrer's personal code: that customer may not use it (domain/referrals.py)."""
+    referrer_email_key: str | None = None
+    """Nor may a customer whose e-mail has this key."""
 
     @property
     def is_automatic(self) -> bool:
@@ -100,6 +104,7 @@ class Promotion:
     def needs_customer(self) -> bool:
         return (
             self.bound_customer_id is not None
+            or self.referrer_id is not None
             or self.usage.per_customer_limit is not None
             or self.usage.campaign_per_customer_limit is not None
             or self.rules.periods.needs_customer

@@ -77,10 +77,10 @@ async def _credit(
     entry: NewEntry,
     available_at: datetime,
     now: datetime,
-) -> None:
+) -> Entry:
     """The entry and its lot, all spendable from available_at until the account expires."""
     lot = NewLot(entry.amount, entry.amount, available_at, account.expires_at)
-    await uow.ledger.credit(account.id, entry, now, lot=lot)
+    return await uow.ledger.credit(account.id, entry, now, lot=lot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,3 +535,19 @@ async def give_back_balances(
         )
         cashback_reversed += amount
     return GivenBack(tuple(given), cashback_reversed)
+
+
+async def credit_wallet(
+    uow: UnitOfWork,
+    customer_id: str,
+    currency: str,
+    amount: int,
+    now: datetime,
+    *,
+    reason: str,
+    details: Mapping[str, object],
+) -> Entry:
+    """Money into the customer's wallet in currency (made on first use), spendable now."""
+    wallet = await wallet_of(uow, customer_id, currency)
+    entry = NewEntry(kind=EntryKind.TOP_UP, amount=amount, reason=reason, details=details)
+    return await _credit(uow, wallet, entry, now, now)

@@ -44,6 +44,7 @@ class ErrorCode(StrEnum):
     INVALID_SUPPORT_CODE = "invalid_support_code"
     TOO_MANY_FAILED_GUESSES = "too_many_failed_guesses"
     PROGRAM_NOT_FOUND = "program_not_found"
+    REFERRAL_PROGRAM_NOT_FOUND = "referral_program_not_found"
     INVALID_PROGRAM = "invalid_program"
     PROGRAM_ARCHIVED = "program_archived"
     REWARD_NOT_FOUND = "reward_not_found"
@@ -285,6 +286,12 @@ class TooManyFailedGuesses(AppError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, retry_after=retry_after)
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class ReferralProgramNotFound(AppError):
+    code = ErrorCode.REFERRAL_PROGRAM_NOT_FOUND
+    status = 404
+    title = "Referral program not found"
 
 
 class ProgramNotFound(AppError):

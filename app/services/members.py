@@ -4,6 +4,7 @@ ledger entry (db/repositories/ledger.py), made under the member's account lock, 
 never be spent twice.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypedDict, cast
@@ -436,3 +437,29 @@ async def adjust(
         return Adjusted(entry.id, points, reason, entry.created_at, balance)
 
     return await write_once(uow, claim, change)
+
+
+async def credit_points(
+    uow: UnitOfWork,
+    program_id: UUID,
+    customer_id: str,
+    points: int,
+    now: datetime,
+    *,
+    reason: str,
+    details: Mapping[str, object],
+) -> Entry:
+    """Points into the member's account (made on first use), spendable now, expiring as the
+    program says: an adjustment the service makes itself (a referral reward)."""
+    program = await find_program(uow, program_id)
+    account = await locked_member(uow, program, customer_id, create=True)
+    assert account is not None, "created when missing"
+    entry, _ = await _credit_points(
+        uow,
+        account,
+        program,
+        NewEntry(kind=EntryKind.ADJUST, amount=points, reason=reason, details=details),
+        available_at=now,
+        now=now,
+    )
+    return entry

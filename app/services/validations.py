@@ -37,6 +37,8 @@ class CheckoutRequest:
     locale: str | None = None
     client_ip: str | None = None
     """The shopper's IP address as the checkout saw it: failed guesses are counted by it."""
+    email_key: str | None = None
+    """domain/referrals.email_key of the customer's e-mail, when sent."""
 
     def evaluate_with(
         self,
@@ -63,6 +65,7 @@ class CheckoutRequest:
             is_first_order=self.is_first_order,
             market=self.market,
             locale=self.locale,
+            email_key=self.email_key,
         )
 
 

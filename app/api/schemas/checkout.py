@@ -14,6 +14,7 @@ from app.api.schemas.common import (
     CodeText,
     CurrencyCode,
     CustomerId,
+    Email,
     ExternalId,
     Quantity,
     RequestModel,
@@ -25,6 +26,7 @@ from app.domain.cart import Cart as CartValue
 from app.domain.cart import CartLine as CartLineValue
 from app.domain.qualifications import OfferSource
 from app.domain.reasons import Reason
+from app.domain.referrals import email_key
 from app.domain.returns import Wanted
 from app.domain.stacking import CodePolicy
 from app.services.validations import CheckoutRequest
@@ -52,6 +54,11 @@ class Customer(RequestModel):
     segments: Labels = Field(default_factory=list, examples=[["new_customer"]])
     first_order: bool | None = Field(
         default=None, description="True when this is their first order"
+    )
+    email: Email | None = Field(
+        default=None,
+        description="Compared (trimmed, lower-cased, hashed) with a referral code's "
+        "referrer's, so nobody refers themselves under another id; not kept",
     )
 
 
@@ -95,6 +102,7 @@ class ValidationRequest(RequestModel):
             market=self.market,
             locale=self.locale,
             client_ip=self.client_ip,
+            email_key=email_key(customer.email) if customer else None,
         )
 
 

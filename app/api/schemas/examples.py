@@ -73,6 +73,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "types": ["redemption.created", "redemption.rolled_back"],
     },
     "ExpiryNoticeRunCreate": {"within_days": 7},
+    "ReferralProgramCreate": {
+        "name": "Give 5, get 500 points",
+        "effects": [{"type": "amount_off", "amounts": {"EUR": 500}}],
+        "conditions": {"first_order_only": True},
+        "advocate_reward": {"points": 500, "program_id": "0b9e7c1e-5c2b-4c57-9a3e-2f4f3f4b1a10"},
+        "window_days": 14,
+        "max_rewards": {"limit": 10, "period": "month"},
+    },
+    "ReferrerCreate": {"customer_id": "cus_1042", "email": "ann@example.com"},
     "ReturnCreate": {"lines": [{"sku": "shirt", "quantity": 1}]},
     "SupportCodeCreate": {
         "customer": {"email": "ann@example.com"},

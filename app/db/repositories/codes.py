@@ -185,6 +185,8 @@ def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
         _customer_count("code", CodeRow.id).label("code_customer_count"),
         CodeRow.disabled_at.is_not(None).label("code_disabled"),
         _period_uses(CodeRow.id).label("period_uses"),
+        CodeRow.referrer_id,
+        CodeRow.referrer_email_key,
     ).join(CampaignRow, CampaignRow.id == CodeRow.campaign_id)
     now = bindparam("now", type_=DateTime(timezone=True))
     live = (
@@ -226,6 +228,8 @@ def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
         cast(nothing, Integer).label("code_customer_count"),
         false().label("code_disabled"),
         _period_uses(None).label("period_uses"),
+        cast(nothing, String).label("referrer_id"),
+        cast(nothing, String).label("referrer_email_key"),
     ).where(
         CampaignRow.trigger == Trigger.AUTOMATIC.value,
         CampaignRow.status == CampaignStatus.ACTIVE.value,
@@ -250,6 +254,8 @@ class CodeRepository(Repository):
         customer_id: str | None,
         expires_at: datetime | None,
         source: CodeSource = CodeSource.NAMED,
+        referrer_id: str | None = None,
+        referrer_email_key: str | None = None,
     ) -> Code:
         on_row = counts_on_row(source)
         stmt = (
@@ -264,6 +270,8 @@ class CodeRepository(Repository):
                 customer_id=customer_id,
                 expires_at=expires_at,
                 used=0 if on_row else None,
+                referrer_id=referrer_id,
+                referrer_email_key=referrer_email_key,
             )
             .returning(*_NEW_CODE_COLUMNS)
         )
