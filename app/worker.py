@@ -36,7 +36,14 @@ async def work_once(
     what is due. How much it did (events read, deliveries tried, referrals settled): 0 when
     there was nothing to do."""
     now = now or utc_now()
-    settled = await referrals.settle(new_uow(), now)
+    try:
+        settled = await referrals.settle(new_uow(), now)
+    except DATABASE_ERRORS:
+        raise
+    except Exception:
+        # Webhooks go on whatever happens to the referrals (whose round runs again next time).
+        logger.exception("referral settlement failed; trying again")
+        settled = referrals.Settled(0, 0, 0, 0, 0)
     made = await webhooks.fan_out(new_uow(), now)
     sent = await webhooks.deliver_due(new_uow, client, now)
     if made or sent.delivered or sent.failed:

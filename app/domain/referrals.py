@@ -43,3 +43,14 @@ def period_start(period: str, at: datetime) -> datetime:
     if period == "month":
         return day.replace(day=1)
     raise ValueError(f"unknown period {period!r}")
+
+
+def period_bounds(period: str, at: datetime) -> tuple[datetime, datetime]:
+    """The UTC day, week or month holding `at`: its start, and the next one's."""
+    start = period_start(period, at)
+    if period == "day":
+        return start, start + timedelta(days=1)
+    if period == "week":
+        return start, start + timedelta(days=7)
+    following = (start + timedelta(days=32)).replace(day=1)
+    return start, following

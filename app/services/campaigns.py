@@ -82,6 +82,24 @@ class CodeTerms:
     expires_at: datetime | None = None
 
 
+def _keep_referral_limits(campaign: Campaign, changes: Mapping[str, Any]) -> None:
+    """A referral campaign's abuse limits stay: one friend reward per customer, for a first
+    order, never offered to everyone (domain/referrals.py)."""
+    if campaign.kind is not CampaignKind.REFERRAL:
+        return
+    conditions = changes.get("conditions")
+    if (
+        ("per_customer_limit" in changes and changes["per_customer_limit"] != 1)
+        or changes.get("advertised")
+        or (conditions is not None and not conditions.first_order_only)
+    ):
+        raise InvalidCampaign(
+            "A referral campaign keeps its limits: one reward per customer "
+            "(per_customer_limit 1), for a first order, not advertised.",
+            fields=["per_customer_limit", "advertised", "conditions"],
+        )
+
+
 def _check_terms(terms: CampaignTerms) -> None:
     if terms.starts_at and terms.ends_at and terms.ends_at <= terms.starts_at:
         raise InvalidCampaign("'ends_at' must be after 'starts_at'.", fields=["ends_at"])
@@ -203,6 +221,7 @@ async def update_campaign(
         current = await uow.campaigns.get(campaign_id, for_update=True)
         if current is None:
             raise CampaignNotFound(f"No campaign has id {campaign_id}.")
+        _keep_referral_limits(current, changes)
         periods = current.rules.periods
         rules = Rules(
             effects=changes.get("effects", current.rules.effects),

@@ -1,35 +1,42 @@
 """Referral programs (domain/referrals.py): the program and its campaign, referrers' personal
 codes, and the settlement that rewards referrers, run by the worker from the event feed: a
-friend's order (redemption.created with a referrer's code) becomes a pending referral; its
+friend's order (redemption.created, or hold.redeemed, with a referrer's code) becomes a
+pending referral; its
 rollback or whole return (redemption.rolled_back) inside the window cancels it; once the
 window has passed the referrer gets the advocate reward, once, within the program's limit per
 period. Reading the feed and settling each run in one transaction, under the reader's cursor
 row lock, so two workers never settle one referral twice."""
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from app.db.errors import DATABASE_ERRORS, DuplicateKeyError
 from app.db.repositories.referrals import ProgramRecord, ReferralRecord
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
 from app.domain.campaigns import CampaignKind, Trigger
-from app.domain.codegen import parse_spec
+from app.domain.codegen import generate, parse_spec
 from app.domain.codes import normalise
 from app.domain.events import Position
-from app.domain.referrals import email_key, period_start
+from app.domain.loyalty import ProgramStatus
+from app.domain.referrals import email_key, period_bounds
 from app.domain.rules import Rules, Stacking
 from app.services import balances, members
-from app.services.campaigns import insert_drawn
 from app.services.errors import ReferralProgramNotFound
 from app.services.loyalty import find_program
+
+logger = logging.getLogger("tessera.referrals")
 
 # The feed reader whose cursor settlement keeps.
 READER = "referrals"
 # Personal codes: 10 characters of the default alphabet after "REF-".
 _CODE = parse_spec(length=10, prefix="REF-")
-_WANTED = ("redemption.created", "redemption.rolled_back")
+_DRAWS = 5
+# A friend's order: redeemed directly, or a hold redeemed.
+_ORDERED = frozenset({"redemption.created", "hold.redeemed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +140,12 @@ async def create_program(uow: UnitOfWork, terms: ProgramTerms, actor: UUID) -> P
     async with uow:
         if terms.advocate.program_id is not None:
             await find_program(uow, terms.advocate.program_id)
+        # A friend is a new customer: the reward is for a first order, whatever was sent.
+        conditions = replace(terms.rules.conditions, first_order_only=True)
         campaign = await uow.campaigns.insert(
             name=terms.name,
             trigger=Trigger.CODE,
-            rules=terms.rules,
+            rules=replace(terms.rules, conditions=conditions),
             stacking=Stacking(),
             starts_at=None,
             ends_at=None,
@@ -182,28 +191,37 @@ async def referrer_code(
     uow: UnitOfWork, program_id: UUID, customer_id: str, email: str | None
 ) -> tuple[ReferrerCode, bool]:
     """The customer's personal code in the program, made on the first request (True) and the
-    same one after that (False)."""
+    same one after that (False; an e-mail given now is kept if none was before)."""
+    key = email_key(email)
     async with uow:
         program = await _find(uow, program_id)
-        found = await uow.referrals.referrer_code(program.campaign_id, customer_id)
-        if found is not None:
-            return ReferrerCode(program_id, customer_id, found.code, found.created_at), False
-        code = await insert_drawn(
-            _CODE,
-            lambda text: uow.codes.insert(
-                campaign_id=program.campaign_id,
-                code=text,
-                normalised_code=normalise(text),
-                max_redemptions=None,
-                per_customer_limit=None,
-                customer_id=None,
-                expires_at=None,
-                referrer_id=customer_id,
-                referrer_email_key=email_key(email),
-            ),
-        )
-        await uow.commit()
-    return ReferrerCode(program_id, customer_id, code.code, code.created_at), True
+        for _ in range(_DRAWS):
+            found = await uow.referrals.referrer_code(program.campaign_id, customer_id)
+            if found is not None:
+                if key is not None:
+                    await uow.referrals.remember_email(found.id, key)
+                    await uow.commit()
+                return ReferrerCode(program_id, customer_id, found.code, found.created_at), False
+            [text] = generate(_CODE, 1)
+            try:
+                code = await uow.codes.insert(
+                    campaign_id=program.campaign_id,
+                    code=text,
+                    normalised_code=normalise(text),
+                    max_redemptions=None,
+                    per_customer_limit=None,
+                    customer_id=None,
+                    expires_at=None,
+                    referrer_id=customer_id,
+                    referrer_email_key=key,
+                )
+            except DuplicateKeyError:
+                # The text was taken (draw again), or a request at the same moment made this
+                # customer's code (read it again): either way, the loop's next turn.
+                continue
+            await uow.commit()
+            return ReferrerCode(program_id, customer_id, code.code, code.created_at), True
+    raise AssertionError("a personal code is found or made within a few draws")
 
 
 async def referrals(
@@ -220,18 +238,31 @@ async def settle(uow: UnitOfWork, now: datetime, batch: int = 500) -> Settled:
     window has passed (one transaction)."""
     async with uow:
         position = await uow.referrals.cursor(READER)
-        rows = await uow.events.after(position, _WANTED, batch)
+        if position is None:  # another worker is settling: one at a time
+            return Settled(0, 0, 0, 0, 0)
+        # Read whole (not filtered by type), so the cursor moves past what is not wanted too.
+        rows = await uow.events.after(position, (), batch)
         added = cancelled = 0
         for row in rows:
             if row.type == "redemption.rolled_back":
                 cancelled += await uow.referrals.cancel(row.subject_id, "rolled_back", now)
-            else:
+            elif row.type in _ORDERED:
                 added += await _take_in(uow, row)
         if rows:
             await uow.referrals.move_cursor(READER, Position(rows[-1].txid, rows[-1].id))
         rewarded = refused = 0
         for referral in await uow.referrals.due(now, batch):
-            if await _reward(uow, referral, now):
+            try:
+                async with uow.savepoint():
+                    paid = await _reward(uow, referral, now)
+            except DATABASE_ERRORS:
+                raise  # the round fails whole, and is run again
+            except Exception:
+                # Never a poison pill for every referral after it: this one is refused.
+                logger.exception("referral reward failed", extra={"referral": str(referral.id)})
+                await uow.referrals.settle(referral.id, "refused", now, reason="reward_failed")
+                paid = False
+            if paid:
                 rewarded += 1
             else:
                 refused += 1
@@ -270,20 +301,28 @@ async def _take_in(uow: UnitOfWork, event: Any) -> int:
 
 
 async def _reward(uow: UnitOfWork, referral: ReferralRecord, now: datetime) -> bool:
-    """The advocate reward for a referral whose window passed, unless the referrer had as
-    many as the program allows in this period (then refused)."""
+    """The advocate reward for a referral whose window passed, unless its order did not stand
+    after all (cancelled: the feed's rollback may not have been read yet), its loyalty program
+    is archived, or the referrer had as many as the program allows in the period it fell due
+    in (refused)."""
+    order = await uow.redemptions.get(referral.redemption_id)
+    if order is None or order.status != "succeeded":
+        await uow.referrals.settle(referral.id, "cancelled", now, reason="rolled_back")
+        return False
     program = await uow.referrals.program(referral.program_id)
     assert program is not None, "a referral's program exists"
     if program.max_rewards is not None and program.max_rewards_period is not None:
-        since = period_start(program.max_rewards_period, now)
-        if (
-            await uow.referrals.rewarded_since(program.id, referral.referrer_id, since)
-            >= program.max_rewards
-        ):
+        start, end = period_bounds(program.max_rewards_period, referral.due_at)
+        had = await uow.referrals.rewarded_within(program.id, referral.referrer_id, start, end)
+        if had >= program.max_rewards:
             await uow.referrals.settle(referral.id, "refused", now, reason="limit_reached")
             return False
     details = {"referral_id": str(referral.id), "referee_id": referral.referee_id}
     if program.advocate_points is not None and program.advocate_program_id is not None:
+        loyalty = await find_program(uow, program.advocate_program_id)
+        if loyalty.status is ProgramStatus.ARCHIVED:
+            await uow.referrals.settle(referral.id, "refused", now, reason="program_archived")
+            return False
         entry = await members.credit_points(
             uow,
             program.advocate_program_id,

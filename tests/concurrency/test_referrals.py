@@ -3,6 +3,7 @@ code gives friends their reward, never the referrer (by id or e-mail), each frie
 referrer is rewarded once per friend's order that stood through the window, not for one
 rolled back inside it, and no more than the program's limit per period."""
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.concurrency
 def order(code: str, customer: str, email: str | None = None) -> dict[str, Any]:
     return {
         "codes": [code],
-        "customer": {"id": customer} | ({"email": email} if email else {}),
+        "customer": {"id": customer, "first_order": True} | ({"email": email} if email else {}),
         "cart": {
             "currency": "EUR",
             "lines": [{"sku": "shirt", "quantity": 1, "unit_price_amount": 3000}],
@@ -60,12 +61,20 @@ async def test_referrers_are_rewarded_once_per_friend_who_kept_the_order(
     program = made.json()
     url = f"/v1/referral-programs/{program['id']}"
 
-    first = await racing_client.post(
-        f"{url}/referrers",
-        json={"customer_id": "ann", "email": "Ann@Example.com"},
-        headers=checkout,
+    # Asked for at once: one code, made once.
+    asked = await asyncio.gather(
+        *(
+            racing_client.post(
+                f"{url}/referrers",
+                json={"customer_id": "ann", "email": "Ann@Example.com"},
+                headers=checkout,
+            )
+            for _ in range(5)
+        )
     )
-    assert first.status_code == 201, first.text
+    assert sorted(r.status_code for r in asked) == [200, 200, 200, 200, 201]
+    assert len({r.json()["code"] for r in asked}) == 1
+    first = asked[0]
     again = await racing_client.post(
         f"{url}/referrers", json={"customer_id": "ann"}, headers=checkout
     )
@@ -101,6 +110,13 @@ async def test_referrers_are_rewarded_once_per_friend_who_kept_the_order(
         f"/v1/redemptions/{redeemed['carl']}/rollback", headers=checkout
     )
     assert rolled.json()["status"] == "rolled_back"
+    # Its limits stay: one reward per customer, never advertised to all.
+    lifted = await racing_client.patch(
+        f"/v1/campaigns/{program['campaign_id']}",
+        json={"per_customer_limit": None},
+        headers=admin,
+    )
+    assert (lifted.status_code, lifted.json()["code"]) == (422, "invalid_campaign")
 
     database = Database.on(engine)
 
@@ -170,6 +186,16 @@ async def test_a_wallet_credit_reward_and_a_return_of_everything_that_cancels_it
             headers={**checkout, "Idempotency-Key": f"wallet-{friend}"},
         )
         ids[friend] = response.json()["id"]
+    held = await racing_client.post(
+        "/v1/holds",
+        json=order(code, "erin") | {"order_id": "o-erin"},
+        headers={**checkout, "Idempotency-Key": "wallet-erin-hold"},
+    )
+    assert held.status_code == 201, held.text
+    redeemed_hold = await racing_client.post(
+        f"/v1/holds/{held.json()['id']}/redeem", headers=checkout
+    )
+    assert redeemed_hold.json()["status"] == "succeeded"
     # Carl returns everything inside the window: the redemption is rolled back.
     returned = await racing_client.post(
         f"/v1/redemptions/{ids['carl']}/returns",
@@ -187,7 +213,9 @@ async def test_a_wallet_credit_reward_and_a_return_of_everything_that_cancels_it
         return {r["status"] for r in listed.json()["data"]}
 
     async def taken_in() -> bool:
-        return await statuses() == {"pending", "cancelled"}
+        listed = await racing_client.get(f"{url}/referrals", headers=admin)
+        found = Counter(r["status"] for r in listed.json()["data"])
+        return found == {"pending": 2, "cancelled": 1}
 
     async def settled() -> bool:
         return await statuses() == {"rewarded", "cancelled"}
@@ -198,4 +226,4 @@ async def test_a_wallet_credit_reward_and_a_return_of_everything_that_cancels_it
     [wallet] = (await racing_client.get("/v1/customers/ann/wallets", headers=checkout)).json()[
         "data"
     ]
-    assert wallet["available_amount"] + wallet["pending_amount"] == 300
+    assert wallet["available_amount"] + wallet["pending_amount"] == 600  # bob's and erin's

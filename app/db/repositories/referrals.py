@@ -106,8 +106,9 @@ class ReferralRepository(Repository):
         )
         return {row.normalised_code: (row.id, row.referrer_id) for row in rows}
 
-    async def cursor(self, name: str) -> Position:
-        """How far the reader `name` has read the feed, its row locked (one reader at once)."""
+    async def cursor(self, name: str) -> Position | None:
+        """How far the reader `name` has read the feed, its row locked; None when another
+        transaction holds it (one reader at once, and the others do not wait)."""
         await self.session.execute(
             pg_insert(FeedCursor)
             .values(name=name, txid=START.txid, event_id=START.id)
@@ -117,10 +118,10 @@ class ReferralRepository(Repository):
             await self.session.execute(
                 select(FeedCursor.txid, FeedCursor.event_id)
                 .where(FeedCursor.name == name)
-                .with_for_update()
+                .with_for_update(skip_locked=True)
             )
-        ).one()
-        return Position(row.txid, row.event_id)
+        ).one_or_none()
+        return None if row is None else Position(row.txid, row.event_id)
 
     async def move_cursor(self, name: str, position: Position) -> None:
         await self.session.execute(
@@ -158,7 +159,10 @@ class ReferralRepository(Repository):
         )
         return [_referral(row) for row in rows]
 
-    async def rewarded_since(self, program_id: UUID, referrer_id: str, since: datetime) -> int:
+    async def rewarded_within(
+        self, program_id: UUID, referrer_id: str, start: datetime, end: datetime
+    ) -> int:
+        """The referrer's rewarded referrals that fell due in [start, end)."""
         return int(
             (
                 await self.session.execute(
@@ -166,10 +170,19 @@ class ReferralRepository(Repository):
                         Referral.program_id == program_id,
                         Referral.referrer_id == referrer_id,
                         Referral.status == "rewarded",
-                        Referral.settled_at >= since,
+                        Referral.due_at >= start,
+                        Referral.due_at < end,
                     )
                 )
             ).scalar_one()
+        )
+
+    async def remember_email(self, code_id: UUID, email_key: str) -> None:
+        """A referrer's e-mail key, given after their code was made without one."""
+        await self.session.execute(
+            update(CodeRow)
+            .where(CodeRow.id == code_id, CodeRow.referrer_email_key.is_(None))
+            .values(referrer_email_key=email_key)
         )
 
     async def settle(
