@@ -819,16 +819,22 @@ class WebhookDelivery(Base):
 
 
 class ReferralProgram(Base):
-    """A referral campaign's rules for the advocate: what they get (points in a program, or
-    wallet credit), how long after the friend's order, and how many per period."""
+    """A referral campaign's rules for the advocate: what they get (points in a program,
+    wallet credit, or a code bound to them), how long after the friend's order, and how many
+    per period."""
 
     __tablename__ = "referral_programs"
     __table_args__ = (
         CheckConstraint(
             "(advocate_points > 0 AND advocate_program_id IS NOT NULL"
-            " AND advocate_amount IS NULL AND advocate_currency IS NULL)"
+            " AND advocate_amount IS NULL AND advocate_currency IS NULL"
+            " AND advocate_campaign_id IS NULL)"
             " OR (advocate_amount > 0 AND advocate_currency IS NOT NULL"
-            " AND advocate_points IS NULL AND advocate_program_id IS NULL)",
+            " AND advocate_points IS NULL AND advocate_program_id IS NULL"
+            " AND advocate_campaign_id IS NULL)"
+            " OR (advocate_campaign_id IS NOT NULL AND advocate_code_days > 0"
+            " AND advocate_points IS NULL AND advocate_program_id IS NULL"
+            " AND advocate_amount IS NULL AND advocate_currency IS NULL)",
             name="one_advocate_reward",
         ),
         CheckConstraint(
@@ -847,6 +853,9 @@ class ReferralProgram(Base):
     advocate_program_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("loyalty_programs.id"))
     advocate_amount: Mapped[int | None] = mapped_column(BigInteger)
     advocate_currency: Mapped[str | None] = mapped_column(String(3))
+    # Or a single-use code of this campaign, bound to the referrer, valid so many days.
+    advocate_campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id"))
+    advocate_code_days: Mapped[int | None] = mapped_column(Integer)
     max_rewards: Mapped[int | None] = mapped_column(Integer)
     max_rewards_period: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = _created_at()
@@ -882,6 +891,8 @@ class Referral(Base):
     due_at: Mapped[datetime]
     settled_at: Mapped[datetime | None]
     reward_entry_id: Mapped[uuid.UUID | None]
+    # The code it gave the referrer (a code reward).
+    reward_code_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("codes.id"))
     created_at: Mapped[datetime] = _created_at()
 
 

@@ -17,7 +17,7 @@ from app.db.errors import DATABASE_ERRORS, DuplicateKeyError
 from app.db.repositories.referrals import ProgramRecord, ReferralRecord
 from app.db.uow import UnitOfWork
 from app.domain.audit import Action, AuditEntry
-from app.domain.campaigns import CampaignKind, Trigger
+from app.domain.campaigns import CampaignKind, CodeSource, Trigger
 from app.domain.codegen import generate, parse_spec
 from app.domain.codes import normalise
 from app.domain.events import Position
@@ -25,7 +25,8 @@ from app.domain.loyalty import ProgramStatus
 from app.domain.referrals import email_key, period_bounds
 from app.domain.rules import Rules, Stacking
 from app.services import balances, members
-from app.services.errors import ReferralProgramNotFound
+from app.services.campaigns import insert_bound_code
+from app.services.errors import CampaignNotFound, ReferralProgramNotFound
 from app.services.loyalty import find_program
 
 logger = logging.getLogger("tessera.referrals")
@@ -35,18 +36,23 @@ READER = "referrals"
 # Personal codes: 10 characters of the default alphabet after "REF-".
 _CODE = parse_spec(length=10, prefix="REF-")
 _DRAWS = 5
+# An advocate's reward code: like a loyalty reward's.
+_REWARD_CODE = parse_spec(length=12)
 # A friend's order: redeemed directly, or a hold redeemed.
 _ORDERED = frozenset({"redemption.created", "hold.redeemed"})
 
 
 @dataclass(frozen=True, slots=True)
 class AdvocateReward:
-    """Points in a loyalty program, or money into the wallet (one of the two)."""
+    """Points in a loyalty program, money into the wallet, or a single-use code of a campaign
+    bound to the referrer (one of the three)."""
 
     points: int | None = None
     program_id: UUID | None = None
     amount: int | None = None
     currency: str | None = None
+    campaign_id: UUID | None = None
+    code_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +118,8 @@ def _program(record: ProgramRecord) -> Program:
             program_id=record.advocate_program_id,
             amount=record.advocate_amount,
             currency=record.advocate_currency,
+            campaign_id=record.advocate_campaign_id,
+            code_days=record.advocate_code_days,
         ),
         window_days=record.window_days,
         max_rewards=record.max_rewards,
@@ -140,6 +148,11 @@ async def create_program(uow: UnitOfWork, terms: ProgramTerms, actor: UUID) -> P
     async with uow:
         if terms.advocate.program_id is not None:
             await find_program(uow, terms.advocate.program_id)
+        if (
+            terms.advocate.campaign_id is not None
+            and await uow.campaigns.get(terms.advocate.campaign_id) is None
+        ):
+            raise CampaignNotFound(f"No campaign has id {terms.advocate.campaign_id}.")
         # A friend is a new customer: the reward is for a first order, whatever was sent.
         conditions = replace(terms.rules.conditions, first_order_only=True)
         campaign = await uow.campaigns.insert(
@@ -160,6 +173,8 @@ async def create_program(uow: UnitOfWork, terms: ProgramTerms, actor: UUID) -> P
             advocate_program_id=terms.advocate.program_id,
             advocate_amount=terms.advocate.amount,
             advocate_currency=terms.advocate.currency,
+            advocate_campaign_id=terms.advocate.campaign_id,
+            advocate_code_days=terms.advocate.code_days,
             max_rewards=terms.max_rewards,
             max_rewards_period=terms.max_rewards_period,
         )
@@ -332,9 +347,20 @@ async def _reward(uow: UnitOfWork, referral: ReferralRecord, now: datetime) -> b
             reason="referral reward",
             details=details,
         )
+    elif program.advocate_campaign_id is not None and program.advocate_code_days is not None:
+        code = await insert_bound_code(
+            uow,
+            _REWARD_CODE,
+            campaign_id=program.advocate_campaign_id,
+            customer_id=referral.referrer_id,
+            expires_at=now + timedelta(days=program.advocate_code_days),
+            source=CodeSource.REWARD,
+        )
+        await uow.referrals.settle(referral.id, "rewarded", now, code_id=code.id)
+        return True
     else:
-        assert program.advocate_amount is not None, "one advocate reward or the other"
-        assert program.advocate_currency is not None, "one advocate reward or the other"
+        assert program.advocate_amount is not None, "one advocate reward of three"
+        assert program.advocate_currency is not None, "one advocate reward of three"
         entry = await balances.credit_wallet(
             uow,
             referral.referrer_id,

@@ -227,3 +227,45 @@ async def test_a_wallet_credit_reward_and_a_return_of_everything_that_cancels_it
         "data"
     ]
     assert wallet["available_amount"] + wallet["pending_amount"] == 600  # bob's and erin's
+
+
+async def test_a_code_bound_to_the_referrer_as_the_reward(
+    racing_client: AsyncClient, committing_factory: Factory, engine: AsyncEngine
+) -> None:
+    admin = bearer(await committing_factory.api_key(Scope.ADMIN))
+    checkout = bearer(await committing_factory.api_key(Scope.CHECKOUT))
+    thanks = await committing_factory.campaign(name="Thanks: 10 % off")
+    made = await racing_client.post(
+        "/v1/referral-programs",
+        json={
+            "name": "Give 5, get 10 %",
+            "effects": [{"type": "amount_off", "amounts": {"EUR": 500}}],
+            "advocate_reward": {"campaign_id": str(thanks.id), "expires_in_days": 30},
+            "window_days": 0,
+        },
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["advocate_reward"]["campaign_id"] == str(thanks.id)
+    url = f"/v1/referral-programs/{made.json()['id']}"
+    code = (
+        await racing_client.post(f"{url}/referrers", json={"customer_id": "ann"}, headers=checkout)
+    ).json()["code"]
+    friend = await racing_client.post(
+        "/v1/redeem", json=order(code, "bob"), headers={**checkout, "Idempotency-Key": "code-bob"}
+    )
+    assert friend.status_code == 201, friend.text
+    database = Database.on(engine)
+
+    def new_uow() -> UnitOfWork:
+        return UnitOfWork(database.sessions)
+
+    async def rewarded() -> bool:
+        listed = await racing_client.get(f"{url}/referrals", headers=admin)
+        return [r["status"] for r in listed.json()["data"]] == ["rewarded"]
+
+    async with httpx.AsyncClient() as client:
+        await work_until(new_uow, client, rewarded)
+    codes = await racing_client.get("/v1/customers/ann/codes", headers=admin)
+    [reward] = [c for c in codes.json()["data"] if c["campaign_id"] == str(thanks.id)]
+    assert reward["max_redemptions"] == 1

@@ -9,6 +9,7 @@ from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.common import PATH_ID
 from app.api.schemas.referrals import (
+    CodeReward,
     PointsReward,
     ReferralList,
     ReferralProgram,
@@ -32,6 +33,8 @@ def _view(program: service.Program) -> dict[str, object]:
             "program_id": advocate.program_id,
             "amount": advocate.amount,
             "currency": advocate.currency,
+            "campaign_id": advocate.campaign_id,
+            "expires_in_days": advocate.code_days,
         },
         "window_days": program.window_days,
         "max_rewards": (
@@ -62,11 +65,14 @@ async def create_referral_program(
     body: ReferralProgramCreate, uow: UowDep, key: AdminKey
 ) -> OrjsonResponse:
     reward = body.advocate_reward
-    advocate = (
-        service.AdvocateReward(points=reward.points, program_id=reward.program_id)
-        if isinstance(reward, PointsReward)
-        else service.AdvocateReward(amount=reward.amount, currency=reward.currency)
-    )
+    if isinstance(reward, PointsReward):
+        advocate = service.AdvocateReward(points=reward.points, program_id=reward.program_id)
+    elif isinstance(reward, CodeReward):
+        advocate = service.AdvocateReward(
+            campaign_id=reward.campaign_id, code_days=reward.expires_in_days
+        )
+    else:
+        advocate = service.AdvocateReward(amount=reward.amount, currency=reward.currency)
     terms = service.ProgramTerms(
         name=body.name,
         rules=rules_to_domain(body.effects, body.target, body.conditions),

@@ -31,6 +31,13 @@ class WalletReward(RequestModel):
     currency: CurrencyCode
 
 
+class CodeReward(RequestModel):
+    campaign_id: Annotated[UUID, FROM_JSON_STRING] = Field(
+        description="A single-use code of this campaign, bound to the referrer"
+    )
+    expires_in_days: Annotated[int, Field(ge=1, le=3_650), JSON_INTEGER] = 90
+
+
 class MaxRewards(RequestModel):
     limit: Limit
     period: Literal["day", "week", "month"] = Field(description="A calendar period in UTC")
@@ -46,8 +53,9 @@ class ReferralProgramCreate(RequestModel):
         default_factory=ConditionsSpec,
         description="E.g. `first_order_only`; each customer gets the friend reward once",
     )
-    advocate_reward: PointsReward | WalletReward = Field(
-        description="What the referrer gets: points in a loyalty program, or wallet credit"
+    advocate_reward: PointsReward | WalletReward | CodeReward = Field(
+        description="What the referrer gets: points in a loyalty program, wallet credit, or "
+        "a single-use code bound to them"
     )
     window_days: Annotated[int, Field(ge=0, le=365), JSON_INTEGER] = Field(
         default=14,
@@ -64,6 +72,8 @@ class AdvocateRewardView(BaseModel):
     program_id: UUID | None
     amount: int | None
     currency: str | None
+    campaign_id: UUID | None
+    expires_in_days: int | None
 
 
 class MaxRewardsView(BaseModel):

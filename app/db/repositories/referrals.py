@@ -24,6 +24,8 @@ class ProgramRecord:
     advocate_program_id: UUID | None
     advocate_amount: int | None
     advocate_currency: str | None
+    advocate_campaign_id: UUID | None
+    advocate_code_days: int | None
     max_rewards: int | None
     max_rewards_period: str | None
     created_at: datetime
@@ -42,6 +44,7 @@ class ReferralRecord:
     due_at: datetime
     settled_at: datetime | None
     reward_entry_id: UUID | None
+    reward_code_id: UUID | None
     created_at: datetime
 
 
@@ -193,11 +196,18 @@ class ReferralRepository(Repository):
         *,
         reason: str | None = None,
         entry_id: UUID | None = None,
+        code_id: UUID | None = None,
     ) -> None:
         await self.session.execute(
             update(Referral)
             .where(Referral.id == referral_id, Referral.status == "pending")
-            .values(status=status, reason=reason, settled_at=now, reward_entry_id=entry_id)
+            .values(
+                status=status,
+                reason=reason,
+                settled_at=now,
+                reward_entry_id=entry_id,
+                reward_code_id=code_id,
+            )
         )
 
     async def of_program(
