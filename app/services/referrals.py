@@ -1,11 +1,11 @@
 """Referral programs (domain/referrals.py): the program and its campaign, referrers' personal
 codes, and the settlement that rewards referrers, run by the worker from the event feed: a
 friend's order (redemption.created, or hold.redeemed, with a referrer's code) becomes a
-pending referral; its
-rollback or whole return (redemption.rolled_back) inside the window cancels it; once the
-window has passed the referrer gets the advocate reward, once, within the program's limit per
-period. Reading the feed and settling each run in one transaction, under the reader's cursor
-row lock, so two workers never settle one referral twice."""
+pending referral; its rollback or whole return (redemption.rolled_back) inside the window
+cancels it; once the window has passed the referrer gets the advocate reward, once, within
+the program's limit per period. Reading the feed and settling run in one transaction, under
+the reader's cursor row lock (another worker skips the round), so two workers never settle
+one referral twice."""
 
 import logging
 from dataclasses import dataclass, replace
