@@ -775,7 +775,8 @@ class WebhookEndpoint(Base):
     __table_args__ = (CheckConstraint("status IN ('active', 'disabled')", name="known_status"),)
 
     id: Mapped[uuid.UUID] = _id()
-    url: Mapped[str] = mapped_column(String(2000))
+    # Text: the URL as stored (percent-encoded) may be longer than the 2,000 characters sent.
+    url: Mapped[str] = mapped_column(Text)
     types: Mapped[list[str]] = mapped_column(ARRAY(Text))
     secret: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))

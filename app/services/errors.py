@@ -23,7 +23,6 @@ class ErrorCode(StrEnum):
     NOT_RETURNABLE = "not_returnable"
     WEBHOOK_NOT_FOUND = "webhook_not_found"
     WEBHOOK_DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
-    INVALID_WEBHOOK = "invalid_webhook"
     INVALID_RETURN = "invalid_return"
     API_KEY_NOT_FOUND = "api_key_not_found"
     CODE_ALREADY_EXISTS = "code_already_exists"
@@ -116,12 +115,6 @@ class WebhookDeliveryNotFound(AppError):
     code = ErrorCode.WEBHOOK_DELIVERY_NOT_FOUND
     status = 404
     title = "Webhook delivery not found"
-
-
-class InvalidWebhook(AppError):
-    code = ErrorCode.INVALID_WEBHOOK
-    status = 422
-    title = "The webhook endpoint is not valid"
 
 
 class NotReturnable(AppError):
