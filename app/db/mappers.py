@@ -13,17 +13,7 @@ from uuid import UUID
 import orjson
 from sqlalchemy import Row
 
-from app.domain.benefits import (
-    AmountOff,
-    AmountOffEach,
-    BuyXGetY,
-    Cashback,
-    Effect,
-    FixedPrice,
-    FreeGift,
-    PercentOff,
-    ShippingOff,
-)
+from app.domain.benefits import CalculationBase, Effect
 from app.domain.budgets import Budget, BudgetLeft, OverBudget
 from app.domain.campaigns import (
     Campaign,
@@ -35,9 +25,11 @@ from app.domain.campaigns import (
 )
 from app.domain.cart import CartLine
 from app.domain.conditions import MINUTES_PER_DAY, Conditions, Schedule, Target, clock_of, minute_of
+from app.domain.kinds import decode_condition, decode_effect, encode, encode_effect
+from app.domain.money import Rounding
 from app.domain.periods import Per, Period, PeriodKey, PeriodLimit, PeriodLimits
 from app.domain.returns import Terms
-from app.domain.rules import Promotion, Rules, Stacking, Usage
+from app.domain.rules import ExclusiveConflict, Promotion, Rules, Stacking, Usage
 
 # A result row of any shape; columns are read by name.
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -68,73 +60,11 @@ def target_from_json(data: dict[str, Any]) -> Target:
 
 
 def effect_to_json(effect: Effect) -> dict[str, Any]:
-    match effect:
-        case PercentOff():
-            return {
-                "type": effect.kind,
-                "basis_points": effect.basis_points,
-                "max_amounts": dict(effect.max_amounts),
-                "max_line_amounts": dict(effect.max_line_amounts),
-            }
-        case AmountOff() | AmountOffEach() | FixedPrice():
-            return {"type": effect.kind, "amounts": dict(effect.amounts)}
-        case BuyXGetY():
-            return {
-                "type": effect.kind,
-                "buy_quantity": effect.buy_quantity,
-                "get_quantity": effect.get_quantity,
-                "basis_points": effect.basis_points,
-                "get_target": target_to_json(effect.get_target) if effect.get_target else None,
-                "max_applications": effect.max_applications,
-            }
-        case FreeGift():
-            return {
-                "type": effect.kind,
-                "sku": effect.sku,
-                "quantity": effect.quantity,
-                "unit_price_amounts": dict(effect.unit_price_amounts),
-            }
-        case ShippingOff():
-            return {
-                "type": effect.kind,
-                "basis_points": effect.basis_points,
-                "amounts": dict(effect.amounts),
-                "max_amounts": dict(effect.max_amounts),
-            }
-        case Cashback():
-            return {
-                "type": effect.kind,
-                "basis_points": effect.basis_points,
-                "max_amounts": dict(effect.max_amounts),
-            }
+    return encode_effect(effect)
 
 
 def effect_from_json(data: dict[str, Any]) -> Effect:
-    kind = data["type"]
-    if kind == PercentOff.kind:
-        return PercentOff(data["basis_points"], data["max_amounts"], data["max_line_amounts"])
-    if kind == AmountOff.kind:
-        return AmountOff(data["amounts"])
-    if kind == AmountOffEach.kind:
-        return AmountOffEach(data["amounts"])
-    if kind == FixedPrice.kind:
-        return FixedPrice(data["amounts"])
-    if kind == BuyXGetY.kind:
-        get_target = data.get("get_target")
-        return BuyXGetY(
-            buy_quantity=data["buy_quantity"],
-            get_quantity=data["get_quantity"],
-            basis_points=data["basis_points"],
-            get_target=target_from_json(get_target) if get_target else None,
-            max_applications=data.get("max_applications"),
-        )
-    if kind == FreeGift.kind:
-        return FreeGift(data["sku"], data["quantity"], data["unit_price_amounts"])
-    if kind == ShippingOff.kind:
-        return ShippingOff(data["basis_points"], data["amounts"], data["max_amounts"])
-    if kind == Cashback.kind:
-        return Cashback(data["basis_points"], data["max_amounts"])
-    raise ValueError(f"unknown effect type {kind!r}")
+    return decode_effect(data)
 
 
 def conditions_to_json(conditions: Conditions) -> dict[str, Any]:
@@ -154,6 +84,7 @@ def conditions_to_json(conditions: Conditions) -> dict[str, Any]:
             "start_time": clock_of(schedule.start_minute),
             "end_time": clock_of(schedule.end_minute),
         },
+        "cart": [encode(condition) for condition in conditions.cart],
     }
 
 
@@ -174,6 +105,7 @@ def conditions_from_json(data: dict[str, Any]) -> Conditions:
             start_minute=minute_of(schedule.get("start_time", "00:00")),
             end_minute=minute_of(schedule.get("end_time", clock_of(MINUTES_PER_DAY))),
         ),
+        cart=tuple(decode_condition(condition) for condition in data.get("cart", ())),
     )
 
 
@@ -185,6 +117,10 @@ def rules_to_json(rules: Rules) -> dict[str, Any]:
     }
     if rules.periods.time_zone != "UTC":
         data["time_zone"] = rules.periods.time_zone
+    if rules.rounding is not Rounding.HALF_UP:
+        data["rounding"] = rules.rounding.value
+    if rules.base is not CalculationBase.STANDARD:
+        data["calculation_base"] = rules.base.value
     if rules.periods.limits:
         # Only when there are limits: the candidates read skips the period counters of a
         # campaign whose rules have no "periods".
@@ -204,6 +140,8 @@ def rules_from_json(data: dict[str, Any]) -> Rules:
                 for per, period, limit in data.get("periods", ())
             ),
         ),
+        rounding=Rounding(data.get("rounding", Rounding.HALF_UP)),
+        base=CalculationBase(data.get("calculation_base", CalculationBase.STANDARD)),
     )
 
 
@@ -220,6 +158,8 @@ def _stacking(row: AnyRow) -> Stacking:
         priority=row.priority,
         is_exclusive=row.is_exclusive,
         is_line_exclusive=row.is_line_exclusive,
+        exclusive_conflict=ExclusiveConflict(row.exclusive_conflict),
+        best_of=row.best_of,
     )
 
 
@@ -262,6 +202,9 @@ def code_from_row(row: AnyRow) -> Code:
     )
 
 
+_CONFLICTS = {conflict.value: conflict for conflict in ExclusiveConflict}
+
+
 def promotion_from_row(row: Fields) -> Promotion:
     """A code joined with its campaign, or (code columns null) an automatic promotion. Takes
     columns by name, from a Row's mapping or an asyncpg Record alike; rules come as JSON text."""
@@ -272,9 +215,11 @@ def promotion_from_row(row: Fields) -> Promotion:
         code_id=row["code_id"],
         code=row["code"],
         stacking=Stacking(
-            priority=row["priority"],
-            is_exclusive=row["is_exclusive"],
-            is_line_exclusive=row["is_line_exclusive"],
+            row["priority"],
+            row["is_exclusive"],
+            row["is_line_exclusive"],
+            _CONFLICTS[row["exclusive_conflict"]],
+            row["best_of"],
         ),
         usage=Usage(
             max_redemptions=row["max_redemptions"],
@@ -346,6 +291,8 @@ def terms_to_json(terms: Terms) -> dict[str, Any]:
         "priority": terms.stacking.priority,
         "exclusive": terms.stacking.is_exclusive,
         "line_exclusive": terms.stacking.is_line_exclusive,
+        "exclusive_conflict": terms.stacking.exclusive_conflict.value,
+        "best_of": terms.stacking.best_of,
         "rules": rules_to_json(terms.rules),
     }
 
@@ -361,6 +308,8 @@ def terms_from_json(data: dict[str, Any], campaign_id: UUID, code_id: UUID | Non
             priority=data["priority"],
             is_exclusive=data["exclusive"],
             is_line_exclusive=data["line_exclusive"],
+            exclusive_conflict=ExclusiveConflict(data.get("exclusive_conflict", "priority")),
+            best_of=data.get("best_of"),
         ),
     )
 

@@ -80,6 +80,9 @@ class Campaign(Base):
         CheckConstraint("status IN ('active', 'paused')", name="known_status"),
         CheckConstraint("trigger IN ('code', 'automatic')", name="known_trigger"),
         CheckConstraint("kind IN ('standard', 'support', 'reward', 'referral')", name="known_kind"),
+        CheckConstraint(
+            "exclusive_conflict IN ('priority', 'refuse')", name="known_exclusive_conflict"
+        ),
         CheckConstraint("per_customer_limit > 0", name="per_customer_limit_positive"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("over_budget IN ('refuse', 'reduce')", name="known_over_budget"),
@@ -119,6 +122,10 @@ class Campaign(Base):
     priority: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     is_exclusive: Mapped[bool] = mapped_column(server_default=text("false"))
     is_line_exclusive: Mapped[bool] = mapped_column(server_default=text("false"))
+    # What an exclusive campaign does when another would also apply: 'priority' or 'refuse'.
+    exclusive_conflict: Mapped[str] = mapped_column(String(16), server_default=text("'priority'"))
+    # Of the campaigns sharing a best_of group, only the one giving the most applies.
+    best_of: Mapped[str | None] = mapped_column(Text)
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     per_customer_limit: Mapped[int | None] = mapped_column(Integer)
@@ -349,6 +356,8 @@ class Redemption(Base):
     # While lines are returned, the amounts above are the order's as it stands.
     lines: Mapped[list[Any] | None] = mapped_column(JSONB)
     returned_quantities: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    # The cart's chosen shipping method, when it said (promotions may depend on it).
+    shipping_method: Mapped[str | None] = mapped_column(Text)
 
 
 class RedemptionItem(Base):

@@ -29,6 +29,8 @@ class Cart:
     currency: str
     lines: tuple[CartLine, ...]
     shipping_amount: int = 0
+    shipping_method: str | None = None
+    """The chosen shipping method's id, when the checkout says (shipping_amount is its price)."""
 
     @property
     def subtotal_amount(self) -> int:

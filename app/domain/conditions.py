@@ -1,13 +1,15 @@
 """What a promotion asks of the cart, the customer and the moment."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar, TypeAlias
 from zoneinfo import ZoneInfo
 
 from app.domain.cart import CartLine
 from app.domain.context import EvaluationContext
-from app.domain.reasons import Reason
+from app.domain.lines import LineState
+from app.domain.reasons import Reason, Shortfall
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -64,6 +66,71 @@ class Schedule:
 
 
 @dataclass(frozen=True, slots=True)
+class CartView:
+    """What a condition on the cart sees: every line as it stands at this point of the
+    stacking order, and the chosen shipping method."""
+
+    currency: str
+    lines: Sequence[LineState]
+    shipping_method: str | None
+    after_discounts: bool
+    """Amounts are what the promotions before left (the campaign's calculation base)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CartContains:
+    """The cart holds items matching `items`, whatever the promotion discounts ('the cart
+    contains product X', 'at least 2 items of category C', 'category C worth 30.00'): at
+    least min_quantity units (1 when neither minimum is set) and min_subtotal_amounts of
+    them."""
+
+    kind: ClassVar[str] = "cart_contains"
+    reasons: ClassVar[frozenset[Reason]] = frozenset({Reason.REQUIRED_ITEMS_MISSING})
+    items: Target
+    min_quantity: int | None = None
+    min_subtotal_amounts: Mapping[str, int] = field(default_factory=dict)
+
+    def money(self) -> tuple[Mapping[str, int], ...]:
+        return (self.min_subtotal_amounts,)
+
+    def refusal(self, cart: CartView) -> tuple[Reason, Shortfall | None] | None:
+        matching = [state for state in cart.lines if self.items.matches(state.line)]
+        minimum = self.min_subtotal_amounts.get(cart.currency)
+        wanted = self.min_quantity if self.min_quantity is not None or minimum else 1
+        if wanted is not None:
+            units = sum(state.quantity for state in matching)
+            if units < wanted:
+                return Reason.REQUIRED_ITEMS_MISSING, Shortfall(quantity=wanted - units)
+        if minimum is not None:
+            amount = sum(
+                state.remaining if cart.after_discounts else state.line.amount for state in matching
+            )
+            if amount < minimum:
+                return Reason.REQUIRED_ITEMS_MISSING, Shortfall(amount=minimum - amount)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingMethodIs:
+    """The cart's chosen shipping method is one of methods."""
+
+    kind: ClassVar[str] = "shipping_method"
+    reasons: ClassVar[frozenset[Reason]] = frozenset({Reason.SHIPPING_METHOD_NOT_ELIGIBLE})
+    methods: frozenset[str]
+
+    def money(self) -> tuple[Mapping[str, int], ...]:
+        return ()
+
+    def refusal(self, cart: CartView) -> tuple[Reason, Shortfall | None] | None:
+        if cart.shipping_method not in self.methods:
+            return Reason.SHIPPING_METHOD_NOT_ELIGIBLE, None
+        return None
+
+
+CartCondition: TypeAlias = CartContains | ShippingMethodIs
+
+
+@dataclass(frozen=True, slots=True)
 class Conditions:
     min_subtotal_amounts: Mapping[str, int] = field(default_factory=dict)
     min_quantity: int | None = None
@@ -72,6 +139,8 @@ class Conditions:
     markets: frozenset[str] = field(default_factory=frozenset)
     locales: frozenset[str] = field(default_factory=frozenset)
     schedule: Schedule | None = None
+    cart: tuple[CartCondition, ...] = ()
+    """Conditions on the whole cart, independent of the promotion's target."""
 
     def audience_refusal(self, ctx: EvaluationContext) -> Reason | None:
         """The first unmet condition on the customer, the market or the locale."""

@@ -14,17 +14,18 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from uuid import UUID
 
-from app.domain.benefits import Gift, Work, requirement
+from app.domain.benefits import CalculationBase, Gift, Work
 from app.domain.budgets import OverBudget
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
+from app.domain.conditions import CartView
 from app.domain.context import EvaluationContext
 from app.domain.lines import LineState
 from app.domain.money import allocate, format_amount
 from app.domain.periods import period_limit_reached, period_takes
 from app.domain.reasons import Reason, Shortfall
 from app.domain.referrals import is_self_referral
-from app.domain.rules import Promotion
+from app.domain.rules import ExclusiveConflict, Promotion
 from app.domain.stacking import StackState
 
 DEFAULT_MAX_DISCOUNTS = 5
@@ -143,6 +144,9 @@ _MESSAGES: dict[Reason, str] = {
     Reason.NOTHING_TO_DISCOUNT: "There is nothing left in the order for this offer to discount.",
     Reason.NOT_COMBINABLE: "This offer cannot be combined with the other offers applied.",
     Reason.MAX_DISCOUNTS_REACHED: "The order already has the most discounts allowed.",
+    Reason.BETTER_OFFER_APPLIED: "A better offer of the same kind applies instead.",
+    Reason.REQUIRED_ITEMS_MISSING: "The cart does not have the items this offer requires.",
+    Reason.SHIPPING_METHOD_NOT_ELIGIBLE: "This offer is not available with this shipping method.",
     Reason.NO_BALANCE: "Nothing is left to spend on this gift card.",
 }
 
@@ -246,6 +250,26 @@ def eligibility(promotion: Promotion, cart: Cart, ctx: EvaluationContext) -> Rea
     return None
 
 
+_Saved = tuple[
+    list[tuple[dict[int, int], int, bool, bool]],
+    int,
+    tuple[int, bool],
+    tuple[bool, bool],
+    dict[UUID, int],
+]
+# A candidate: the promotion, and the position of its code in the request (None: automatic).
+_Candidate = tuple[Promotion, int | None]
+_Outcome = tuple[Promotion, int | None, "Application | Refusal"]
+
+
+def _benefit(application: Application) -> int:
+    return (
+        application.discount_amount
+        + application.shipping_discount_amount
+        + application.cashback_amount
+    )
+
+
 @dataclass(slots=True)
 class _Order:
     """The engine's working state for one evaluation."""
@@ -278,6 +302,24 @@ class _Order:
             reduced[state.index] = part
         return tuple(reduced), shipping
 
+    def snapshot(self) -> "_Saved":
+        return (
+            [(dict(s.units), s.remaining, s.is_discounted, s.is_locked) for s in self.states],
+            self.shipping_amount,
+            (self.stack.applied, self.stack.exclusive_applied),
+            (self.any_locked, self.any_discounted),
+            dict(self.budget_used),
+        )
+
+    def restore(self, saved: "_Saved") -> None:
+        lines, self.shipping_amount, stack, flags, budget_used = saved
+        for state, (units, remaining, discounted, locked) in zip(self.states, lines, strict=True):
+            state.units, state.remaining = dict(units), remaining
+            state.is_discounted, state.is_locked = discounted, locked
+        self.stack.applied, self.stack.exclusive_applied = stack
+        self.any_locked, self.any_discounted = flags
+        self.budget_used = dict(budget_used)
+
     def apply(self, promotion: Promotion, code: str | None) -> Application | Refusal:
         currency = self.cart.currency
         refused = self.stack.refusal(promotion)
@@ -289,9 +331,13 @@ class _Order:
         if not targeted:
             return _refusal(promotion, code, Reason.NO_ELIGIBLE_ITEMS)
         conditions = rules.conditions
+        after_discounts = rules.base is CalculationBase.AFTER_DISCOUNTS
         minimum = conditions.min_subtotal_amounts.get(currency)
         if minimum is not None:
-            eligible_amount = sum(s.line.amount for s in targeted)
+            if after_discounts:
+                eligible_amount = sum(s.remaining for s in targeted)
+            else:
+                eligible_amount = sum(s.line.amount for s in targeted)
             if eligible_amount < minimum:
                 missing = Shortfall(amount=minimum - eligible_amount)
                 return _refusal(promotion, code, Reason.MIN_SUBTOTAL_NOT_MET, missing, currency)
@@ -301,6 +347,12 @@ class _Order:
             if quantity < min_quantity:
                 missing = Shortfall(quantity=min_quantity - quantity)
                 return _refusal(promotion, code, Reason.MIN_QUANTITY_NOT_MET, missing)
+        if conditions.cart:
+            view = CartView(currency, self.canonical, self.cart.shipping_method, after_discounts)
+            for condition in conditions.cart:
+                unmet = condition.refusal(view)
+                if unmet is not None:
+                    return _refusal(promotion, code, unmet[0], unmet[1], currency)
 
         # A line can be taken unless it is locked, or it is discounted and this promotion is
         # line-exclusive.
@@ -319,15 +371,18 @@ class _Order:
             # line-exclusive one). Effects only read these lists, so they are passed as they are.
             lines, available = targeted, self.canonical
         work = Work(
-            currency=currency,
-            lines=lines,
-            available=available,
-            shipping_amount=self.shipping_amount,
+            currency,
+            lines,
+            available,
+            self.shipping_amount,
+            self.cart.shipping_method,
+            rules.rounding,
+            rules.base,
         )
         for effect in rules.effects:
-            unmet = requirement(effect, work)
+            unmet = effect.requirement(work)
             if unmet is not None:
-                return _refusal(promotion, code, unmet[0], unmet[1])
+                return _refusal(promotion, code, unmet[0], unmet[1], currency)
 
         budget = promotion.budget
         left: int | None = None
@@ -428,8 +483,7 @@ def evaluate(
         candidates.sort(key=lambda c: c[0].stacking_key)
     applications: dict[int, Application] = {}
     applied: list[Application] = []
-    for promotion, slot in candidates:
-        outcome = order.apply(promotion, codes[slot] if slot is not None else None)
+    for _, slot, outcome in _stack_all(order, candidates, codes):
         if isinstance(outcome, Application):
             applied.append(outcome)
             if slot is not None:
@@ -460,6 +514,71 @@ def evaluate(
         unit_discounts=tuple(tuple(s.unit_discounts()) for s in states),
         shipping_discount_amount=cart.shipping_amount - order.shipping_amount,
     )
+
+
+def _stack_all(order: _Order, candidates: list[_Candidate], codes: Sequence[str]) -> list[_Outcome]:
+    """Every candidate applied or refused, in stacking order. An exclusive promotion that
+    steps aside (ExclusiveConflict.REFUSE) is tried only when none of the others applies."""
+    yielding = [
+        c
+        for c in candidates
+        if c[0].stacking.is_exclusive
+        and c[0].stacking.exclusive_conflict is ExclusiveConflict.REFUSE
+    ]
+    if not yielding:
+        return _stack(order, candidates, codes)
+    others = [c for c in candidates if not any(c is y for y in yielding)]
+    outcomes = _stack(order, others, codes)
+    if any(isinstance(outcome, Application) for _, _, outcome in outcomes):
+        return outcomes + [
+            (p, slot, _refusal(p, _typed(codes, slot), Reason.NOT_COMBINABLE))
+            for p, slot in yielding
+        ]
+    # Nothing else applied, so nothing changed the order: the others keep their own reasons.
+    return outcomes + _stack(order, yielding, codes)
+
+
+def _typed(codes: Sequence[str], slot: int | None) -> str | None:
+    return codes[slot] if slot is not None else None
+
+
+def _stack(order: _Order, candidates: list[_Candidate], codes: Sequence[str]) -> list[_Outcome]:
+    """Apply candidates (in stacking order) one after the other. The members of a best_of
+    group are decided together where the first of them comes: each is tried on the order as
+    it stands, and only the one giving the most applies (on a tie, the first in stacking
+    order); the others that would have applied are refused as better_offer_applied."""
+    outcomes: list[_Outcome] = []
+    decided: set[str] = set()
+    for promotion, slot in candidates:
+        group = promotion.stacking.best_of
+        if group is None:
+            outcomes.append((promotion, slot, order.apply(promotion, _typed(codes, slot))))
+            continue
+        if group in decided:
+            continue
+        decided.add(group)
+        members = [c for c in candidates if c[0].stacking.best_of == group]
+        saved = order.snapshot()
+        trials: list[Application | Refusal] = []
+        for member, member_slot in members:
+            trials.append(order.apply(member, _typed(codes, member_slot)))
+            order.restore(saved)
+        best: int | None = None
+        for index, trial in enumerate(trials):
+            if isinstance(trial, Application):
+                chosen = trials[best] if best is not None else None
+                if not isinstance(chosen, Application) or _benefit(trial) > _benefit(chosen):
+                    best = index
+        for index, ((member, member_slot), trial) in enumerate(zip(members, trials, strict=True)):
+            typed = _typed(codes, member_slot)
+            if index == best:
+                outcome = order.apply(member, typed)
+            elif isinstance(trial, Application):
+                outcome = _refusal(member, typed, Reason.BETTER_OFFER_APPLIED)
+            else:
+                outcome = trial
+            outcomes.append((member, member_slot, outcome))
+    return outcomes
 
 
 def reapply(

@@ -1,10 +1,12 @@
 """Money as integer minor units of an ISO 4217 currency, and the integer arithmetic on it.
 
-Rounding rule (the one rule, used everywhere a fraction of a minor unit appears): round half up,
-computed in integers only. Percentages are basis points (1 bp = 0.01 %, 10_000 bp = 100 %).
+Rounding rule: a percentage of an amount is rounded once, half up unless its campaign says
+otherwise (Rounding), computed in integers only; what is then shared out over lines and units is
+split exactly (allocate). Percentages are basis points (1 bp = 0.01 %, 10_000 bp = 100 %).
 """
 
 from collections.abc import Sequence
+from enum import StrEnum
 
 # ISO 4217 minor-unit exponents. Currencies not listed use 2.
 _EXPONENT_OVERRIDES: dict[str, int] = {
@@ -42,9 +44,29 @@ def exponent(currency: str) -> int:
     return CURRENCY_EXPONENTS[currency]
 
 
-def percent_of(amount: int, basis_points: int) -> int:
-    """amount * basis_points / 10_000, rounded half up; never above amount when bp <= 10_000."""
-    return (amount * basis_points + BASIS_POINTS_WHOLE // 2) // BASIS_POINTS_WHOLE
+class Rounding(StrEnum):
+    """How a fraction of a minor unit is rounded."""
+
+    HALF_UP = "half_up"
+    """0.5 and above up: 12.345 -> 12.35 (the default)."""
+    DOWN = "down"
+    """Toward zero: the shopper never gets the fraction."""
+    HALF_EVEN = "half_even"
+    """0.5 to the even neighbour (banker's rounding): 12.345 -> 12.34, 12.355 -> 12.36."""
+
+
+def percent_of(amount: int, basis_points: int, rounding: Rounding = Rounding.HALF_UP) -> int:
+    """amount * basis_points / 10_000 for a non-negative amount, rounded as said; never above
+    amount when bp <= 10_000."""
+    if rounding is Rounding.HALF_UP:
+        return (amount * basis_points + BASIS_POINTS_WHOLE // 2) // BASIS_POINTS_WHOLE
+    whole, rest = divmod(amount * basis_points, BASIS_POINTS_WHOLE)
+    if rounding is Rounding.DOWN:
+        return whole
+    twice = 2 * rest
+    if twice > BASIS_POINTS_WHOLE or (twice == BASIS_POINTS_WHOLE and whole % 2):
+        return whole + 1
+    return whole
 
 
 def allocate(total: int, weights: Sequence[int]) -> list[int]:

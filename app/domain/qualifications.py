@@ -16,7 +16,9 @@ from app.domain.rules import Promotion
 # The most codes a qualification weighs (newest first), besides the automatic promotions.
 QUALIFYING_CODES = 100
 # Refusals a bigger cart would turn into a discount.
-_NEARLY = frozenset({Reason.MIN_SUBTOTAL_NOT_MET, Reason.MIN_QUANTITY_NOT_MET})
+_NEARLY = frozenset(
+    {Reason.MIN_SUBTOTAL_NOT_MET, Reason.MIN_QUANTITY_NOT_MET, Reason.REQUIRED_ITEMS_MISSING}
+)
 
 
 class OfferSource(StrEnum):

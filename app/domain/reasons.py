@@ -28,9 +28,12 @@ class Reason(StrEnum):
     NO_ELIGIBLE_ITEMS = "no_eligible_items"
     MIN_SUBTOTAL_NOT_MET = "min_subtotal_not_met"
     MIN_QUANTITY_NOT_MET = "min_quantity_not_met"
+    REQUIRED_ITEMS_MISSING = "required_items_missing"
+    SHIPPING_METHOD_NOT_ELIGIBLE = "shipping_method_not_eligible"
     NOTHING_TO_DISCOUNT = "nothing_to_discount"
     NOT_COMBINABLE = "not_combinable"
     MAX_DISCOUNTS_REACHED = "max_discounts_reached"
+    BETTER_OFFER_APPLIED = "better_offer_applied"
     # Balance codes (gift cards, wallets) only.
     NO_BALANCE = "no_balance"
 

@@ -93,6 +93,7 @@ class Order:
     shipping_amount: int
     total_amount: int
     items: tuple[Item, ...]
+    shipping_method: str | None = None
 
 
 class ReturnRefused(ValueError):
@@ -178,7 +179,7 @@ def recompute(order: Order, returned: Sequence[int], max_discounts: int) -> Reco
         for line, back in zip(order.lines, returned, strict=True)
         if line.quantity > back
     )
-    cart = Cart(order.currency, kept_lines, order.shipping_amount)
+    cart = Cart(order.currency, kept_lines, order.shipping_amount, order.shipping_method)
     # Capped as at redeem: what each campaign gave (a budget caps a campaign, not a code).
     caps: dict[UUID, int] = {}
     for item in order.items:

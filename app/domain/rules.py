@@ -4,11 +4,13 @@ they stack (priority, exclusivity), together with the usage counts read at evalu
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
-from app.domain.benefits import Effect, stage
+from app.domain.benefits import CalculationBase, Effect
 from app.domain.budgets import BudgetLeft
 from app.domain.conditions import Conditions, Target
+from app.domain.money import Rounding
 from app.domain.periods import PeriodKey, PeriodLimits
 
 
@@ -18,6 +20,8 @@ class Rules:
     target: Target = field(default_factory=Target)
     conditions: Conditions = field(default_factory=Conditions)
     periods: PeriodLimits = field(default_factory=PeriodLimits)
+    rounding: Rounding = Rounding.HALF_UP
+    base: CalculationBase = CalculationBase.STANDARD
 
     def __post_init__(self) -> None:
         if not self.effects:
@@ -29,6 +33,8 @@ class Rules:
             yield from (amounts for amounts in effect.money() if amounts)
         if self.conditions.min_subtotal_amounts:
             yield self.conditions.min_subtotal_amounts
+        for condition in self.conditions.cart:
+            yield from (amounts for amounts in condition.money() if amounts)
 
     def accepts_currency(self, currency: str) -> bool:
         """Whether every amount that is set has an entry for currency (what money() yields,
@@ -37,12 +43,27 @@ class Rules:
             for amounts in effect.money():
                 if amounts and currency not in amounts:
                     return False
+        for condition in self.conditions.cart:
+            for amounts in condition.money():
+                if amounts and currency not in amounts:
+                    return False
         minimum = self.conditions.min_subtotal_amounts
         return not minimum or currency in minimum
 
     @property
     def stage(self) -> int:
-        return min(map(stage, self.effects))
+        return min(effect.stage for effect in self.effects)
+
+
+class ExclusiveConflict(StrEnum):
+    """What an exclusive promotion does when another would also apply."""
+
+    PRIORITY = "priority"
+    """It wins by stacking order: applied first, it shuts the others out; applied after
+    another, it is refused (not_combinable). The default."""
+    REFUSE = "refuse"
+    """It steps aside: refused (not_combinable) whenever any other promotion applies, whatever
+    the priorities; it applies only alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +74,11 @@ class Stacking:
     priority: int = 0
     is_exclusive: bool = False
     is_line_exclusive: bool = False
+    exclusive_conflict: ExclusiveConflict = ExclusiveConflict.PRIORITY
+    best_of: str | None = None
+    """A group name: of the promotions in one group that would apply, only the one giving the
+    most (line and shipping discount, then cashback) applies, where the group's first member
+    comes in stacking order; the others are refused as better_offer_applied."""
 
 
 @dataclass(frozen=True, slots=True)

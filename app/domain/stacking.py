@@ -30,7 +30,12 @@ class StackState:
 
 # Reasons a valid code was left out only because of the codes and promotions before it.
 STACKING_REASONS = frozenset(
-    {Reason.NOTHING_TO_DISCOUNT, Reason.NOT_COMBINABLE, Reason.MAX_DISCOUNTS_REACHED}
+    {
+        Reason.NOTHING_TO_DISCOUNT,
+        Reason.NOT_COMBINABLE,
+        Reason.MAX_DISCOUNTS_REACHED,
+        Reason.BETTER_OFFER_APPLIED,
+    }
 )
 
 

@@ -205,6 +205,8 @@ _CHANGEABLE = frozenset(
         "advertised",
         "period_limits",
         "time_zone",
+        "rounding",
+        "calculation_base",
     }
 )
 
@@ -231,8 +233,18 @@ async def update_campaign(
                 time_zone=changes.get("time_zone", periods.time_zone),
                 limits=changes.get("period_limits", periods.limits),
             ),
+            rounding=changes.get("rounding", current.rules.rounding),
+            base=changes.get("calculation_base", current.rules.base),
         )
-        in_rules = {"effects", "target", "conditions", "period_limits", "time_zone"}
+        in_rules = {
+            "effects",
+            "target",
+            "conditions",
+            "period_limits",
+            "time_zone",
+            "rounding",
+            "calculation_base",
+        }
         columns = {k: v for k, v in changes.items() if k not in in_rules}
         if rules != current.rules:
             columns["rules"] = rules

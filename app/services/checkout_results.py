@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import TypeAdapter
 
+from app import i18n
 from app.domain.benefits import Gift
 from app.domain.engine import Evaluation, Refusal, message_for
 from app.domain.ledger import AccountKind
@@ -98,13 +99,13 @@ class Validation:
     skipped: tuple[SkippedPromotion, ...]
     lines: tuple[LineResult, ...]
 
-    def with_limit_reached(self, reason: Reason = Reason.LIMIT_REACHED) -> "Validation":
+    def with_limit_reached(
+        self, reason: Reason = Reason.LIMIT_REACHED, locale: str | None = None
+    ) -> "Validation":
         """Every code refused for the limit a redeem lost every race for (limit_reached unless
         reason says which: a customer's, a budget, a period counter)."""
-        lost = tuple(
-            replace(code, valid=False, reason=reason, message=message_for(reason))
-            for code in self.codes
-        )
+        text = message_for(reason) if locale is None else i18n.message(reason, None, "", locale)
+        lost = tuple(replace(code, valid=False, reason=reason, message=text) for code in self.codes)
         return replace(self, valid=False, codes=lost)
 
 
@@ -282,8 +283,19 @@ def redemption(
     )
 
 
-def validation_of(evaluation: Evaluation, customer_id: str | None) -> Validation:
-    """An evaluation as validate answers it."""
+def _message(refusal: Refusal | None, currency: str, locale: str | None) -> str:
+    """What a verdict says: the engine's English, or the locale's language (app/i18n)."""
+    if locale is None:
+        return refusal.message if refusal else APPLIES
+    if refusal is None:
+        return i18n.applies(locale)
+    return i18n.message(refusal.reason, refusal.shortfall, currency, locale)
+
+
+def validation_of(
+    evaluation: Evaluation, customer_id: str | None, locale: str | None = None
+) -> Validation:
+    """An evaluation as validate answers it, its messages in locale's language when given."""
     cart = evaluation.cart
     per_line: list[list[LineDiscount]] = [[] for _ in cart.lines]
     applied = []
@@ -311,7 +323,7 @@ def validation_of(evaluation: Evaluation, customer_id: str | None) -> Validation
                 code=verdict.code,
                 valid=verdict.is_valid,
                 reason=refusal.reason if refusal else None,
-                message=refusal.message if refusal else APPLIES,
+                message=_message(refusal, cart.currency, locale),
                 campaign_id=used.promotion.campaign_id if used else None,
                 discount_amount=used.discount_amount if used else 0,
                 shortfall=refusal.shortfall if refusal else None,
@@ -350,12 +362,12 @@ def validation_of(evaluation: Evaluation, customer_id: str | None) -> Validation
         cashback_amount=evaluation.cashback_amount,
         codes=tuple(codes),
         applied=tuple(applied),
-        skipped=tuple(_skipped(refusal) for refusal in evaluation.skipped),
+        skipped=tuple(_skipped(refusal, cart.currency, locale) for refusal in evaluation.skipped),
         lines=lines,
     )
 
 
-def _skipped(refusal: Refusal) -> SkippedPromotion:
+def _skipped(refusal: Refusal, currency: str, locale: str | None) -> SkippedPromotion:
     promotion = refusal.promotion
     assert promotion is not None, "only promotions that exist are skipped"
     return SkippedPromotion(
@@ -363,6 +375,6 @@ def _skipped(refusal: Refusal) -> SkippedPromotion:
         campaign_name=promotion.name,
         code=refusal.code,
         reason=refusal.reason,
-        message=refusal.message,
+        message=_message(refusal, currency, locale),
         shortfall=refusal.shortfall,
     )

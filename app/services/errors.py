@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     CODE_ALREADY_EXISTS = "code_already_exists"
     CODE_IN_USE = "code_in_use"
     INVALID_CAMPAIGN = "invalid_campaign"
+    INVALID_CART = "invalid_cart"
     INVALID_CODE = "invalid_code"
     INVALID_CODE_TERMS = "invalid_code_terms"
     REDEMPTION_REFUSED = "redemption_refused"
@@ -163,6 +164,14 @@ class InvalidCampaign(AppError):
     code = ErrorCode.INVALID_CAMPAIGN
     status = 422
     title = "The campaign's terms are inconsistent"
+
+
+class InvalidCart(AppError):
+    """A cart whose parts disagree (shipping methods), beyond what its schema says."""
+
+    code = ErrorCode.INVALID_CART
+    status = 422
+    title = "The cart is not consistent"
 
 
 class InvalidCode(AppError):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from app import i18n
 from app.db.uow import StatementUnitOfWork
 from app.domain.api_keys import Scope
 from app.domain.qualifications import OfferSource, qualify
@@ -87,7 +88,11 @@ async def qualify_cart(
                 code=near.promotion.code,
                 source=near.source,
                 reason=near.reason,
-                message=near.message,
+                message=near.message
+                if request.locale is None
+                else i18n.message(
+                    near.reason, near.shortfall, request.cart.currency, request.locale
+                ),
                 shortfall=near.shortfall,
             )
             for near in result.near_misses

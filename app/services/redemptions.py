@@ -406,7 +406,7 @@ async def _redeem_in_statements(
                 # What a hold past its end held is free again: read again.
                 lapsed = True
                 continue
-            validation = validation_of(evaluation, request.customer_id)
+            validation = validation_of(evaluation, request.customer_id, request.locale)
             refused = _Refused(validation)
             if not _redeems(evaluation, terms.code_policy):
                 await _count_guesses(
@@ -475,7 +475,7 @@ async def _redeem_in_statements(
             if balance_changed:
                 return None
             # Lost every race for a limit; report it as the limit it lost.
-            refused = _Refused(validation.with_limit_reached(lost_to))
+            refused = _Refused(validation.with_limit_reached(lost_to, request.locale))
         answer = render(refused.stored())
         stored = Answer(key.id, claim.key, claim.request_hash, REFUSED, answer, now)
         try:
@@ -582,6 +582,7 @@ def _new_redemption(
         held_until=response.expires_at,
         period_takes=_period_takes(evaluation, request.customer_id, response.created_at),
         lines=request.cart.lines,
+        shipping_method=request.cart.shipping_method,
     )
 
 
@@ -618,7 +619,7 @@ async def _redeem_in_transaction(
         lost_to = Reason.LIMIT_REACHED
         for _ in range(_CONSUME_ATTEMPTS):
             evaluation = await evaluate_request(uow, request, now, max_discounts)
-            validation = validation_of(evaluation, request.customer_id)
+            validation = validation_of(evaluation, request.customer_id, request.locale)
             refused = _Refused(validation)
             failures = failed_guesses(evaluation)
             if not _redeems(evaluation, code_policy):
@@ -682,6 +683,7 @@ async def _redeem_in_transaction(
                     held_until=held_until,
                     period_takes=_period_takes(evaluation, request.customer_id, now),
                     lines=request.cart.lines,
+                    shipping_method=request.cart.shipping_method,
                 )
                 await balances.record_payments(uow, plan, redemption_id)
                 if wallet is not None:
@@ -700,7 +702,7 @@ async def _redeem_in_transaction(
                 return redemption_of(record)
         else:
             # Lost every race for a limit; report it as the limit it lost.
-            refused = _Refused(validation.with_limit_reached(lost_to))
+            refused = _Refused(validation.with_limit_reached(lost_to, request.locale))
         source = VerdictSource.REDEEM if held_until is None else VerdictSource.HOLD
         # Committed with the stored refusal (write_once).
         await uow.support.log_verdicts(

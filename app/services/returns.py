@@ -171,6 +171,7 @@ def _order(basis: ReturnBasis) -> Order:
         shipping_amount=basis.amounts.shipping_amount,
         total_amount=basis.amounts.total_amount,
         items=tuple(items),
+        shipping_method=basis.shipping_method,
     )
 
 

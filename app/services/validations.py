@@ -137,4 +137,4 @@ async def validate_codes(
                     reads.checkout.record_failed_guesses, key.id, counted, failures, now, guesses
                 )
             await reads.writes.record_verdicts(refused, key.id)
-    return validation_of(evaluation, request.customer_id)
+    return validation_of(evaluation, request.customer_id, request.locale)

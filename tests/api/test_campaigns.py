@@ -38,7 +38,13 @@ class TestCampaigns:
         assert (created["status"], created["trigger"]) == ("active", "code")
         assert created["effects"] == [
             {**PERCENT, "max_amounts": {}, "max_line_amounts": {}},
-            {"type": "shipping_off", "basis_points": 10_000, "amounts": {}, "max_amounts": {}},
+            {
+                "type": "shipping_off",
+                "basis_points": 10_000,
+                "amounts": {},
+                "max_amounts": {},
+                "methods": [],
+            },
         ]
         assert created["target"]["exclude_categories"] == ["low_margin"]
         assert created["conditions"]["schedule"] == {
@@ -47,7 +53,13 @@ class TestCampaigns:
             "start_time": "18:00",
             "end_time": "24:00",
         }
-        assert created["stacking"] == {"priority": 5, "exclusive": True, "line_exclusive": False}
+        assert created["stacking"] == {
+            "priority": 5,
+            "exclusive": True,
+            "line_exclusive": False,
+            "exclusive_conflict": "priority",
+            "best_of": None,
+        }
         fetched = (await client.get(f"/v1/campaigns/{created['id']}", headers=admin)).json()
         assert fetched == created
         listed = (await client.get("/v1/campaigns", headers=admin)).json()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,20 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(server_url: str) -> Iterator[str]:
     """The real service under uvicorn, on its own migrated database, with an admin key."""
+    with _serving(server_url) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def vectors_server(server_url: str) -> Iterator[str]:
+    """Another, for the calculation vectors: the contract run's random automatic campaigns
+    would change their amounts."""
+    with _serving(server_url) as base:
+        yield base
+
+
+@contextmanager
+def _serving(server_url: str) -> Iterator[str]:
     name = f"tessera_live_{secrets.token_hex(4)}"
     asyncio.run(_create_database(server_url, name))
     url = _with_database(server_url, name)

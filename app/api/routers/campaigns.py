@@ -21,7 +21,9 @@ from app.api.schemas.campaigns import (
     stacking_to_domain,
 )
 from app.api.schemas.rules import effect_to_domain, rules_to_domain
+from app.domain.benefits import CalculationBase
 from app.domain.campaigns import CampaignKind, CampaignStatus, Trigger
+from app.domain.money import Rounding
 from app.services import campaigns as service
 from app.services.campaigns import CampaignTerms, CodeChanges, CodeTerms
 from app.services.errors import InvalidParameter
@@ -42,7 +44,12 @@ async def create_campaign(body: CampaignCreate, uow: UowDep, key: AdminKey) -> C
     rules = rules_to_domain(body.effects, body.target, body.conditions)
     terms = CampaignTerms(
         name=body.name,
-        rules=replace(rules, periods=periods_to_domain(body.period_limits, body.time_zone)),
+        rules=replace(
+            rules,
+            periods=periods_to_domain(body.period_limits, body.time_zone),
+            rounding=Rounding(body.rounding),
+            base=CalculationBase(body.calculation_base),
+        ),
         trigger=body.trigger,
         stacking=stacking_to_domain(body.stacking),
         starts_at=body.starts_at,
@@ -122,6 +129,10 @@ async def update_campaign(
             changes["metadata"] = value if value is not None else {}
         elif name == "period_limits":
             changes["period_limits"] = periods_to_domain(value, "UTC").limits
+        elif name == "rounding":
+            changes["rounding"] = Rounding(value)
+        elif name == "calculation_base":
+            changes["calculation_base"] = CalculationBase(value)
         else:
             changes[name] = value
     return Campaign.of(await service.update_campaign(uow, campaign_id, changes, actor=key.id))

@@ -1,6 +1,6 @@
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -33,11 +33,27 @@ from app.domain.campaigns import Code as CodeValue
 from app.domain.periods import Per, Period
 from app.domain.periods import PeriodLimit as PeriodLimitValue
 from app.domain.periods import PeriodLimits as PeriodLimitsValue
-from app.domain.rules import Stacking
+from app.domain.rules import ExclusiveConflict, Stacking
 
 
 def stacking_to_domain(spec: StackingSpec) -> Stacking:
-    return Stacking(spec.priority, spec.exclusive, spec.line_exclusive)
+    return Stacking(
+        spec.priority,
+        spec.exclusive,
+        spec.line_exclusive,
+        ExclusiveConflict(spec.exclusive_conflict),
+        spec.best_of,
+    )
+
+
+def stacking_of(stacking: Stacking) -> StackingSpec:
+    return StackingSpec(
+        priority=stacking.priority,
+        exclusive=stacking.is_exclusive,
+        line_exclusive=stacking.is_line_exclusive,
+        exclusive_conflict=stacking.exclusive_conflict.value,
+        best_of=stacking.best_of,
+    )
 
 
 class BudgetSpec(RequestModel):
@@ -106,6 +122,10 @@ PeriodLimits = Annotated[
 ]
 
 
+RoundingMode = Literal["half_up", "down", "half_even"]
+CalculationBaseName = Literal["standard", "before_discounts", "after_discounts"]
+
+
 def periods_to_domain(limits: list[PeriodLimitSpec], time_zone: str) -> PeriodLimitsValue:
     return PeriodLimitsValue(
         time_zone=time_zone,
@@ -138,6 +158,18 @@ class CampaignCreate(RequestModel):
     )
     time_zone: ZoneName = Field(
         default="UTC", description="Where the campaign's days, weeks and months begin"
+    )
+    rounding: RoundingMode = Field(
+        default="half_up",
+        description="How a percentage's fraction of a minor unit is rounded (once per order, "
+        "or per unit for per-unit effects)",
+    )
+    calculation_base: CalculationBaseName = Field(
+        default="standard",
+        description="What its thresholds and percentages see of the promotions applied before "
+        "it: 'standard': thresholds the prices before any promotion, percentages what is left; "
+        "'before_discounts': both the prices before any promotion; 'after_discounts': both what "
+        "is left ('free shipping over 50.00 after discounts')",
     )
     honour_holds: bool = Field(
         default=True, description="Whether its holds may still be redeemed while it is paused"
@@ -173,6 +205,8 @@ REQUIRED_WHEN_SENT = (
     "advertised",
     "period_limits",
     "time_zone",
+    "rounding",
+    "calculation_base",
 )
 
 
@@ -198,6 +232,8 @@ class CampaignUpdate(RequestModel):
     advertised: bool | None = None
     period_limits: PeriodLimits | None = Field(default=None, description="Replaced whole")
     time_zone: ZoneName | None = None
+    rounding: RoundingMode | None = None
+    calculation_base: CalculationBaseName | None = None
     metadata: Metadata | None = None
 
 
@@ -217,6 +253,8 @@ class Campaign(BaseModel):
     budget: BudgetState
     period_limits: list[PeriodLimitSpec]
     time_zone: str
+    rounding: RoundingMode
+    calculation_base: CalculationBaseName
     honour_holds: bool = Field(description="Whether its holds may be redeemed while it is paused")
     advertised: bool = Field(description="Whether its named codes are offered to every shopper")
     metadata: dict[str, str | int | bool | None]
@@ -225,7 +263,6 @@ class Campaign(BaseModel):
 
     @classmethod
     def of(cls, campaign: CampaignValue) -> "Campaign":
-        stacking = campaign.stacking
         return cls(
             id=campaign.id,
             name=campaign.name,
@@ -235,11 +272,7 @@ class Campaign(BaseModel):
             effects=[effect_of(effect) for effect in campaign.rules.effects],
             target=TargetSpec.of(campaign.rules.target),
             conditions=ConditionsSpec.of(campaign.rules.conditions),
-            stacking=StackingSpec(
-                priority=stacking.priority,
-                exclusive=stacking.is_exclusive,
-                line_exclusive=stacking.is_line_exclusive,
-            ),
+            stacking=stacking_of(campaign.stacking),
             starts_at=campaign.starts_at,
             ends_at=campaign.ends_at,
             per_customer_limit=campaign.per_customer_limit,
@@ -249,6 +282,8 @@ class Campaign(BaseModel):
                 for one in campaign.rules.periods.limits
             ],
             time_zone=campaign.rules.periods.time_zone,
+            rounding=campaign.rules.rounding.value,
+            calculation_base=campaign.rules.base.value,
             honour_holds=campaign.honour_holds,
             advertised=campaign.advertised,
             metadata=dict(campaign.metadata),  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from app.api.schemas.common import (
     Sku,
 )
 from app.api.schemas.examples import example
-from app.api.schemas.rules import CountryCode, Labels, LocaleTag
+from app.api.schemas.rules import CountryCode, Label, Labels, LocaleTag
 from app.domain.cart import Cart as CartValue
 from app.domain.cart import CartLine as CartLineValue
 from app.domain.qualifications import OfferSource
@@ -29,6 +29,7 @@ from app.domain.reasons import Reason
 from app.domain.referrals import email_key
 from app.domain.returns import Wanted
 from app.domain.stacking import CodePolicy
+from app.services.errors import InvalidCart
 from app.services.validations import CheckoutRequest
 
 MAX_LINES = 500
@@ -43,10 +44,39 @@ class CartLine(RequestModel):
     categories: Labels = Field(default_factory=list, description="For promotion targets")
 
 
+class ShippingMethod(RequestModel):
+    id: Label
+    amount: Amount = Field(description="What this method costs before discounts")
+    chosen: bool = False
+
+
 class Cart(RequestModel):
     currency: CurrencyCode
     lines: list[CartLine] = Field(min_length=1, max_length=MAX_LINES)
     shipping_amount: Amount = Field(default=0, description="What shipping costs before discounts")
+    shipping_methods: list[ShippingMethod] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The methods the checkout offers; the chosen one (at most one) is what "
+        "shipping costs (shipping_amount may then be left out, or must be its amount), and "
+        "promotions may target it",
+    )
+
+    def chosen_method(self) -> "ShippingMethod | None":
+        """The chosen method; a cart whose methods disagree is refused (422 invalid_cart)."""
+        ids = [method.id for method in self.shipping_methods]
+        if len(set(ids)) != len(ids):
+            raise InvalidCart("Each shipping method id appears once.", fields=["shipping_methods"])
+        chosen = [method for method in self.shipping_methods if method.chosen]
+        if len(chosen) > 1:
+            raise InvalidCart("At most one shipping method is chosen.", fields=["shipping_methods"])
+        sent = "shipping_amount" in self.model_fields_set
+        if chosen and sent and self.shipping_amount != chosen[0].amount:
+            raise InvalidCart(
+                "'shipping_amount' differs from the chosen shipping method's amount.",
+                fields=["shipping_amount"],
+            )
+        return chosen[0] if chosen else None
 
 
 class Customer(RequestModel):
@@ -81,6 +111,7 @@ class ValidationRequest(RequestModel):
 
     def to_checkout_request(self) -> CheckoutRequest:
         customer = self.customer
+        chosen = self.cart.chosen_method()
         return CheckoutRequest(
             cart=CartValue(
                 currency=self.cart.currency,
@@ -93,7 +124,8 @@ class ValidationRequest(RequestModel):
                     )
                     for line in self.cart.lines
                 ),
-                shipping_amount=self.cart.shipping_amount,
+                shipping_amount=chosen.amount if chosen else self.cart.shipping_amount,
+                shipping_method=chosen.id if chosen else None,
             ),
             codes=tuple(self.codes),
             customer_id=customer.id if customer else None,
@@ -121,8 +153,9 @@ class RedemptionCreate(ValidationRequest):
         default=CodePolicy.SKIP_STACKED,
         description="What happens to requested codes that do not apply. `skip_stacked` (the "
         "default): a code left out only by stacking (`nothing_to_discount`, `not_combinable`, "
-        "`max_discounts_reached`) is reported and not consumed and the rest redeems, while a "
-        "code refused for its own reasons (limits, expiry, customer, ...) refuses the redeem. "
+        "`max_discounts_reached`, `better_offer_applied`) is reported and not consumed and the "
+        "rest redeems, while a code refused for its own reasons (limits, expiry, customer, ...) "
+        "refuses the redeem. "
         "`all_or_nothing`: any code that does not apply refuses the redeem. `skip_refused`: "
         "every code that does not apply is reported and not consumed. Whatever the policy, a "
         "redeem that would consume none of the requested codes is refused",

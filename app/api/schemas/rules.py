@@ -3,7 +3,7 @@
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter
 
 from app.api.schemas.common import (
     NOT_BLANK,
@@ -18,8 +18,10 @@ from app.api.schemas.common import (
 )
 from app.domain import benefits
 from app.domain.conditions import Conditions, Schedule, Target, clock_of, minute_of
+from app.domain.kinds import decode_condition, decode_effect, encode
 from app.domain.periods import ZONES
 from app.domain.rules import Rules
+from app.services.errors import InvalidCampaign
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK)]
 Labels = Annotated[list[Label], Field(max_length=500)]
@@ -121,6 +123,28 @@ class ScheduleSpec(RequestModel):
     end_time: ClockTime = "24:00"
 
 
+class CartContainsCondition(RequestModel):
+    """The cart holds items matching `items`, whatever the promotion discounts: at least
+    min_quantity units (1 when neither minimum is set) worth at least min_subtotal_amounts."""
+
+    type: Literal["cart_contains"]
+    items: TargetSpec
+    min_quantity: Quantity | None = None
+    min_subtotal_amounts: OptionalMoneyMap = Field(default_factory=dict)
+
+
+class ShippingMethodCondition(RequestModel):
+    """The cart's chosen shipping method is one of these."""
+
+    type: Literal["shipping_method"]
+    methods: Annotated[list[Label], Field(min_length=1, max_length=100)]
+
+
+CartConditionModel = CartContainsCondition | ShippingMethodCondition
+CartConditionSpec = Annotated[CartConditionModel, Field(discriminator="type")]
+_CART_CONDITION: TypeAdapter[CartConditionModel] = TypeAdapter(CartConditionSpec)
+
+
 class ConditionsSpec(RequestModel):
     min_subtotal_amounts: OptionalMoneyMap = Field(
         default_factory=dict, description="Minimum of the eligible items, per currency"
@@ -133,6 +157,10 @@ class ConditionsSpec(RequestModel):
     markets: list[CountryCode] = Field(default_factory=list, max_length=250)
     locales: list[LocaleTag] = Field(default_factory=list, max_length=250)
     schedule: ScheduleSpec | None = None
+    cart: Annotated[list[CartConditionSpec], Field(max_length=10)] = Field(
+        default_factory=list,
+        description="Conditions on the whole cart, independent of what the promotion discounts",
+    )
 
     def to_domain(self) -> Conditions:
         schedule = self.schedule
@@ -151,6 +179,7 @@ class ConditionsSpec(RequestModel):
                 start_minute=minute_of(schedule.start_time),
                 end_minute=minute_of(schedule.end_time),
             ),
+            cart=tuple(decode_condition(condition.model_dump()) for condition in self.cart),
         )
 
     @classmethod
@@ -171,7 +200,23 @@ class ConditionsSpec(RequestModel):
                 start_time=clock_of(schedule.start_minute),
                 end_time=clock_of(schedule.end_minute),
             ),
+            cart=[_CART_CONDITION.validate_python(encode(c)) for c in conditions.cart],
         )
+
+
+Pick = Literal["cheapest", "most_expensive"]
+ShippingMethods = Annotated[
+    list[Label],
+    Field(max_length=100, description="Shipping method ids; empty: whatever the cart chose"),
+]
+
+
+class UnitCapSpec(RequestModel):
+    """Which units a per-unit effect touches: all when no maximum is set."""
+
+    max_units: Limit | None = Field(default=None, description="Most units in the order")
+    max_units_per_line: Limit | None = Field(default=None, description="Most units on one line")
+    pick: Pick = Field(default="cheapest", description="Which units are taken first")
 
 
 class PercentOffEffect(RequestModel):
@@ -186,14 +231,27 @@ class AmountOffEffect(RequestModel):
     amounts: MoneyMap
 
 
+class PercentOffEachEffect(RequestModel):
+    """A percentage off each unit it touches, rounded per unit: '20 % off the cheapest item'
+    is cap.max_units 1."""
+
+    type: Literal["percent_off_each"]
+    basis_points: BasisPoints
+    cap: UnitCapSpec = Field(default_factory=UnitCapSpec)
+
+
 class AmountOffEachEffect(RequestModel):
     type: Literal["amount_off_each"]
-    amounts: MoneyMap = Field(description="Taken off every eligible unit")
+    amounts: MoneyMap = Field(description="Taken off each unit it touches")
+    cap: UnitCapSpec = Field(default_factory=UnitCapSpec)
 
 
 class FixedPriceEffect(RequestModel):
     type: Literal["fixed_price"]
-    amounts: Annotated[PriceMap, Field(min_length=1, description="Price of each eligible unit")]
+    amounts: Annotated[PriceMap, Field(min_length=1, description="Price of each unit it touches")]
+    cap: UnitCapSpec = Field(
+        default_factory=UnitCapSpec, description="Capped units are chosen among the dearer ones"
+    )
 
 
 class BuyXGetYEffect(RequestModel):
@@ -207,6 +265,38 @@ class BuyXGetYEffect(RequestModel):
         default=None, description="Default: the campaign's target"
     )
     max_applications: Limit | None = None
+    pick: Pick = Field(default="cheapest", description="Which units are the discounted ones")
+
+
+class BundleEffect(RequestModel):
+    """Groups of `quantity` units: '3 for 10.00' (price_amounts) or '5.00 off every 3'
+    (amounts_off); exactly one of the two (else 422 invalid_campaign)."""
+
+    type: Literal["bundle"]
+    quantity: Annotated[int, Field(ge=2, le=100)]
+    price_amounts: PriceMap = Field(default_factory=dict, description="What a group costs")
+    amounts_off: OptionalMoneyMap = Field(default_factory=dict, description="Taken off each group")
+    max_applications: Limit | None = Field(default=None, description="Most groups per order")
+    pick: Pick = Field(default="cheapest", description="Which units form the groups first")
+
+
+class TierSpec(RequestModel):
+    """Reached at min_quantity units or min_amounts (one of the two, the same in every tier);
+    gives basis_points or amounts off (one of the two). Otherwise: 422 invalid_campaign."""
+
+    min_quantity: Quantity | None = None
+    min_amounts: OptionalMoneyMap = Field(default_factory=dict)
+    basis_points: BasisPoints | None = None
+    amounts: OptionalMoneyMap = Field(default_factory=dict)
+
+
+class TieredEffect(RequestModel):
+    """The highest tier reached applies: '10 % over 50.00, 20 % over 100.00'. Thresholds go
+    up from tier to tier (else 422 invalid_campaign)."""
+
+    type: Literal["tiered"]
+    tiers: Annotated[list[TierSpec], Field(min_length=1, max_length=20)]
+    max_amounts: OptionalMoneyMap = Field(default_factory=dict, description="Cap per order")
 
 
 class FreeGiftEffect(RequestModel):
@@ -221,6 +311,15 @@ class ShippingOffEffect(RequestModel):
     basis_points: BasisPoints = Field(default=10_000, description="10000 = free shipping")
     amounts: OptionalMoneyMap = Field(default_factory=dict, description="A fixed amount instead")
     max_amounts: OptionalMoneyMap = Field(default_factory=dict)
+    methods: ShippingMethods = Field(default_factory=list)
+
+
+class ShippingPriceEffect(RequestModel):
+    """Shipping costs at most this: 'shipping costs 2.00'."""
+
+    type: Literal["shipping_price"]
+    amounts: Annotated[PriceMap, Field(min_length=1)]
+    methods: ShippingMethods = Field(default_factory=list)
 
 
 class CashbackEffect(RequestModel):
@@ -229,90 +328,36 @@ class CashbackEffect(RequestModel):
     max_amounts: OptionalMoneyMap = Field(default_factory=dict)
 
 
-EffectSpec = Annotated[
+EffectModel = (
     PercentOffEffect
     | AmountOffEffect
+    | PercentOffEachEffect
     | AmountOffEachEffect
     | FixedPriceEffect
     | BuyXGetYEffect
+    | BundleEffect
+    | TieredEffect
     | FreeGiftEffect
     | ShippingOffEffect
-    | CashbackEffect,
-    Field(discriminator="type"),
-]
+    | ShippingPriceEffect
+    | CashbackEffect
+)
+EffectSpec = Annotated[EffectModel, Field(discriminator="type")]
 Effects = Annotated[list[EffectSpec], Field(min_length=1, max_length=5)]
+_EFFECT: TypeAdapter[EffectModel] = TypeAdapter(EffectSpec)
 
 
-def effect_to_domain(spec: EffectSpec) -> benefits.Effect:
-    match spec:
-        case PercentOffEffect():
-            return benefits.PercentOff(spec.basis_points, spec.max_amounts, spec.max_line_amounts)
-        case AmountOffEffect():
-            return benefits.AmountOff(spec.amounts)
-        case AmountOffEachEffect():
-            return benefits.AmountOffEach(spec.amounts)
-        case FixedPriceEffect():
-            return benefits.FixedPrice(spec.amounts)
-        case BuyXGetYEffect():
-            return benefits.BuyXGetY(
-                spec.buy_quantity,
-                spec.get_quantity,
-                spec.basis_points,
-                spec.get_target.to_domain() if spec.get_target else None,
-                spec.max_applications,
-            )
-        case FreeGiftEffect():
-            return benefits.FreeGift(spec.sku, spec.quantity, spec.unit_price_amounts)
-        case ShippingOffEffect():
-            return benefits.ShippingOff(spec.basis_points, spec.amounts, spec.max_amounts)
-        case CashbackEffect():
-            return benefits.Cashback(spec.basis_points, spec.max_amounts)
+def effect_to_domain(spec: EffectModel) -> benefits.Effect:
+    """The API shape is the stored shape (domain/kinds.py), so one codec serves both. What the
+    schema cannot say (one of two fields, thresholds going up) the kind checks itself."""
+    try:
+        return decode_effect(spec.model_dump())
+    except ValueError as exc:
+        raise InvalidCampaign(f"'{spec.type}': {exc}.", fields=["effects"]) from exc
 
 
-def effect_of(effect: benefits.Effect) -> EffectSpec:
-    match effect:
-        case benefits.PercentOff():
-            return PercentOffEffect(
-                type="percent_off",
-                basis_points=effect.basis_points,
-                max_amounts=dict(effect.max_amounts),
-                max_line_amounts=dict(effect.max_line_amounts),
-            )
-        case benefits.AmountOff():
-            return AmountOffEffect(type="amount_off", amounts=dict(effect.amounts))
-        case benefits.AmountOffEach():
-            return AmountOffEachEffect(type="amount_off_each", amounts=dict(effect.amounts))
-        case benefits.FixedPrice():
-            return FixedPriceEffect(type="fixed_price", amounts=dict(effect.amounts))
-        case benefits.BuyXGetY():
-            return BuyXGetYEffect(
-                type="buy_x_get_y",
-                buy_quantity=effect.buy_quantity,
-                get_quantity=effect.get_quantity,
-                basis_points=effect.basis_points,
-                get_target=TargetSpec.of(effect.get_target) if effect.get_target else None,
-                max_applications=effect.max_applications,
-            )
-        case benefits.FreeGift():
-            return FreeGiftEffect(
-                type="free_gift",
-                sku=effect.sku,
-                quantity=effect.quantity,
-                unit_price_amounts=dict(effect.unit_price_amounts),
-            )
-        case benefits.ShippingOff():
-            return ShippingOffEffect(
-                type="shipping_off",
-                basis_points=effect.basis_points,
-                amounts=dict(effect.amounts),
-                max_amounts=dict(effect.max_amounts),
-            )
-        case benefits.Cashback():
-            return CashbackEffect(
-                type="cashback",
-                basis_points=effect.basis_points,
-                max_amounts=dict(effect.max_amounts),
-            )
+def effect_of(effect: benefits.Effect) -> EffectModel:
+    return _EFFECT.validate_python(encode(effect))
 
 
 def rules_to_domain(
@@ -333,4 +378,16 @@ class StackingSpec(RequestModel):
     line_exclusive: bool = Field(
         default=False,
         description="Takes only lines no other promotion discounted, and keeps them to itself",
+    )
+    exclusive_conflict: Literal["priority", "refuse"] = Field(
+        default="priority",
+        description="What an exclusive promotion does when another would also apply: "
+        "'priority': it wins when it comes first in stacking order (and is refused when it comes "
+        "after one that applied); 'refuse': it is refused (not_combinable) whenever any other "
+        "promotion applies",
+    )
+    best_of: Label | None = Field(
+        default=None,
+        description="A group name: of the promotions in one group that would apply, only the "
+        "one giving the most applies (the others: better_offer_applied)",
     )

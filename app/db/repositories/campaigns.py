@@ -25,6 +25,8 @@ _COLUMNS = (
     CampaignRow.priority,
     CampaignRow.is_exclusive,
     CampaignRow.is_line_exclusive,
+    CampaignRow.exclusive_conflict,
+    CampaignRow.best_of,
     CampaignRow.starts_at,
     CampaignRow.ends_at,
     CampaignRow.per_customer_limit,
@@ -194,6 +196,8 @@ class CampaignRepository(Repository):
                 priority=stacking.priority,
                 is_exclusive=stacking.is_exclusive,
                 is_line_exclusive=stacking.is_line_exclusive,
+                exclusive_conflict=stacking.exclusive_conflict.value,
+                best_of=stacking.best_of,
                 starts_at=starts_at,
                 ends_at=ends_at,
                 per_customer_limit=per_customer_limit,
@@ -385,6 +389,8 @@ class CampaignRepository(Repository):
             values["priority"] = stacking.priority
             values["is_exclusive"] = stacking.is_exclusive
             values["is_line_exclusive"] = stacking.is_line_exclusive
+            values["exclusive_conflict"] = stacking.exclusive_conflict.value
+            values["best_of"] = stacking.best_of
         if "metadata" in values:
             values["metadata_"] = dict(values.pop("metadata"))
         stmt = (

@@ -58,7 +58,8 @@ claim AS (
 # with room that no other transaction holds, or on the code's own row for a code counted there
 # (domain/counters.py); the customer's uses ($9-$12: subject,
 # subject id, limit, customer), each an upsert that counts only below its limit; then the
-# redemption ($36: its status, 'held' for a hold, $37: until when, $51: its cart's lines) and its
+# redemption ($36: its status, 'held' for a hold, $37: until when, $51: its cart's lines, $53:
+# its chosen shipping method) and its
 # items ($23-$32, $52: the terms each applied with); then
 # what the campaigns' budgets give ($33-$35: campaign, unit, amount), their rows locked in key
 # order, each take guarded by its cap; then the period counters ($38-$43: campaign, per, subject,
@@ -115,11 +116,11 @@ redemption AS (
     INSERT INTO redemptions (
         id, api_key_id, customer_id, order_id, currency, subtotal_amount, discount_amount,
         shipping_amount, shipping_discount_amount, total_amount, cashback_amount, result,
-        created_at, status, expires_at, period_takes, lines
+        created_at, status, expires_at, period_takes, lines, shipping_method
     )
     SELECT $13::uuid, $1, $12::text, $14::text, $15::text, $16::bigint, $17::bigint,
            $18::bigint, $19::bigint, $20::bigint, $21::bigint, $5::jsonb - $22::text[], $6,
-           $36::text, $37::timestamptz, {period_takes}, $51::jsonb
+           $36::text, $37::timestamptz, {period_takes}, $51::jsonb, $53::text
     FROM claim
     RETURNING id
 ),
@@ -547,6 +548,8 @@ class NewRedemption:
     """What gift cards and wallets pay, as planned from their lots as read."""
     lines: Sequence[CartLine] = ()
     """The cart's lines, kept for partial returns."""
+    shipping_method: str | None = None
+    """The cart's chosen shipping method, kept for partial returns."""
 
     @property
     def total_amount(self) -> int:
@@ -689,6 +692,7 @@ class CheckoutWrites:
                 *_payment_arguments(payments),
                 lines_to_text(redemption.lines),
                 [None if i.terms is None else terms_to_text(i.terms) for i in items],
+                redemption.shipping_method,
             ],
         )
 

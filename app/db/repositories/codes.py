@@ -164,6 +164,8 @@ def candidates_statement(*, qualifying: bool = False) -> CompoundSelect[Any]:
         CampaignRow.priority,
         CampaignRow.is_exclusive,
         CampaignRow.is_line_exclusive,
+        CampaignRow.exclusive_conflict,
+        CampaignRow.best_of,
         CampaignRow.starts_at,
         CampaignRow.ends_at,
         CampaignRow.per_customer_limit.label("campaign_per_customer_limit"),

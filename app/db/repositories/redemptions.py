@@ -83,6 +83,7 @@ class ReturnBasis:
     returned: tuple[int, ...]
     amounts: OrderAmounts
     items: tuple[RedemptionItemRecord, ...]
+    shipping_method: str | None = None
 
 
 _COLUMNS = (
@@ -156,6 +157,7 @@ class RedemptionRepository(Repository):
         held_until: datetime | None = None,
         period_takes: Sequence[PeriodTake] = (),
         lines: Sequence[CartLine] = (),
+        shipping_method: str | None = None,
     ) -> RedemptionRecord:
         """Record a redemption (under redemption_id when the caller needs the id before), or
         with held_until a hold."""
@@ -191,6 +193,7 @@ class RedemptionRepository(Repository):
                         for take in period_takes
                     ],
                     lines=lines_to_json(lines),
+                    shipping_method=shipping_method,
                 )
                 .returning(*_COLUMNS)
             )
@@ -333,7 +336,12 @@ class RedemptionRepository(Repository):
         there is no such redemption."""
         row = (
             await self.session.execute(
-                select(*_COLUMNS, Redemption.currency, Redemption.lines.label("all_lines"))
+                select(
+                    *_COLUMNS,
+                    Redemption.currency,
+                    Redemption.lines.label("all_lines"),
+                    Redemption.shipping_method,
+                )
                 .where(Redemption.id == redemption_id)
                 .with_for_update(of=Redemption)
             )
@@ -363,6 +371,7 @@ class RedemptionRepository(Repository):
             record=record_of(row),
             currency=row.currency,
             lines=lines,
+            shipping_method=row.shipping_method,
             returned=(
                 tuple(row.returned_quantities)
                 if row.returned_quantities is not None

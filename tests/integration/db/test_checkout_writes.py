@@ -339,8 +339,8 @@ async def test_every_variant_of_the_redeem_statement_takes_the_same_parameters(
     connection: AsyncConnection,
 ) -> None:
     """Eight variants (with or without payments, budgets, period counters), one argument list:
-    each must prepare and take the same 52 parameters, the payments' seven (empty when nothing
-    is paid) before the cart's lines and the items' terms."""
+    each must prepare and take the same 53 parameters, the payments' seven (empty when nothing
+    is paid) before the cart's lines, the items' terms and the chosen shipping method."""
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
@@ -348,6 +348,6 @@ async def test_every_variant_of_the_redeem_statement_takes_the_same_parameters(
     for variant, sql in REDEEM_STATEMENTS.items():
         prepared = await driver.prepare(sql)
         types[variant] = [parameter.name for parameter in prepared.get_parameters()]
-    assert {len(names) for names in types.values()} == {52}
+    assert {len(names) for names in types.values()} == {53}
     assert len({tuple(names) for names in types.values()}) == 1
-    assert types[(False, False, False)][50:] == ["jsonb", "jsonb[]"]
+    assert types[(False, False, False)][50:] == ["jsonb", "jsonb[]", "text"]

@@ -29,9 +29,10 @@ def test_which_policies_redeem(reasons: list[Reason | None], redeems: set[CodePo
     assert {policy for policy in CodePolicy if policy.redeems(reasons)} == redeems
 
 
-def test_the_stacking_reasons_are_the_three_that_depend_on_the_other_codes() -> None:
+def test_the_stacking_reasons_are_the_four_that_depend_on_the_other_codes() -> None:
     assert {reason.value for reason in STACKING_REASONS} == {
         "nothing_to_discount",
         "not_combinable",
         "max_discounts_reached",
+        "better_offer_applied",
     }

@@ -1,4 +1,5 @@
 import random
+from dataclasses import replace
 from datetime import timedelta
 from uuid import UUID
 
@@ -7,10 +8,8 @@ from hypothesis import strategies as st
 
 from app.domain.benefits import (
     AmountOff,
-    AmountOffEach,
     BuyXGetY,
-    Effect,
-    FixedPrice,
+    CalculationBase,
     PercentOff,
     ShippingOff,
 )
@@ -19,9 +18,18 @@ from app.domain.codes import is_well_formed, normalise
 from app.domain.conditions import Conditions, Target
 from app.domain.context import EvaluationContext
 from app.domain.engine import Evaluation
+from app.domain.money import Rounding
 from app.domain.reasons import Reason
-from app.domain.rules import Promotion, Usage
+from app.domain.rules import ExclusiveConflict, Promotion, Stacking, Usage
 from tests.unit.domain.builders import NOW, cart, line, promo, run
+from tests.unit.domain.kind_strategies import (
+    CATEGORIES,
+    METHODS,
+    SKUS,
+    cart_conditions,
+    effects,
+    targets,
+)
 
 CTX = EvaluationContext(now=NOW, customer_id="cus_1")
 
@@ -197,9 +205,6 @@ class TestStacking:
 
 # --- properties -------------------------------------------------------------------------
 
-SKUS = ["a", "b", "c", "d"]
-CATEGORIES = ["x", "y"]
-
 lines_strategy = st.lists(
     st.builds(
         CartLine,
@@ -211,49 +216,38 @@ lines_strategy = st.lists(
     min_size=1,
     max_size=12,
 )
-money = st.integers(1, 20_000)
-targets = st.builds(
-    Target,
-    skus=st.frozensets(st.sampled_from(SKUS), max_size=2),
-    categories=st.frozensets(st.sampled_from(CATEGORIES), max_size=1),
-    exclude_skus=st.frozensets(st.sampled_from(SKUS), max_size=1),
-)
-effects: st.SearchStrategy[Effect] = st.one_of(
-    st.builds(
-        PercentOff,
-        basis_points=st.integers(1, 10_000),
-        max_amounts=st.one_of(st.just({}), st.fixed_dictionaries({"EUR": money})),
-        max_line_amounts=st.one_of(st.just({}), st.fixed_dictionaries({"EUR": money})),
-    ),
-    st.builds(AmountOff, amounts=st.fixed_dictionaries({"EUR": money})),
-    st.builds(AmountOffEach, amounts=st.fixed_dictionaries({"EUR": money})),
-    st.builds(FixedPrice, amounts=st.fixed_dictionaries({"EUR": st.integers(0, 20_000)})),
-    st.builds(
-        BuyXGetY,
-        buy_quantity=st.integers(1, 3),
-        get_quantity=st.integers(1, 2),
-        basis_points=st.integers(1, 10_000),
-        get_target=st.none() | targets,
-        max_applications=st.none() | st.integers(1, 3),
-    ),
-    st.builds(ShippingOff, basis_points=st.integers(1, 10_000)),
+shipping_methods = st.none() | st.sampled_from(METHODS)
+
+
+stackings = st.builds(
+    Stacking,
+    priority=st.integers(-2, 2),
+    is_exclusive=st.booleans(),
+    is_line_exclusive=st.booleans(),
+    exclusive_conflict=st.sampled_from(list(ExclusiveConflict)),
+    best_of=st.none() | st.sampled_from(["g1", "g2"]),
 )
 
 
 @st.composite
 def promotions(draw: st.DrawFn) -> list[Promotion]:
-    count = draw(st.integers(1, 4))
-    return [
-        promo(
+    """Up to four promotions of every kind, with every stacking option, rounding mode,
+    calculation base and condition on the cart."""
+    drawn = []
+    for i in range(draw(st.integers(1, 4))):
+        p = promo(
             *draw(st.lists(effects, min_size=1, max_size=2)),
             code=draw(st.sampled_from([f"P{i}", None])),
             target=draw(st.none() | targets),
-            priority=draw(st.integers(-2, 2)),
-            exclusive=draw(st.booleans()),
-            line_exclusive=draw(st.booleans()),
+            conditions=Conditions(cart=tuple(draw(st.lists(cart_conditions, max_size=1)))),
         )
-        for i in range(count)
-    ]
+        rules = replace(
+            p.rules,
+            rounding=draw(st.sampled_from(list(Rounding))),
+            base=draw(st.sampled_from(list(CalculationBase))),
+        )
+        drawn.append(replace(p, rules=rules, stacking=draw(stackings)))
+    return drawn
 
 
 def _check_invariants(result: Evaluation) -> None:
@@ -280,14 +274,33 @@ class TestProperties:
         _check_invariants(run(Cart("EUR", tuple(lines), shipping), *promos))
 
     @settings(max_examples=300)
+    @given(lines_strategy, promotions(), st.integers(0, 2000), shipping_methods)
+    def test_no_promotion_gives_more_than_what_it_applies_to(
+        self, lines: list[CartLine], promos: list[Promotion], shipping: int, method: str | None
+    ) -> None:
+        """Each applied promotion takes at most what its lines still cost and what shipping
+        still costs; together, never more than the cart."""
+        result = run(Cart("EUR", tuple(lines), shipping, method), *promos)
+        _check_invariants(result)
+        left = [ln.amount for ln in lines]
+        shipping_left = shipping
+        for application in result.applied:
+            for index, amount in enumerate(application.line_discount_amounts):
+                assert 0 <= amount <= left[index]
+                left[index] -= amount
+            assert 0 <= application.shipping_discount_amount <= shipping_left
+            shipping_left -= application.shipping_discount_amount
+            assert application.cashback_amount >= 0
+
+    @settings(max_examples=300)
     @given(lines_strategy, promotions(), st.randoms(use_true_random=False))
     def test_line_order_does_not_change_the_result(
         self, lines: list[CartLine], promos: list[Promotion], rng: random.Random
     ) -> None:
         shuffled = lines[:]
         rng.shuffle(shuffled)
-        first = run(Cart("EUR", tuple(lines)), *promos)
-        second = run(Cart("EUR", tuple(shuffled)), *promos)
+        first = run(Cart("EUR", tuple(lines), 500, "express"), *promos)
+        second = run(Cart("EUR", tuple(shuffled), 500, "express"), *promos)
 
         def by_line(result: Evaluation) -> list[tuple[object, ...]]:
             return sorted(

@@ -29,7 +29,7 @@ from app.domain.returns import (
 )
 from app.domain.rules import Promotion
 from tests.unit.domain.builders import cart, line, promo, run
-from tests.unit.domain.test_engine import lines_strategy, promotions
+from tests.unit.domain.test_engine import lines_strategy, promotions, shipping_methods
 
 
 def order_of(result: Evaluation, returned: tuple[int, ...] | None = None) -> Order:
@@ -39,6 +39,7 @@ def order_of(result: Evaluation, returned: tuple[int, ...] | None = None) -> Ord
         lines=result.cart.lines,
         returned=returned or (0,) * len(result.cart.lines),
         shipping_amount=result.cart.shipping_amount,
+        shipping_method=result.cart.shipping_method,
         total_amount=result.total_amount,
         items=tuple(
             Item(
@@ -123,12 +124,12 @@ class TestRecompute:
             returned_quantities(order, wanted)
 
     @settings(max_examples=300)
-    @given(lines_strategy, promotions(), st.integers(0, 2000))
+    @given(lines_strategy, promotions(), st.integers(0, 2000), shipping_methods)
     def test_nothing_returned_gives_the_redeemed_amounts_again(
-        self, lines: list[CartLine], promos: list[Promotion], shipping: int
+        self, lines: list[CartLine], promos: list[Promotion], shipping: int, method: str | None
     ) -> None:
         """Applied again to the whole cart, the promotions give exactly what they gave."""
-        result = run(Cart("EUR", tuple(lines), shipping), *promos)
+        result = run(Cart("EUR", tuple(lines), shipping, method), *promos)
         order = order_of(result)
         after = recompute(order, order.returned, 5)
         assert after.total_amount == result.total_amount
@@ -141,11 +142,16 @@ class TestRecompute:
         ]
 
     @settings(max_examples=300)
-    @given(lines_strategy, promotions(), st.integers(0, 2000), st.data())
+    @given(lines_strategy, promotions(), st.integers(0, 2000), shipping_methods, st.data())
     def test_a_return_never_raises_a_discount_nor_makes_the_shopper_owe(
-        self, lines: list[CartLine], promos: list[Promotion], shipping: int, data: st.DataObject
+        self,
+        lines: list[CartLine],
+        promos: list[Promotion],
+        shipping: int,
+        method: str | None,
+        data: st.DataObject,
     ) -> None:
-        result = run(Cart("EUR", tuple(lines), shipping), *promos)
+        result = run(Cart("EUR", tuple(lines), shipping, method), *promos)
         order = order_of(result)
         returned = tuple(data.draw(st.integers(0, ln.quantity)) for ln in lines)
         after = recompute(order, returned, 5)
