@@ -21,7 +21,7 @@ PYTEST := $(BIN)/pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install lock upgrade run worker test test-fast explore lint format openapi bench bench-calculation bench-pools bench-loyalty db-start db-stop clean
+.PHONY: install lock upgrade run worker test test-fast explore lint format openapi bench bench-calculation vectors bench-pools bench-loyalty db-start db-stop clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -106,6 +106,11 @@ bench: $(STAMP)
 ## Evaluations per second of the pure discount engine (printed, never asserted).
 bench-calculation: $(STAMP)
 	$(BIN)/python -m bench.calculation
+
+## Run the calculation vectors (vectors/*.yaml) against a Tessera through its public API:
+## `make vectors URL=http://127.0.0.1:8000 KEY=tsk_...` (a key with admin and checkout scopes).
+vectors: $(STAMP)
+	$(BIN)/python scripts/vectors.py --url "$(URL)" --key "$(KEY)" $(VECTORS)
 
 ## Codes per second written by a pool generation job, at 100k and 1M codes (printed).
 bench-pools: $(STAMP)
