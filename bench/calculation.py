@@ -10,16 +10,30 @@ import argparse
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from uuid import uuid4
 
-from app.domain.benefits import AmountOff, BuyXGetY, PercentOff, ShippingOff
+from app.domain.benefits import (
+    AmountOff,
+    Bundle,
+    BuyXGetY,
+    CalculationBase,
+    PercentOff,
+    PercentOffEach,
+    ShippingOff,
+    ShippingPrice,
+    Tier,
+    Tiered,
+    UnitCap,
+)
 from app.domain.cart import Cart, CartLine
 from app.domain.codes import normalise
-from app.domain.conditions import Conditions, Target
+from app.domain.conditions import CartContains, Conditions, Target
 from app.domain.context import EvaluationContext
 from app.domain.engine import evaluate
+from app.domain.money import Rounding
 from app.domain.rules import Promotion, Rules, Stacking, Usage
 
 CTX = EvaluationContext(now=datetime(2026, 11, 23, 12, tzinfo=UTC), customer_id="cus_1")
@@ -54,8 +68,67 @@ SHIPPING = Promotion(
         conditions=Conditions(min_subtotal_amounts={"EUR": 5000}),
     ),
 )
+# The shapes of issue 16: a bundle in a best-of group with buy 2 get 1, tiers behind a
+# condition on the cart, a shipping price for one method after discounts, per-unit caps.
+BUNDLE = Promotion(
+    campaign_id=uuid4(),
+    name="Socks: 3 for 10.00",
+    code_id=uuid4(),
+    code="SOCKS3",
+    rules=Rules(
+        effects=(Bundle(3, price_amounts={"EUR": 1000}),),
+        target=Target(categories=frozenset({"socks"})),
+    ),
+    stacking=Stacking(priority=1, best_of="socks"),
+    usage=USAGE,
+)
+BOGO_IN_GROUP = replace(BOGO, stacking=Stacking(priority=1, best_of="socks"))
+CHEAPEST = Promotion(
+    campaign_id=uuid4(),
+    name="20 % off the cheapest item",
+    code_id=uuid4(),
+    code="CHEAP20",
+    rules=Rules(
+        effects=(PercentOffEach(2000, UnitCap(max_units=1)),),
+        rounding=Rounding.HALF_EVEN,
+    ),
+    usage=USAGE,
+)
+TIERS = Promotion(
+    campaign_id=uuid4(),
+    name="10 % over 50, 20 % over 100, with socks in the cart",
+    rules=Rules(
+        effects=(
+            Tiered(
+                (
+                    Tier(min_amounts={"EUR": 5000}, basis_points=1000),
+                    Tier(min_amounts={"EUR": 10000}, basis_points=2000),
+                )
+            ),
+        ),
+        conditions=Conditions(
+            cart=(CartContains(Target(categories=frozenset({"socks"})), min_quantity=1),)
+        ),
+    ),
+)
+SHIPPING_PRICE = Promotion(
+    campaign_id=uuid4(),
+    name="Standard shipping 2.00 over 30 after discounts",
+    rules=Rules(
+        effects=(ShippingPrice({"EUR": 200}, frozenset({"standard"})),),
+        conditions=Conditions(min_subtotal_amounts={"EUR": 3000}),
+        base=CalculationBase.AFTER_DISCOUNTS,
+    ),
+    stacking=Stacking(priority=-1),
+)
 CODES = [WELCOME, BOGO]
 PROMOTIONS = {normalise(p.code): p for p in CODES if p.code}
+SHAPED_CODES = [BOGO_IN_GROUP, BUNDLE, CHEAPEST]
+SHAPED = {normalise(p.code): p for p in SHAPED_CODES if p.code}
+
+
+def _shaped_cart(lines: int) -> Cart:
+    return replace(_cart(lines), shipping_method="standard")
 
 
 def _cart(lines: int) -> Cart:
@@ -87,14 +160,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args()
     codes = [p.code for p in CODES if p.code]
-    scenarios: dict[str, tuple[Cart, list[str], list[Promotion]]] = {
-        "5 lines, 1 code": (_cart(5), codes[:1], []),
-        "5 lines, 3 stacked promotions": (_cart(5), codes, [SHIPPING]),
-        "200 lines, 3 stacked promotions": (_cart(200), codes, [SHIPPING]),
+    shaped = [p.code for p in SHAPED_CODES if p.code]
+    scenarios: dict[str, tuple[Cart, list[str], dict[str, Promotion], list[Promotion]]] = {
+        "5 lines, 1 code": (_cart(5), codes[:1], PROMOTIONS, []),
+        "5 lines, 3 stacked promotions": (_cart(5), codes, PROMOTIONS, [SHIPPING]),
+        "200 lines, 3 stacked promotions": (_cart(200), codes, PROMOTIONS, [SHIPPING]),
+        "5 lines, new kinds (5)": (_shaped_cart(5), shaped, SHAPED, [TIERS, SHIPPING_PRICE]),
+        "200 lines, new kinds (5)": (_shaped_cart(200), shaped, SHAPED, [TIERS, SHIPPING_PRICE]),
     }
     print(f"engine.evaluate on {platform.python_implementation()} {platform.python_version()}")  # noqa: T201
-    for name, (cart, requested, automatic) in scenarios.items():
-        run = partial(evaluate, cart, requested, PROMOTIONS, CTX, automatic)
+    for name, (cart, requested, known, automatic) in scenarios.items():
+        run = partial(evaluate, cart, requested, known, CTX, automatic)
         rate = _rate(run, args.seconds)
         print(f"  {name:28} {rate:>10,.0f} evaluations/s  ({1e6 / rate:,.1f} us each)")  # noqa: T201
 
