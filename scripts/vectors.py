@@ -9,7 +9,7 @@ shop's own codes; it pauses what it created when done. Run it against an instanc
 automatic promotions cannot apply to its carts (a test or staging instance): those would
 change the amounts, as they would at a real checkout. Exit status 0 when every vector holds.
 
-The format (docs/vectors.md has it in full):
+The format (README.md, "Calculation vectors"):
 
     vectors:
       - name: 3 for 10.00 from the cheapest units

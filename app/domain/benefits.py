@@ -65,7 +65,9 @@ class Work:
     currency: str
     lines: list[LineState]  # the lines this promotion may discount, in canonical order
     available: list[LineState]  # every line not locked, for effects with their own target
+    eligible: list[LineState]  # every line of its target, locked or not: what thresholds see
     shipping_amount: int
+    shipping_before: int  # what shipping cost before any promotion
     shipping_method: str | None = None
     rounding: Rounding = Rounding.HALF_UP
     base: CalculationBase = CalculationBase.STANDARD
@@ -87,10 +89,20 @@ class Work:
         return percent_of(left, basis_points, self.rounding)
 
     def threshold_amount(self) -> int:
-        """What thresholds on the lines' amount compare with."""
+        """What thresholds on the eligible lines' amount compare with (as the promotion's
+        minimum subtotal does: every line of its target, on the calculation base's amounts)."""
         if self.base is CalculationBase.AFTER_DISCOUNTS:
-            return sum(line.remaining for line in self.lines)
-        return sum(line.line.amount for line in self.lines)
+            return sum(line.remaining for line in self.eligible)
+        return sum(line.line.amount for line in self.eligible)
+
+    def threshold_quantity(self) -> int:
+        return sum(line.quantity for line in self.eligible)
+
+    def unit_percent(self, unit: int, original: int, basis_points: int) -> int:
+        """basis_points of a unit that costs unit now and original before any promotion, on
+        the calculation base's amount, never more than the unit costs now."""
+        of = original if self.base is CalculationBase.BEFORE_DISCOUNTS else unit
+        return min(percent_of(of, basis_points, self.rounding), unit)
 
 
 class _Demandless:
@@ -215,10 +227,8 @@ class PercentOffEach(_Demandless):
         return ()
 
     def apply(self, work: Work) -> None:
-        before = work.base is CalculationBase.BEFORE_DISCOUNTS
         for unit, count, line in self.cap.units(work):
-            of = line.line.unit_price_amount if before else unit
-            off = min(percent_of(of, self.basis_points, work.rounding), unit)
+            off = work.unit_percent(unit, line.line.unit_price_amount, self.basis_points)
             if off:
                 line.reprice(unit, count, unit - off)
 
@@ -344,7 +354,8 @@ class BuyXGetY:
                 break
             taken = min(count, free)
             free -= taken
-            line.reprice(unit, taken, unit - percent_of(unit, self.basis_points, work.rounding))
+            off = work.unit_percent(unit, line.line.unit_price_amount, self.basis_points)
+            line.reprice(unit, taken, unit - off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,9 +474,7 @@ class Tiered:
 
     def _reached(self, work: Work) -> Tier | None:
         by_quantity = self.tiers[0].min_quantity is not None
-        measure = (
-            sum(line.quantity for line in work.lines) if by_quantity else work.threshold_amount()
-        )
+        measure = work.threshold_quantity() if by_quantity else work.threshold_amount()
         reached = None
         for tier in self.tiers:
             threshold = tier.min_quantity if by_quantity else tier.min_amounts[work.currency]
@@ -480,7 +489,7 @@ class Tiered:
             return None
         first = self.tiers[0]
         if first.min_quantity is not None:
-            units = sum(line.quantity for line in work.lines)
+            units = work.threshold_quantity()
             return Reason.MIN_QUANTITY_NOT_MET, Shortfall(quantity=first.min_quantity - units)
         missing = first.min_amounts[work.currency] - work.threshold_amount()
         return Reason.MIN_SUBTOTAL_NOT_MET, Shortfall(amount=missing)
@@ -526,7 +535,8 @@ def _method_refusal(methods: frozenset[str], work: Work) -> tuple[Reason, Shortf
 class ShippingOff:
     """A fixed amount or basis_points (10,000 = free shipping) off the shipping, capped at
     max_amounts; never more than the shipping costs. With methods, only when the cart's chosen
-    shipping method is one of them."""
+    shipping method is one of them (the promotion's other effects apply either way; one with
+    nothing else is refused as shipping_method_not_eligible)."""
 
     kind: ClassVar[str] = "shipping_off"
     stage: ClassVar[Stage] = Stage.SHIPPING
@@ -543,8 +553,13 @@ class ShippingOff:
         return _method_refusal(self.methods, work)
 
     def apply(self, work: Work) -> None:
+        if self.methods and work.shipping_method not in self.methods:
+            return
         if self.amounts:
             off = min(self.amounts[work.currency], work.shipping_amount)
+        elif work.base is CalculationBase.BEFORE_DISCOUNTS:
+            before = percent_of(work.shipping_before, self.basis_points, work.rounding)
+            off = min(before, work.shipping_amount)
         else:
             off = percent_of(work.shipping_amount, self.basis_points, work.rounding)
         if work.currency in self.max_amounts:
@@ -555,7 +570,7 @@ class ShippingOff:
 @dataclass(frozen=True, slots=True)
 class ShippingPrice:
     """Shipping costs at most amounts ('shipping costs 2.00'); with methods, only when the
-    cart's chosen shipping method is one of them."""
+    cart's chosen shipping method is one of them (as ShippingOff's methods)."""
 
     kind: ClassVar[str] = "shipping_price"
     stage: ClassVar[Stage] = Stage.SHIPPING
@@ -570,6 +585,8 @@ class ShippingPrice:
         return _method_refusal(self.methods, work)
 
     def apply(self, work: Work) -> None:
+        if self.methods and work.shipping_method not in self.methods:
+            return
         work.shipping_amount = min(work.shipping_amount, self.amounts[work.currency])
 
 

@@ -5,8 +5,9 @@ Every candidate is checked on its own first (state, time, customer, market, curr
 The eligible ones then apply in stacking order (priority, high first; codes before automatic
 promotions; then a fixed tie-break), each to what the ones before it left, until an exclusive
 promotion or the maximum number of discounts ends the stack. Money never leaves the integers:
-an order-level amount is rounded once (half up), spread over lines by largest remainder and
-over each line's units evenly, so line discounts add up exactly and nothing goes below zero.
+an order-level amount is rounded once (half up, unless its campaign says otherwise), spread
+over lines by largest remainder and over each line's units evenly, so line discounts add up
+exactly and nothing goes below zero.
 """
 
 from collections.abc import Mapping, Sequence
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from uuid import UUID
 
-from app.domain.benefits import CalculationBase, Gift, Work
+from app.domain.benefits import CalculationBase, Gift, Stage, Work
 from app.domain.budgets import OverBudget
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
@@ -262,11 +263,11 @@ _Candidate = tuple[Promotion, int | None]
 _Outcome = tuple[Promotion, int | None, "Application | Refusal"]
 
 
-def _benefit(application: Application) -> int:
+def _benefit(application: Application) -> tuple[int, int]:
+    """What a best_of group compares: the discount (lines and shipping), then cashback."""
     return (
-        application.discount_amount
-        + application.shipping_discount_amount
-        + application.cashback_amount
+        application.discount_amount + application.shipping_discount_amount,
+        application.cashback_amount,
     )
 
 
@@ -374,15 +375,27 @@ class _Order:
             currency,
             lines,
             available,
+            targeted,
             self.shipping_amount,
+            self.cart.shipping_amount,
             self.cart.shipping_method,
             rules.rounding,
             rules.base,
         )
+        wrong_method: tuple[Reason, Shortfall | None] | None = None
         for effect in rules.effects:
             unmet = effect.requirement(work)
-            if unmet is not None:
-                return _refusal(promotion, code, unmet[0], unmet[1], currency)
+            if unmet is None:
+                continue
+            if not lines and effect.stage <= Stage.ORDER:
+                # Promotions before it kept every line of its target for themselves: what
+                # stops it is them (nothing_to_discount), not a shortfall of the cart.
+                return _refusal(promotion, code, Reason.NOTHING_TO_DISCOUNT)
+            if unmet[0] is Reason.SHIPPING_METHOD_NOT_ELIGIBLE:
+                # That effect gives nothing with this method; the others still apply.
+                wrong_method = unmet
+                continue
+            return _refusal(promotion, code, unmet[0], unmet[1], currency)
 
         budget = promotion.budget
         left: int | None = None
@@ -408,6 +421,8 @@ class _Order:
         discounted = any(parts)
         if not discounted and not shipping_off and not work.cashback_amount and not work.gifts:
             # Effects only lower prices, so no line changing means nothing to undo.
+            if wrong_method is not None:
+                return _refusal(promotion, code, wrong_method[0], wrong_method[1])
             return _refusal(promotion, code, Reason.NOTHING_TO_DISCOUNT)
 
         if discounted:
@@ -528,14 +543,23 @@ def _stack_all(order: _Order, candidates: list[_Candidate], codes: Sequence[str]
     if not yielding:
         return _stack(order, candidates, codes)
     others = [c for c in candidates if not any(c is y for y in yielding)]
+    pristine = order.snapshot()
     outcomes = _stack(order, others, codes)
-    if any(isinstance(outcome, Application) for _, _, outcome in outcomes):
-        return outcomes + [
-            (p, slot, _refusal(p, _typed(codes, slot), Reason.NOT_COMBINABLE))
-            for p, slot in yielding
-        ]
-    # Nothing else applied, so nothing changed the order: the others keep their own reasons.
-    return outcomes + _stack(order, yielding, codes)
+    if not any(isinstance(outcome, Application) for _, _, outcome in outcomes):
+        # Nothing else applied, so nothing changed the order: the others keep their own
+        # reasons, and the exclusive ones stack as usual.
+        return outcomes + _stack(order, yielding, codes)
+    # Others applied: an exclusive one that would have applied alone steps aside
+    # (not_combinable); one that would not keeps its own reason ("add 4.50 more").
+    stacked = order.snapshot()
+    for promotion, slot in yielding:
+        order.restore(pristine)
+        alone = order.apply(promotion, _typed(codes, slot))
+        if isinstance(alone, Application):
+            alone = _refusal(promotion, _typed(codes, slot), Reason.NOT_COMBINABLE)
+        outcomes.append((promotion, slot, alone))
+    order.restore(stacked)
+    return outcomes
 
 
 def _typed(codes: Sequence[str], slot: int | None) -> str | None:

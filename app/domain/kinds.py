@@ -33,10 +33,10 @@ CONDITION_KINDS: Mapping[str, type[CartCondition]] = {
 
 def encode(value: object) -> Any:
     """A domain value as JSON data (dataclasses by field name; see the module's docstring)."""
+    if isinstance(value, Enum):  # before str: a StrEnum is one
+        return value.value
     if value is None or isinstance(value, bool | int | str):
         return value
-    if isinstance(value, Enum):
-        return value.value
     if isinstance(value, Mapping):
         return {key: encode(item) for key, item in value.items()}
     if isinstance(value, frozenset):
@@ -98,7 +98,10 @@ def _decode_value(hint: Any, value: Any) -> Any:
         options = [arg for arg in get_args(hint) if arg is not type(None)]
         if value is None:
             return None
-        [option] = options
+        if len(options) > 1:  # a union of kinds: the one its "type" names
+            [option] = [o for o in options if getattr(o, "kind", None) == value["type"]]
+        else:
+            [option] = options
         return _decode_value(option, value)
     if origin is frozenset:
         return frozenset(value)

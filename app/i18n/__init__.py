@@ -3,13 +3,15 @@
 The catalogs are data: one JSON file per language next to this module (`fr.json`: every
 reason's message, the hints "add 4,50 € more" and "add 2 more items" in the language's plural
 forms, and what a code that applies says). A request's locale (`fr-CH`, `pl`, `zh-Hans-CN`)
-picks the catalog of its language, English when there is none; amounts are formatted for the
-full locale (CLDR data, through Babel: "4,50 €" in fr-FR, "€ 4,50" in nl-NL, "฿4.50" in th).
+picks the catalog of its language, English when there is none (`zh` is Simplified Chinese, for
+every Chinese locale); amounts are formatted for the full locale (CLDR data, through Babel:
+"4,50 €" in fr-FR, "€ 4,50" in nl-NL, "฿4.50" in th).
 tests/unit/test_i18n.py checks that every reason has a message in every catalog.
 
 Without a locale, messages stay the engine's English ones (domain/engine.py), as before.
 """
 
+import copy
 import json
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency
+from babel.numbers import NumberPattern, parse_pattern
 
 from app.domain.money import exponent
 from app.domain.reasons import Reason, Shortfall
@@ -50,10 +52,24 @@ def _resolve(locale: str) -> tuple[str, Locale]:
 
 
 def format_money(amount: int, currency: str, locale: str) -> str:
-    """A minor-unit amount as the locale writes it: 450 EUR -> '4,50 €' in fr-FR."""
+    """A minor-unit amount as the locale writes it: 450 EUR -> '4,50 €' in fr-FR. Always with
+    the currency's own ISO 4217 decimals (domain/money.py), never CLDR's cash digits, which
+    would round 0.40 HUF to '0 HUF' and understate what is missing."""
     _, parsed = _resolve(locale)
-    value = Decimal(amount).scaleb(-exponent(currency))
-    return str(format_currency(value, currency, locale=parsed))
+    places = exponent(currency)
+    return str(
+        _pattern(parsed, places).apply(
+            Decimal(amount).scaleb(-places), parsed, currency=currency, currency_digits=False
+        )
+    )
+
+
+@lru_cache(maxsize=512)
+def _pattern(locale: Locale, places: int) -> NumberPattern:
+    """The locale's currency pattern with exactly places decimals."""
+    pattern = copy.copy(parse_pattern(locale.currency_formats["standard"]))
+    pattern.frac_prec = (places, places)
+    return pattern
 
 
 def applies(locale: str) -> str:

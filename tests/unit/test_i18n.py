@@ -37,6 +37,9 @@ def test_the_english_catalog_is_the_engines_english() -> None:
         ("ja-JP", 1200, "JPY", "￥1,200"),
         ("th-TH", 450, "THB", "฿4.50"),
         ("en", 5, "KWD", "KWD0.005"),
+        # The currency's own decimals, never CLDR's cash digits (0 for HUF, IQD).
+        ("de-DE", 40, "HUF", "0,40\u00a0HUF"),
+        ("en", 4500, "IQD", "IQD4.500"),
     ],
 )
 def test_money_is_formatted_for_the_locale(

@@ -10,6 +10,7 @@ from app.domain.benefits import (
     Bundle,
     BuyXGetY,
     CalculationBase,
+    Cashback,
     Effect,
     FixedPrice,
     PercentOff,
@@ -424,3 +425,86 @@ def test_rounding_then_the_same_exact_split() -> None:
     up = run(cart(*lines), shaped(promo(PercentOff(3330)), rounding=Rounding.HALF_UP))
     assert down.line_discount_amounts == (33, 33, 33)
     assert up.line_discount_amounts == (34, 33, 33)
+
+
+# --- edges found in review ----------------------------------------------------------------------
+
+
+def test_an_exclusive_that_steps_aside_keeps_its_own_reason_when_it_would_not_apply() -> None:
+    exclusive = shaped(
+        promo(
+            PercentOff(2000), code="EXCL", conditions=Conditions(min_subtotal_amounts=eur(10_000))
+        ),
+        stacking=Stacking(
+            priority=10, is_exclusive=True, exclusive_conflict=ExclusiveConflict.REFUSE
+        ),
+    )
+    other = promo(AmountOff(eur(100)), code="OTHER")
+    result = run(cart(line("a", 1, 1000)), exclusive, other)
+    assert [v.reason for v in result.verdicts] == [Reason.MIN_SUBTOTAL_NOT_MET, None]
+    refusal = result.verdicts[0].refusal
+    assert refusal is not None
+    assert refusal.shortfall is not None
+    assert refusal.shortfall.amount == 9000
+    assert result.discount_amount == 100
+
+
+@pytest.mark.parametrize(
+    ("base", "discount"),
+    [
+        # The automatic 20 % makes each unit 8.00; half of the free unit is 4.00 of that, or
+        # 5.00 of its price before any promotion.
+        (CalculationBase.STANDARD, 400 + 400),
+        (CalculationBase.BEFORE_DISCOUNTS, 400 + 500),
+    ],
+)
+def test_buy_x_get_y_percentages_follow_the_calculation_base(
+    base: CalculationBase, discount: int
+) -> None:
+    first = promo(PercentOffEach(2000), code=None, priority=1)
+    half = shaped(promo(BuyXGetY(1, 1, basis_points=5000)), base=base)
+    assert run(cart(line("a", 2, 1000)), first, half).discount_amount == discount
+
+
+@pytest.mark.parametrize(
+    ("base", "shipping_off"),
+    [(CalculationBase.STANDARD, 200 + 400), (CalculationBase.BEFORE_DISCOUNTS, 200 + 500)],
+)
+def test_a_shipping_percentage_follows_the_calculation_base(
+    base: CalculationBase, shipping_off: int
+) -> None:
+    first = promo(ShippingOff(amounts=eur(200)), code=None, priority=10)
+    half = shaped(promo(ShippingOff(5000)), base=base)
+    result = run(cart(line("a", 1, 1000), shipping=1000), first, half)
+    assert result.shipping_discount_amount == shipping_off
+
+
+@pytest.mark.parametrize(
+    "effect",
+    [
+        Tiered((Tier(min_amounts=eur(5000), basis_points=1000),)),
+        Bundle(2, price_amounts=eur(1000)),
+        BuyXGetY(1, 1),
+    ],
+)
+def test_lines_another_promotion_keeps_leave_nothing_to_discount(effect: Effect) -> None:
+    """A line-exclusive promotion applied first keeps its lines: a promotion that would
+    discount them has nothing to discount, not a shortfall to report."""
+    keeper = promo(PercentOff(1000), code=None, priority=5, line_exclusive=True)
+    result = run(cart(line("a", 2, 5000)), keeper, promo(effect))
+    assert result.verdicts[0].reason is Reason.NOTHING_TO_DISCOUNT
+
+
+def test_best_of_compares_the_discount_before_the_cashback() -> None:
+    group = Stacking(best_of="g")
+    flat = shaped(promo(AmountOff(eur(100)), code="FLAT"), stacking=group)
+    back = shaped(promo(Cashback(1500), code="BACK"), stacking=group)
+    result = run(cart(line("a", 1, 1000)), flat, back)
+    assert [v.reason for v in result.verdicts] == [None, Reason.BETTER_OFFER_APPLIED]
+
+
+def test_a_shipping_effect_for_another_method_leaves_the_rest_of_the_promotion() -> None:
+    p = promo(PercentOff(1000), ShippingOff(methods=frozenset({"express"})))
+    result = run(Cart("EUR", (line("a", 1, 4000),), 590, "standard"), p)
+    assert (result.discount_amount, result.shipping_discount_amount) == (400, 0)
+    assert result.verdicts[0].reason is None
