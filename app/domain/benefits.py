@@ -395,27 +395,50 @@ class Bundle:
             return Reason.MIN_QUANTITY_NOT_MET, Shortfall(quantity=self.quantity - units)
         return None
 
+    def _off(self, prices: list[int], currency: str) -> int:
+        """What one group of units at prices loses."""
+        total = sum(prices)
+        price = self.price_amounts.get(currency)
+        if price is not None:
+            return max(total - price, 0)
+        return min(self.amounts_off[currency], total)
+
     def apply(self, work: Work) -> None:
-        wanted = self.applications(work) * self.quantity
-        units: list[tuple[int, LineState]] = []
-        for unit, count, line in _ordered(work.lines, self.pick):
-            take = min(count, wanted - len(units))
-            units.extend([(unit, line)] * take)
-            if len(units) == wanted:
-                break
-        price = self.price_amounts.get(work.currency)
-        for start in range(0, wanted, self.quantity):
-            group = units[start : start + self.quantity]
-            prices = [unit for unit, _ in group]
-            total = sum(prices)
-            off = (
-                total - price if price is not None else min(self.amounts_off[work.currency], total)
-            )
-            if off <= 0:
+        # Runs of units of one price on one line, in pick order. Groups that fall inside one
+        # run are alike: they are priced once and repriced together, so a cart of 10,000
+        # units costs as much as one of ten.
+        runs = _ordered(work.lines, self.pick)
+        left = [count for _, count, _ in runs]  # units of each run not grouped yet
+        groups, quantity, at = self.applications(work), self.quantity, 0
+        while groups:
+            unit, _, line = runs[at]
+            alike = min(left[at] // quantity, groups)
+            if alike:
+                prices = [unit] * quantity
+                parts = allocate(self._off(prices, work.currency), prices)
+                for part in set(parts):
+                    if part:
+                        line.reprice(unit, parts.count(part) * alike, unit - part)
+                left[at] -= alike * quantity
+                groups -= alike
+            else:
+                # One group across runs: its units one by one (at most `quantity` of them).
+                members: list[tuple[int, LineState]] = []
+                while len(members) < quantity:
+                    take = min(left[at], quantity - len(members))
+                    members.extend([(runs[at][0], runs[at][2])] * take)
+                    left[at] -= take
+                    if left[at] == 0:
+                        at += 1
+                prices = [price for price, _ in members]
+                parts = allocate(self._off(prices, work.currency), prices)
+                for (price, member), part in zip(members, parts, strict=True):
+                    if part:
+                        member.reprice(price, 1, price - part)
+                groups -= 1
                 continue
-            for (unit, line), part in zip(group, allocate(off, prices), strict=True):
-                if part:
-                    line.reprice(unit, 1, unit - part)
+            if left[at] == 0:
+                at += 1
 
 
 @dataclass(frozen=True, slots=True)

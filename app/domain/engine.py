@@ -609,15 +609,17 @@ def reapply(
     cart: Cart, promotions: Sequence[tuple[Promotion, str | None]], max_discounts: int
 ) -> Evaluation:
     """What promotions an order applied give on cart (what stays of the order after a
-    return): applied again in stacking order, each checked only against the cart (its target,
-    minimums and effects' requirements), not for eligibility, which held when the order was
-    redeemed. A promotion that no longer applies is in `skipped` with its reason."""
+    return): applied again in the order they applied at redeem (promotions' order: not
+    re-sorted, as the winner of a best_of group applied where its group's first member came),
+    each checked only against the cart (its target, minimums and effects' requirements), not
+    for eligibility, which held when the order was redeemed. A promotion that no longer
+    applies is in `skipped` with its reason."""
     states = [LineState.of(index, line) for index, line in enumerate(cart.lines)]
     canonical = sorted(states, key=attrgetter("key"))
     order = _Order(cart, states, canonical, cart.shipping_amount, StackState(max_discounts))
     applied: list[Application] = []
     skipped: list[Refusal] = []
-    for promotion, code in sorted(promotions, key=lambda p: p[0].stacking_key):
+    for promotion, code in promotions:
         outcome = order.apply(promotion, code)
         if isinstance(outcome, Application):
             applied.append(outcome)

@@ -11,7 +11,7 @@ from app.domain.codes import normalise
 from app.domain.context import EvaluationContext
 from app.domain.engine import evaluate
 from app.domain.reasons import Reason, Shortfall
-from app.domain.rules import Promotion
+from app.domain.rules import ExclusiveConflict, Promotion
 
 # The most codes a qualification weighs (newest first), besides the automatic promotions.
 QUALIFYING_CODES = 100
@@ -62,6 +62,11 @@ class Qualification:
     """Closest first: least amount missing, then fewest items."""
 
 
+def _steps_aside(promotion: Promotion) -> bool:
+    stacking = promotion.stacking
+    return stacking.is_exclusive and stacking.exclusive_conflict is ExclusiveConflict.REFUSE
+
+
 def source_of(promotion: Promotion) -> OfferSource:
     if promotion.code is None:
         return OfferSource.AUTOMATIC
@@ -101,6 +106,11 @@ def qualify(
             near.append(
                 NearMiss(promotion, source, refusal.reason, refusal.message, refusal.shortfall)
             )
+    automatic = [o for o in offers if o.source is OfferSource.AUTOMATIC]
+    if automatic:
+        # Automatic promotions join every checkout: an exclusive promotion that steps aside
+        # when another applies (ExclusiveConflict.REFUSE) would be refused next to them.
+        offers = [o for o in offers if not _steps_aside(o.promotion) or automatic == [o]]
     offers.sort(
         key=lambda o: (-o.saving, -o.cashback_amount, o.promotion.name, o.promotion.code or "")
     )

@@ -50,6 +50,14 @@ class Rules:
         minimum = self.conditions.min_subtotal_amounts
         return not minimum or currency in minimum
 
+    def currencies(self) -> frozenset[str] | None:
+        """The currencies a cart may be in: those every amount that is set has an entry for;
+        None when no amount is set (any currency)."""
+        common: frozenset[str] | None = None
+        for amounts in self.money():
+            common = frozenset(amounts) if common is None else common & frozenset(amounts)
+        return common
+
     @property
     def stage(self) -> int:
         return min(effect.stage for effect in self.effects)

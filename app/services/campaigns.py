@@ -110,6 +110,12 @@ def _check_terms(terms: CampaignTerms) -> None:
             "An automatic campaign has no codes: a limit per code would never count.",
             fields=["period_limits"],
         )
+    if terms.rules.currencies() == frozenset():
+        raise InvalidCampaign(
+            "No currency has an entry in every amount the campaign sets (effects and "
+            "conditions): it could never apply to any cart.",
+            fields=["effects", "conditions"],
+        )
     zone = terms.rules.periods.time_zone
     if not is_time_zone(zone):
         raise InvalidCampaign(

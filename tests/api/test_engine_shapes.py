@@ -112,6 +112,17 @@ async def test_what_the_schema_cannot_say_is_an_invalid_campaign(
             ],
         },
     ]
+    # No currency in every amount: it could never apply.
+    never = {
+        "type": "tiered",
+        "tiers": [{"min_amounts": {"EUR": 5000}, "amounts": {"JPY": 500}}],
+    }
+    response = await client.post(
+        "/v1/campaigns", json={"name": "Never", "effects": [never]}, headers=admin
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_campaign"
+    assert response.json()["fields"] == ["effects", "conditions"]
     for effect in bad:
         response = await client.post(
             "/v1/campaigns", json={"name": "Bad", "effects": [effect]}, headers=admin

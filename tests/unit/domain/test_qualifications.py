@@ -1,11 +1,13 @@
 """Each offered promotion weighed alone against the cart (domain/qualifications.qualify)."""
 
+from dataclasses import replace
+
 from app.domain.benefits import AmountOff, Cashback, PercentOff
 from app.domain.conditions import Conditions
 from app.domain.context import EvaluationContext
 from app.domain.qualifications import OfferSource, qualify
 from app.domain.reasons import Reason
-from app.domain.rules import Usage
+from app.domain.rules import ExclusiveConflict, Stacking, Usage
 from tests.unit.domain.builders import NOW, cart, line, promo
 
 CTX = EvaluationContext(now=NOW, customer_id="ann")
@@ -66,3 +68,19 @@ def test_near_misses_closest_first_and_other_refusals_left_out() -> None:
         ("FAR", Reason.MIN_SUBTOTAL_NOT_MET),
     ]
     assert result.near_misses[1].shortfall.amount == 500
+
+
+def test_an_exclusive_that_steps_aside_is_no_offer_next_to_an_automatic_promotion() -> None:
+    """Automatic promotions join every checkout: next to one that applies, an exclusive code
+    that steps aside (exclusive_conflict refuse) would be refused, so it is not offered."""
+    aside = replace(
+        promo(PercentOff(3000), code="ALONE"),
+        stacking=Stacking(is_exclusive=True, exclusive_conflict=ExclusiveConflict.REFUSE),
+    )
+    winner = replace(aside, code="WINNER", stacking=Stacking(is_exclusive=True))
+    automatic = promo(PercentOff(100), code=None)
+    c = cart(line("A", 1, 10_000))
+    offered = qualify(c, [aside, winner, automatic], CTX, 5).offers
+    assert [o.promotion.code for o in offered] == ["WINNER", None]
+    alone = qualify(c, [aside], CTX, 5).offers
+    assert [o.promotion.code for o in alone] == ["ALONE"]

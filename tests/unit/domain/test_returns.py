@@ -2,6 +2,7 @@
 more than before, never making the shopper owe; balance refunds and points shares exact."""
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,7 +28,7 @@ from app.domain.returns import (
     returned_quantities,
     share_to_take_back,
 )
-from app.domain.rules import Promotion
+from app.domain.rules import Promotion, Stacking
 from tests.unit.domain.builders import cart, line, promo, run
 from tests.unit.domain.test_engine import lines_strategy, promotions, shipping_methods
 
@@ -252,3 +253,21 @@ class TestPointsShare:
         assert share_to_take_back(5, ReturnedShare(200, 100)) == 3  # 2.5 -> 3
         assert share_to_take_back(5, ReturnedShare(200, 200)) == 5
         assert share_to_take_back(5, ReturnedShare(0, 0)) == 0
+
+
+def test_a_return_applies_the_promotions_in_the_order_they_applied() -> None:
+    """The winner of a best_of group applied where its group's first member came (priority
+    5), before X (priority 3), although its own priority is 0: a return applies them in that
+    order again, so returning B refunds what B's share of the two 50 % discounts was."""
+    group = "bg"
+    g1 = replace(
+        promo(ShippingOff(amounts={"EUR": 100}), code="G1"),
+        stacking=Stacking(priority=5, best_of=group),
+    )
+    g2 = replace(promo(PercentOff(5000), code="G2"), stacking=Stacking(priority=0, best_of=group))
+    x = replace(promo(PercentOff(5000), code="X"), stacking=Stacking(priority=3))
+    order = redeem(cart(line("A", 1, 10_000), line("B", 2, 100), shipping=500), g1, g2, x)
+    assert order.total_amount == 3050
+    after = recompute(order, returned_quantities(order, [Wanted("B", 1)]), 5)
+    assert [i.discount_amount for i in after.items] == [5050, 2525]
+    assert (after.total_amount, after.refund_amount) == (3025, 25)
