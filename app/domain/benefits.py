@@ -136,16 +136,19 @@ def _ordered(lines: list[LineState], pick: Pick) -> list[tuple[int, int, LineSta
 @dataclass(frozen=True, slots=True)
 class UnitCap:
     """Which units a per-unit effect touches: at most max_units in the order and
-    max_units_per_line on one line, taken in pick order among the units it would lower
-    ('once per order, on the cheapest': max_units 1). Nothing set: every unit."""
+    max_units_per_line on one line, and with group_size only as many as make up complete
+    groups of the eligible units ('2.00 off each when you buy them in threes': 7 units, 6 get
+    it); taken in pick order among the units it would lower ('once per order, on the
+    cheapest': max_units 1). Nothing set: every unit."""
 
     max_units: int | None = None
     max_units_per_line: int | None = None
     pick: Pick = Pick.CHEAPEST
+    group_size: int | None = None
 
     def units(self, work: Work, lowers: int = 0) -> list[tuple[int, int, LineState]]:
         """(unit amount, units, line) to touch; only units dearer than lowers count."""
-        if self.max_units is None and self.max_units_per_line is None:
+        if self.max_units is None and self.max_units_per_line is None and self.group_size is None:
             return [
                 (unit, count, line)
                 for line in work.lines
@@ -154,6 +157,15 @@ class UnitCap:
             ]
         chosen: list[tuple[int, int, LineState]] = []
         left = self.max_units
+        if self.group_size is not None:
+            grouped = sum(line.quantity for line in work.lines) // self.group_size
+            left = (
+                min(left, grouped * self.group_size)
+                if left is not None
+                else grouped * self.group_size
+            )
+            if left == 0:
+                return chosen
         per_line: dict[int, int] = {}
         for unit, count, line in _ordered(work.lines, self.pick):
             if unit <= lowers:

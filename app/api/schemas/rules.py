@@ -217,6 +217,11 @@ class UnitCapSpec(RequestModel):
     max_units: Limit | None = Field(default=None, description="Most units in the order")
     max_units_per_line: Limit | None = Field(default=None, description="Most units on one line")
     pick: Pick = Field(default="cheapest", description="Which units are taken first")
+    group_size: Annotated[int, Field(ge=2, le=100)] | None = Field(
+        default=None,
+        description="Only as many units as make up complete groups of this many eligible "
+        "units ('2.00 off each when bought in threes')",
+    )
 
 
 class PercentOffEffect(RequestModel):

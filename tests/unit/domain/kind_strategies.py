@@ -44,6 +44,7 @@ caps = st.one_of(
         max_units=st.none() | st.integers(1, 5),
         max_units_per_line=st.none() | st.integers(1, 3),
         pick=picks,
+        group_size=st.none() | st.integers(2, 4),
     ),
 )
 methods = st.frozensets(st.sampled_from(METHODS), max_size=2)

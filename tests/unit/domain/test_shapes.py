@@ -239,6 +239,20 @@ DEAR = line("c", 1, 2500)
         (PercentOffEach(1250), (MID, CHEAP), (150, 38)),
         # 3.50 for one unit, chosen among those dearer than 3.50 (a at 4.00, not b at 3.00).
         (FixedPrice(eur(350), UnitCap(max_units=1)), (MID, CHEAP), (50, 0)),
+        # 1.00 off each unit bought in pairs: 5 units make 2 pairs, the cheapest 4 units.
+        (
+            AmountOffEach(eur(100), UnitCap(group_size=2)),
+            (MID, CHEAP, line("d", 1, 900)),
+            (300, 100, 0),
+        ),
+        # In threes: 4 units make one group, of the dearest.
+        (
+            AmountOffEach(eur(100), UnitCap(group_size=3, pick=Pick.MOST_EXPENSIVE)),
+            (MID, CHEAP),
+            (300, 0),
+        ),
+        # In fives: 4 units make no group.
+        (AmountOffEach(eur(100), UnitCap(group_size=5)), (MID, CHEAP), (0, 0)),
     ],
 )
 def test_unit_caps(effect: Effect, lines: tuple[CartLine, ...], expected: tuple[int, ...]) -> None:
