@@ -105,6 +105,11 @@ class Work:
         return min(percent_of(of, basis_points, self.rounding), unit)
 
 
+# Every line of the target is kept by line-exclusive promotions applied before: what stops an
+# effect that counts the lines it may discount is them, not a shortfall of the cart.
+_KEPT_BY_OTHERS: tuple[Reason, Shortfall | None] = (Reason.NOTHING_TO_DISCOUNT, None)
+
+
 class _Demandless:
     """An effect that asks nothing of the cart beyond its promotion's target and conditions."""
 
@@ -136,10 +141,11 @@ def _ordered(lines: list[LineState], pick: Pick) -> list[tuple[int, int, LineSta
 @dataclass(frozen=True, slots=True)
 class UnitCap:
     """Which units a per-unit effect touches: at most max_units in the order and
-    max_units_per_line on one line, and with group_size only as many as make up complete
-    groups of the eligible units ('2.00 off each when you buy them in threes': 7 units, 6 get
-    it); taken in pick order among the units it would lower ('once per order, on the
-    cheapest': max_units 1). Nothing set: every unit."""
+    max_units_per_line on one line, taken in pick order among the units it would lower ('once
+    per order, on the cheapest': max_units 1); with group_size, only units that fall in
+    complete groups of the eligible units, formed in pick order from every one of them ('2.00
+    off each when you buy them in threes': of 7 units, the first 6). The caps combine. Nothing
+    set: every unit."""
 
     max_units: int | None = None
     max_units_per_line: int | None = None
@@ -157,17 +163,19 @@ class UnitCap:
             ]
         chosen: list[tuple[int, int, LineState]] = []
         left = self.max_units
+        # With group_size: the units in complete groups, counted in pick order over every
+        # eligible unit (one it would not lower still fills its place in a group).
+        in_groups = None
         if self.group_size is not None:
-            grouped = sum(line.quantity for line in work.lines) // self.group_size
-            left = (
-                min(left, grouped * self.group_size)
-                if left is not None
-                else grouped * self.group_size
-            )
-            if left == 0:
-                return chosen
+            units = sum(line.quantity for line in work.lines)
+            in_groups = units // self.group_size * self.group_size
         per_line: dict[int, int] = {}
         for unit, count, line in _ordered(work.lines, self.pick):
+            if in_groups is not None:
+                count = min(count, in_groups)
+                in_groups -= count
+                if count == 0:
+                    break
             if unit <= lowers:
                 continue
             if self.max_units_per_line is not None:
@@ -292,7 +300,9 @@ class BuyXGetY:
 
     kind: ClassVar[str] = "buy_x_get_y"
     stage: ClassVar[Stage] = Stage.UNITS
-    reasons: ClassVar[frozenset[Reason]] = frozenset({Reason.MIN_QUANTITY_NOT_MET})
+    reasons: ClassVar[frozenset[Reason]] = frozenset(
+        {Reason.MIN_QUANTITY_NOT_MET, Reason.NOTHING_TO_DISCOUNT}
+    )
     buy_quantity: int
     get_quantity: int
     basis_points: int = 10_000
@@ -354,6 +364,8 @@ class BuyXGetY:
         return Shortfall(quantity=max(missing, 1))
 
     def requirement(self, work: Work) -> tuple[Reason, Shortfall | None] | None:
+        if not work.lines:
+            return _KEPT_BY_OTHERS
         if self.applications(work) == 0:
             return Reason.MIN_QUANTITY_NOT_MET, self.shortfall(work)
         return None
@@ -381,7 +393,9 @@ class Bundle:
 
     kind: ClassVar[str] = "bundle"
     stage: ClassVar[Stage] = Stage.UNITS
-    reasons: ClassVar[frozenset[Reason]] = frozenset({Reason.MIN_QUANTITY_NOT_MET})
+    reasons: ClassVar[frozenset[Reason]] = frozenset(
+        {Reason.MIN_QUANTITY_NOT_MET, Reason.NOTHING_TO_DISCOUNT}
+    )
     quantity: int
     price_amounts: Mapping[str, int] = field(default_factory=dict)
     amounts_off: Mapping[str, int] = field(default_factory=dict)
@@ -402,6 +416,8 @@ class Bundle:
         return groups
 
     def requirement(self, work: Work) -> tuple[Reason, Shortfall | None] | None:
+        if not work.lines:
+            return _KEPT_BY_OTHERS
         if self.applications(work) == 0:
             units = sum(line.quantity for line in work.lines)
             return Reason.MIN_QUANTITY_NOT_MET, Shortfall(quantity=self.quantity - units)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from uuid import UUID
 
-from app.domain.benefits import CalculationBase, Gift, Stage, Work
+from app.domain.benefits import CalculationBase, Gift, Work
 from app.domain.budgets import OverBudget
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
@@ -387,10 +387,6 @@ class _Order:
             unmet = effect.requirement(work)
             if unmet is None:
                 continue
-            if not lines and effect.stage <= Stage.ORDER:
-                # Promotions before it kept every line of its target for themselves: what
-                # stops it is them (nothing_to_discount), not a shortfall of the cart.
-                return _refusal(promotion, code, Reason.NOTHING_TO_DISCOUNT)
             if unmet[0] is Reason.SHIPPING_METHOD_NOT_ELIGIBLE:
                 # That effect gives nothing with this method; the others still apply.
                 wrong_method = unmet

@@ -62,6 +62,22 @@ class Qualification:
     """Closest first: least amount missing, then fewest items."""
 
 
+def _applies_with(
+    promotion: Promotion,
+    automatic: Sequence[Promotion],
+    cart: Cart,
+    ctx: EvaluationContext,
+    max_discounts: int,
+) -> bool:
+    others = [p for p in automatic if p is not promotion]
+    if promotion.code is None:
+        result = evaluate(cart, (), {}, ctx, (promotion, *others), max_discounts)
+    else:
+        code = promotion.code
+        result = evaluate(cart, (code,), {normalise(code): promotion}, ctx, others, max_discounts)
+    return any(applied.promotion is promotion for applied in result.applied)
+
+
 def _steps_aside(promotion: Promotion) -> bool:
     stacking = promotion.stacking
     return stacking.is_exclusive and stacking.exclusive_conflict is ExclusiveConflict.REFUSE
@@ -106,11 +122,17 @@ def qualify(
             near.append(
                 NearMiss(promotion, source, refusal.reason, refusal.message, refusal.shortfall)
             )
-    automatic = [o for o in offers if o.source is OfferSource.AUTOMATIC]
+    automatic = [o.promotion for o in offers if o.source is OfferSource.AUTOMATIC]
     if automatic:
         # Automatic promotions join every checkout: an exclusive promotion that steps aside
-        # when another applies (ExclusiveConflict.REFUSE) would be refused next to them.
-        offers = [o for o in offers if not _steps_aside(o.promotion) or automatic == [o]]
+        # when another applies (ExclusiveConflict.REFUSE) is offered only if it would still
+        # apply next to them, as validate would stack them.
+        offers = [
+            o
+            for o in offers
+            if not _steps_aside(o.promotion)
+            or _applies_with(o.promotion, automatic, cart, ctx, max_discounts)
+        ]
     offers.sort(
         key=lambda o: (-o.saving, -o.cashback_amount, o.promotion.name, o.promotion.code or "")
     )

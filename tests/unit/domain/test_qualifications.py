@@ -84,3 +84,17 @@ def test_an_exclusive_that_steps_aside_is_no_offer_next_to_an_automatic_promotio
     assert [o.promotion.code for o in offered] == ["WINNER", None]
     alone = qualify(c, [aside], CTX, 5).offers
     assert [o.promotion.code for o in alone] == ["ALONE"]
+
+
+def test_exclusives_that_step_aside_are_offered_as_validate_would_stack_them() -> None:
+    """Two automatic ones: checkout applies one of them, so one is offered. A code that steps
+    aside next to an automatic one that steps aside too: the code comes first at equal
+    priority and applies, so both are offered."""
+    refuse = Stacking(is_exclusive=True, exclusive_conflict=ExclusiveConflict.REFUSE)
+    a = replace(promo(PercentOff(1000), code=None), stacking=refuse)
+    b = replace(promo(PercentOff(2000), code=None), stacking=refuse)
+    c = cart(line("A", 1, 10_000))
+    assert len(qualify(c, [a, b], CTX, 5).offers) == 1
+    code = replace(promo(PercentOff(3000), code="C30"), stacking=refuse)
+    offered = qualify(c, [a, code], CTX, 5).offers
+    assert [o.promotion.code for o in offered] == ["C30", None]

@@ -253,6 +253,9 @@ DEAR = line("c", 1, 2500)
         ),
         # In fives: 4 units make no group.
         (AmountOffEach(eur(100), UnitCap(group_size=5)), (MID, CHEAP), (0, 0)),
+        # 5.00 each in threes: a's 3 units (4.00, not lowered) fill the first group, so only
+        # 3 of b's 4 units are in a complete group.
+        (FixedPrice(eur(500), UnitCap(group_size=3)), (MID, line("b", 4, 1000)), (0, 1500)),
     ],
 )
 def test_unit_caps(effect: Effect, lines: tuple[CartLine, ...], expected: tuple[int, ...]) -> None:
@@ -522,3 +525,10 @@ def test_a_shipping_effect_for_another_method_leaves_the_rest_of_the_promotion()
     result = run(Cart("EUR", (line("a", 1, 4000),), 590, "standard"), p)
     assert (result.discount_amount, result.shipping_discount_amount) == (400, 0)
     assert result.verdicts[0].reason is None
+
+
+def test_a_genuine_tier_shortfall_is_reported_even_when_other_promotions_keep_the_lines() -> None:
+    keeper = promo(PercentOff(1000), code=None, priority=5, line_exclusive=True)
+    tiers = promo(Tiered((Tier(min_amounts=eur(50_000), basis_points=1000),)))
+    result = run(cart(line("a", 2, 5000)), keeper, tiers)
+    assert result.verdicts[0].reason is Reason.MIN_SUBTOTAL_NOT_MET
