@@ -528,8 +528,10 @@ def evaluate(
 
 
 def _stack_all(order: _Order, candidates: list[_Candidate], codes: Sequence[str]) -> list[_Outcome]:
-    """Every candidate applied or refused, in stacking order. An exclusive promotion that
-    steps aside (ExclusiveConflict.REFUSE) is tried only when none of the others applies."""
+    """Every candidate applied or refused, in stacking order. Exclusive promotions that step
+    aside (ExclusiveConflict.REFUSE) stack only when none of the others applies; when one does,
+    each is tried alone to say why it did not apply: not_combinable if it would have, else its
+    own reason."""
     yielding = [
         c
         for c in candidates
