@@ -440,7 +440,9 @@ given AS (
     WHERE counter.code_id = chosen.code_id AND counter.slot = chosen.slot AND counter.used > 0
     RETURNING counter.code_id
 ),
-usages AS (
+usages AS MATERIALIZED (
+    -- Materialized, as budgets_owed is (campaigns.py): the join below is rechecked against
+    -- rows as they were read when a concurrent rollback updated a counter first.
     SELECT subject, subject_id, customer_id, count(*) AS uses
     FROM (
         SELECT 'code' AS subject, code_id AS subject_id, customer_id FROM items
