@@ -348,7 +348,14 @@ EffectModel = (
     | CashbackEffect
 )
 EffectSpec = Annotated[EffectModel, Field(discriminator="type")]
-Effects = Annotated[list[EffectSpec], Field(min_length=1, max_length=5)]
+Effects = Annotated[
+    list[EffectSpec],
+    Field(
+        min_length=1,
+        max_length=5,
+        description="Applied in this order, each to what the one before left",
+    ),
+]
 _EFFECT: TypeAdapter[EffectModel] = TypeAdapter(EffectSpec)
 
 
