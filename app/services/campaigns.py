@@ -110,6 +110,12 @@ def _check_terms(terms: CampaignTerms) -> None:
             "An automatic campaign has no codes: a limit per code would never count.",
             fields=["period_limits"],
         )
+    kinds = [(limit.per, limit.period) for limit in terms.rules.periods.limits]
+    if len(set(kinds)) != len(kinds):
+        raise InvalidCampaign(
+            "One limit per 'per' and 'period': two limits would count the same redemptions.",
+            fields=["period_limits"],
+        )
     if terms.rules.currencies() == frozenset():
         raise InvalidCampaign(
             "No currency has an entry in every amount the campaign sets (effects and "

@@ -115,7 +115,12 @@ async def test_limits_are_checked_and_replaced_whole(
     refused = await client.post(
         "/v1/campaigns", json={**body, "period_limits": twice}, headers=admin
     )
-    assert refused.status_code == 422
+    # A schema cannot say "one limit per kind": a business error, not validation_error.
+    assert (refused.status_code, refused.json()["code"], refused.json()["fields"]) == (
+        422,
+        "invalid_campaign",
+        ["period_limits"],
+    )
     zone = await client.post(
         "/v1/campaigns", json={**body, "time_zone": "Mars/Olympus"}, headers=admin
     )
