@@ -93,6 +93,9 @@ class Problem(BaseModel):
     entry_id: UUID | None = Field(
         default=None, description="`order_already_earned`: the earn entry of that order."
     )
+    max_seconds: int | None = Field(
+        default=None, description="`hold_too_long`: the longest hold this service allows."
+    )
 
 
 def problem_response(

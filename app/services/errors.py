@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     REDEMPTION_NOT_FOUND = "redemption_not_found"
     HOLD_NOT_FOUND = "hold_not_found"
     HOLD_ENDED = "hold_ended"
+    HOLD_TOO_LONG = "hold_too_long"
     NOT_RETURNABLE = "not_returnable"
     WEBHOOK_NOT_FOUND = "webhook_not_found"
     WEBHOOK_DELIVERY_NOT_FOUND = "webhook_delivery_not_found"
@@ -140,6 +141,15 @@ class HoldEnded(AppError):
     code = ErrorCode.HOLD_ENDED
     status = 409
     title = "The hold holds nothing any more"
+
+
+class HoldTooLong(AppError):
+    """hold_seconds beyond the service's TESSERA_HOLDS__MAX_SECONDS: a setting of the running
+    service, so not in the committed spec's schema."""
+
+    code = ErrorCode.HOLD_TOO_LONG
+    status = 422
+    title = "The hold would last too long"
 
 
 class ApiKeyNotFound(AppError):

@@ -192,6 +192,8 @@ async def test_hold_requests_are_checked(
     await factory.code(await factory.campaign(), "CHECKED")
     too_long = await hold(client, checkout, ["CHECKED"], "o-10", hold_seconds=86_400)
     assert (too_long.status_code, too_long.json()["fields"]) == (422, ["hold_seconds"])
+    # A limit of the running service, not of the schema: its own code, not validation_error.
+    assert (too_long.json()["code"], too_long.json()["max_seconds"]) == ("hold_too_long", 3600)
     no_order = await client.post(
         "/v1/holds", json={"codes": ["CHECKED"], "cart": CART}, headers=keyed(checkout)
     )

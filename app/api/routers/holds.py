@@ -20,7 +20,7 @@ from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse, written
 from app.api.schemas.checkout import HoldCreate, HoldLapseRun, Redemption
 from app.services import holds as service
-from app.services.errors import InvalidParameter
+from app.services.errors import HoldTooLong
 
 router = APIRouter(tags=["checkout"])
 
@@ -54,9 +54,10 @@ async def create_hold(
 ) -> OrjsonResponse:
     seconds = body.hold_seconds or settings.holds.default_seconds
     if seconds > settings.holds.max_seconds:
-        raise InvalidParameter(
+        raise HoldTooLong(
             f"A hold lasts at most {settings.holds.max_seconds} seconds.",
             fields=["hold_seconds"],
+            max_seconds=settings.holds.max_seconds,
         )
     terms = service.HoldTerms(
         order_id=body.order_id,
