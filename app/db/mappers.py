@@ -1,7 +1,8 @@
 """Rows to domain values and back; the domain never sees a Row or an ORM object.
 
 Campaign rules are stored as JSONB in the shape the API publishes (effects, target, conditions,
-and the limits per period); rules_to_json and rules_from_json are the only codec for it.
+and the limits per period); rules_to_json and rules_from_json are the only codec for it, and
+they take each effect, target and condition on the cart to and from JSON with domain/kinds.py.
 """
 
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from uuid import UUID
 import orjson
 from sqlalchemy import Row
 
-from app.domain.benefits import CalculationBase, Effect
+from app.domain.benefits import CalculationBase
 from app.domain.budgets import Budget, BudgetLeft, OverBudget
 from app.domain.campaigns import (
     Campaign,
@@ -25,7 +26,7 @@ from app.domain.campaigns import (
 )
 from app.domain.cart import CartLine
 from app.domain.conditions import MINUTES_PER_DAY, Conditions, Schedule, Target, clock_of, minute_of
-from app.domain.kinds import decode_condition, decode_effect, encode, encode_effect
+from app.domain.kinds import decode, decode_condition, decode_effect, encode
 from app.domain.money import Rounding
 from app.domain.periods import Per, Period, PeriodKey, PeriodLimit, PeriodLimits
 from app.domain.returns import Terms
@@ -39,32 +40,6 @@ class Fields(Protocol):
     """Columns by name: a Row's `_mapping`, or an asyncpg Record."""
 
     def __getitem__(self, name: str, /) -> Any: ...
-
-
-def target_to_json(target: Target) -> dict[str, Any]:
-    return {
-        "skus": sorted(target.skus),
-        "categories": sorted(target.categories),
-        "exclude_skus": sorted(target.exclude_skus),
-        "exclude_categories": sorted(target.exclude_categories),
-    }
-
-
-def target_from_json(data: dict[str, Any]) -> Target:
-    return Target(
-        skus=frozenset(data.get("skus", ())),
-        categories=frozenset(data.get("categories", ())),
-        exclude_skus=frozenset(data.get("exclude_skus", ())),
-        exclude_categories=frozenset(data.get("exclude_categories", ())),
-    )
-
-
-def effect_to_json(effect: Effect) -> dict[str, Any]:
-    return encode_effect(effect)
-
-
-def effect_from_json(data: dict[str, Any]) -> Effect:
-    return decode_effect(data)
 
 
 def conditions_to_json(conditions: Conditions) -> dict[str, Any]:
@@ -111,8 +86,8 @@ def conditions_from_json(data: dict[str, Any]) -> Conditions:
 
 def rules_to_json(rules: Rules) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "effects": [effect_to_json(effect) for effect in rules.effects],
-        "target": target_to_json(rules.target),
+        "effects": [encode(effect) for effect in rules.effects],
+        "target": encode(rules.target),
         "conditions": conditions_to_json(rules.conditions),
     }
     if rules.periods.time_zone != "UTC":
@@ -130,8 +105,8 @@ def rules_to_json(rules: Rules) -> dict[str, Any]:
 
 def rules_from_json(data: dict[str, Any]) -> Rules:
     return Rules(
-        effects=tuple(effect_from_json(effect) for effect in data["effects"]),
-        target=target_from_json(data.get("target", {})),
+        effects=tuple(decode_effect(effect) for effect in data["effects"]),
+        target=decode(Target, data.get("target", {})),
         conditions=conditions_from_json(data.get("conditions", {})),
         periods=PeriodLimits(
             time_zone=data.get("time_zone", "UTC"),

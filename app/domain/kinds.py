@@ -52,11 +52,6 @@ def encode(value: object) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def encode_effect(effect: Effect) -> dict[str, Any]:
-    data: dict[str, Any] = encode(effect)
-    return data
-
-
 def decode_effect(data: Mapping[str, Any]) -> Effect:
     kind = data["type"]
     if kind not in EFFECT_KINDS:

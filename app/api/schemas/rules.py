@@ -18,7 +18,7 @@ from app.api.schemas.common import (
 )
 from app.domain import benefits
 from app.domain.conditions import Conditions, Schedule, Target, clock_of, minute_of
-from app.domain.kinds import decode_condition, decode_effect, encode
+from app.domain.kinds import decode, decode_condition, decode_effect, encode
 from app.domain.periods import ZONES
 from app.domain.rules import Rules
 from app.services.errors import InvalidCampaign
@@ -96,21 +96,11 @@ class TargetSpec(RequestModel):
     exclude_categories: Labels = Field(default_factory=list)
 
     def to_domain(self) -> Target:
-        return Target(
-            skus=frozenset(self.skus),
-            categories=frozenset(self.categories),
-            exclude_skus=frozenset(self.exclude_skus),
-            exclude_categories=frozenset(self.exclude_categories),
-        )
+        return decode(Target, self.model_dump())
 
     @classmethod
     def of(cls, target: Target) -> "TargetSpec":
-        return cls(
-            skus=sorted(target.skus),
-            categories=sorted(target.categories),
-            exclude_skus=sorted(target.exclude_skus),
-            exclude_categories=sorted(target.exclude_categories),
-        )
+        return cls.model_validate(encode(target))
 
 
 class ScheduleSpec(RequestModel):
