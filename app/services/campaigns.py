@@ -100,7 +100,8 @@ def _keep_referral_limits(campaign: Campaign, changes: Mapping[str, Any]) -> Non
         )
 
 
-def _check_terms(terms: CampaignTerms) -> None:
+def check_terms(terms: CampaignTerms) -> None:
+    """What a campaign's terms must hold together (422 invalid_campaign otherwise)."""
     if terms.starts_at and terms.ends_at and terms.ends_at <= terms.starts_at:
         raise InvalidCampaign("'ends_at' must be after 'starts_at'.", fields=["ends_at"])
     if terms.trigger is Trigger.AUTOMATIC and any(
@@ -144,7 +145,7 @@ def _check_budget(budget: Budget, used: Mapping[str, int]) -> None:
 
 async def create_campaign(uow: UnitOfWork, terms: CampaignTerms, *, actor: UUID | None) -> Campaign:
     """Store a new, active campaign whose terms are consistent."""
-    _check_terms(terms)
+    check_terms(terms)
     async with uow:
         campaign = await uow.campaigns.insert(
             name=terms.name,
@@ -270,7 +271,7 @@ async def update_campaign(
             per_customer_limit=columns.get("per_customer_limit", current.per_customer_limit),
             metadata=columns.get("metadata", current.metadata),
         )
-        _check_terms(merged)
+        check_terms(merged)
         budget: Budget | None = columns.pop("budget", None)
         if budget is not None:
             # A cap that stays keeps its count (its row is locked: get(for_update=True)); a new

@@ -25,8 +25,8 @@ from app.domain.loyalty import ProgramStatus
 from app.domain.referrals import email_key, period_bounds
 from app.domain.rules import Rules, Stacking
 from app.services import balances, members
-from app.services.campaigns import insert_bound_code
-from app.services.errors import CampaignNotFound, ReferralProgramNotFound
+from app.services.campaigns import CampaignTerms, check_terms, code_campaign, insert_bound_code
+from app.services.errors import ReferralProgramNotFound
 from app.services.loyalty import find_program
 
 logger = logging.getLogger("tessera.referrals")
@@ -148,21 +148,27 @@ async def create_program(uow: UnitOfWork, terms: ProgramTerms, actor: UUID) -> P
     async with uow:
         if terms.advocate.program_id is not None:
             await find_program(uow, terms.advocate.program_id)
-        if (
-            terms.advocate.campaign_id is not None
-            and await uow.campaigns.get(terms.advocate.campaign_id) is None
-        ):
-            raise CampaignNotFound(f"No campaign has id {terms.advocate.campaign_id}.")
+        if terms.advocate.campaign_id is not None:
+            # Its codes are the advocate's reward: it must exist and take codes.
+            await code_campaign(uow, terms.advocate.campaign_id)
         # A friend is a new customer: the reward is for a first order, whatever was sent.
         conditions = replace(terms.rules.conditions, first_order_only=True)
-        campaign = await uow.campaigns.insert(
+        friend = CampaignTerms(
             name=terms.name,
-            trigger=Trigger.CODE,
             rules=replace(terms.rules, conditions=conditions),
+            trigger=Trigger.CODE,
             stacking=Stacking(),
+            per_customer_limit=1,
+        )
+        check_terms(friend)
+        campaign = await uow.campaigns.insert(
+            name=friend.name,
+            trigger=friend.trigger,
+            rules=friend.rules,
+            stacking=friend.stacking,
             starts_at=None,
             ends_at=None,
-            per_customer_limit=1,
+            per_customer_limit=friend.per_customer_limit,
             metadata={},
             kind=CampaignKind.REFERRAL,
         )
