@@ -246,11 +246,16 @@ async def referrer_code(
 
 
 async def referrals(
-    uow: UnitOfWork, program_id: UUID, referrer_id: str | None, limit: int
+    uow: UnitOfWork,
+    program_id: UUID,
+    referrer_id: str | None,
+    limit: int,
+    before: tuple[datetime, UUID] | None = None,
 ) -> list[Referral]:
+    """A page, newest first: those created before `before` (a cursor's place)."""
     async with uow:
         await _find(uow, program_id)
-        found = await uow.referrals.of_program(program_id, referrer_id, limit)
+        found = await uow.referrals.of_program(program_id, referrer_id, limit, before)
     return [_referral(record) for record in found]
 
 

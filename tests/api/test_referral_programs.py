@@ -43,3 +43,23 @@ async def test_an_automatic_campaign_cannot_be_the_advocate_reward(
         headers=admin,
     )
     assert (response.status_code, response.json()["code"]) == (422, "invalid_campaign")
+
+
+async def test_referrals_come_a_page_at_a_time(
+    client: AsyncClient, admin: dict[str, str], checkout: dict[str, str]
+) -> None:
+    made = await client.post(
+        "/v1/referral-programs",
+        json={
+            "name": "Give 5, get 3",
+            "effects": [{"type": "amount_off", "amounts": {"EUR": 500}}],
+            "advocate_reward": {"amount": 300, "currency": "EUR"},
+        },
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    url = f"/v1/referral-programs/{made.json()['id']}/referrals"
+    empty = await client.get(url, params={"limit": 1}, headers=admin)
+    assert empty.json() == {"data": [], "next_cursor": None}
+    refused = await client.get(url, params={"cursor": "not-a-cursor"}, headers=admin)
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_cursor")

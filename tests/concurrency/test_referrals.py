@@ -153,6 +153,15 @@ async def test_referrers_are_rewarded_once_per_friend_who_kept_the_order(
         "cancelled": 1,
     }
     assert ("refused", "limit_reached") in {(s, r) for (_, s, r) in settled.elements()}
+    # Pages of 3 then 1, newest first, together the whole list.
+    whole = (await racing_client.get(f"{url}/referrals", headers=admin)).json()["data"]
+    first = (await racing_client.get(f"{url}/referrals?limit=3", headers=admin)).json()
+    rest = await racing_client.get(
+        f"{url}/referrals", params={"limit": 3, "cursor": first["next_cursor"]}, headers=admin
+    )
+    assert rest.json()["next_cursor"] is None
+    assert [r["id"] for r in first["data"] + rest.json()["data"]] == [r["id"] for r in whole]
+    assert len(whole) == 4
     member = await racing_client.get(f"/v1/loyalty/programs/{club_id}/members/ann", headers=admin)
     # Credited at the worker's clock, 15 days on: spendable from then.
     balance = member.json()

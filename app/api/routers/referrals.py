@@ -4,7 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from app.api.deps import AdminKey, CheckoutKey, CheckoutOrSupportKey, UowDep
-from app.api.pagination import LimitQuery
+from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
 from app.api.schemas.common import PATH_ID
@@ -118,7 +118,7 @@ async def referrer_code(
 @router.get(
     "/v1/referral-programs/{program_id}/referrals",
     response_model=ReferralList,
-    summary="A program's referrals, newest first (of one referrer, or all)",
+    summary="A program's referrals, newest first (of one referrer, or all), a page at a time",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def list_referrals(
@@ -127,6 +127,9 @@ async def list_referrals(
     _: CheckoutOrSupportKey,
     referrer_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=PATH_ID)] = None,
     limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> OrjsonResponse:
-    found = await service.referrals(uow, program_id, referrer_id, limit)
-    return OrjsonResponse({"data": found})
+    found = await service.referrals(uow, program_id, referrer_id, limit, decode_cursor(cursor))
+    last = found[-1] if len(found) == limit else None
+    next_cursor = encode_cursor(last.created_at, last.id) if last else None
+    return OrjsonResponse({"data": found, "next_cursor": next_cursor})

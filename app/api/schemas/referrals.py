@@ -116,8 +116,9 @@ class Referral(BaseModel):
     redemption_id: UUID
     status: Literal["pending", "rewarded", "cancelled", "refused"] = Field(
         description="'pending' until the window passes, then 'rewarded', or 'refused' "
-        "(`reason`: limit_reached); 'cancelled' when the order was rolled back or returned "
-        "inside the window"
+        "(`reason`: limit_reached, program_archived, reward_failed or self_referral); "
+        "'cancelled' (`reason`: rolled_back) when the order was rolled back or returned whole "
+        "before it was rewarded"
     )
     reason: str | None
     due_at: datetime
@@ -127,3 +128,4 @@ class Referral(BaseModel):
 
 class ReferralList(BaseModel):
     data: list[Referral]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.db.models import Code as CodeRow
@@ -152,7 +152,9 @@ class ReferralRepository(Repository):
         return len(result.all())
 
     async def due(self, now: datetime, limit: int) -> list[ReferralRecord]:
-        """Pending referrals whose window has passed, locked (SKIP LOCKED: runs share them)."""
+        """Pending referrals whose window has passed, locked. One settler runs at a time (it
+        holds the feed cursor's row); SKIP LOCKED only passes over a referral a rollback is
+        cancelling right now, to be read again next round."""
         rows = await self.session.execute(
             select(*_REFERRAL_COLUMNS)
             .where(Referral.status == "pending", Referral.due_at <= now)
@@ -211,7 +213,11 @@ class ReferralRepository(Repository):
         )
 
     async def of_program(
-        self, program_id: UUID, referrer_id: str | None, limit: int
+        self,
+        program_id: UUID,
+        referrer_id: str | None,
+        limit: int,
+        before: tuple[datetime, UUID] | None = None,
     ) -> list[ReferralRecord]:
         stmt = (
             select(*_REFERRAL_COLUMNS)
@@ -221,4 +227,6 @@ class ReferralRepository(Repository):
         )
         if referrer_id is not None:
             stmt = stmt.where(Referral.referrer_id == referrer_id)
+        if before is not None:
+            stmt = stmt.where(tuple_(Referral.created_at, Referral.id) < tuple_(*before))
         return [_referral(row) for row in await self.session.execute(stmt)]
