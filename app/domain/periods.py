@@ -5,7 +5,7 @@ campaign's time zone: a day runs from its local midnight, a week from Monday, a 
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from importlib.resources import files
 from uuid import UUID
@@ -56,6 +56,23 @@ class PeriodLimits:
         if period is Period.WEEK:
             return local - timedelta(days=local.isoweekday() - 1)
         return local.replace(day=1)
+
+
+def period_bounds(period: Period, at: datetime) -> tuple[datetime, datetime]:
+    """The UTC day, week (from Monday) or month holding `at`: where it starts, and where the
+    next one does."""
+    start = PeriodLimits().starts(period, at)
+    if period is Period.DAY:
+        end = start + timedelta(days=1)
+    elif period is Period.WEEK:
+        end = start + timedelta(days=7)
+    else:
+        end = (start + timedelta(days=32)).replace(day=1)
+    return _midnight(start), _midnight(end)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 # The oldest period start a read needs: a month back, with room for any time zone.

@@ -1,7 +1,7 @@
 """Referral programs: a referrer shares a personal code; a friend's first order with it gets
 the friend reward at checkout; once that order has stood (not rolled back or wholly returned)
 for the program's window, the referrer gets the advocate reward, once, from the event feed
-(services/referrals.py), within a limit per period.
+(services/referrals.py), within a limit per UTC calendar period (periods.period_bounds).
 
 Nobody refers themselves: the code is refused (`self_referral`) to its referrer's customer id
 and to a customer whose e-mail, as the checkout sends it, is the referrer's (compared by key:
@@ -9,11 +9,8 @@ the SHA-256 of the address trimmed and lower-cased, so the address is not kept).
 """
 
 import hashlib
-from datetime import UTC, datetime, timedelta
 
 from app.domain.context import EvaluationContext
-
-PERIODS = ("day", "week", "month")
 
 
 def email_key(email: str | None) -> str | None:
@@ -30,27 +27,3 @@ def is_self_referral(
     return ctx.customer_id == referrer_id or (
         ctx.email_key is not None and ctx.email_key == referrer_email_key
     )
-
-
-def period_start(period: str, at: datetime) -> datetime:
-    """Where the UTC day, week (from Monday) or month holding `at` starts: rewards are counted
-    per calendar period in UTC."""
-    day = at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "day":
-        return day
-    if period == "week":
-        return day - timedelta(days=day.weekday())
-    if period == "month":
-        return day.replace(day=1)
-    raise ValueError(f"unknown period {period!r}")
-
-
-def period_bounds(period: str, at: datetime) -> tuple[datetime, datetime]:
-    """The UTC day, week or month holding `at`: its start, and the next one's."""
-    start = period_start(period, at)
-    if period == "day":
-        return start, start + timedelta(days=1)
-    if period == "week":
-        return start, start + timedelta(days=7)
-    following = (start + timedelta(days=32)).replace(day=1)
-    return start, following

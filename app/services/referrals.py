@@ -22,7 +22,8 @@ from app.domain.codegen import generate, parse_spec
 from app.domain.codes import normalise
 from app.domain.events import Position
 from app.domain.loyalty import ProgramStatus
-from app.domain.referrals import email_key, period_bounds
+from app.domain.periods import Period, period_bounds
+from app.domain.referrals import email_key
 from app.domain.rules import Rules, Stacking
 from app.services import balances, members
 from app.services.campaigns import CampaignTerms, check_terms, code_campaign, insert_bound_code
@@ -338,7 +339,7 @@ async def _reward(uow: UnitOfWork, referral: ReferralRecord, now: datetime) -> b
     program = await uow.referrals.program(referral.program_id)
     assert program is not None, "a referral's program exists"
     if program.max_rewards is not None and program.max_rewards_period is not None:
-        start, end = period_bounds(program.max_rewards_period, referral.due_at)
+        start, end = period_bounds(Period(program.max_rewards_period), referral.due_at)
         had = await uow.referrals.rewarded_within(program.id, referral.referrer_id, start, end)
         if had >= program.max_rewards:
             await uow.referrals.settle(referral.id, "refused", now, reason="limit_reached")

@@ -1,13 +1,14 @@
 """Referrals, pure: e-mail keys, self-referral, and the periods rewards are counted in."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from app.domain.benefits import AmountOff
 from app.domain.context import EvaluationContext
+from app.domain.periods import Period, period_bounds
 from app.domain.reasons import Reason
-from app.domain.referrals import email_key, is_self_referral, period_start
+from app.domain.referrals import email_key, is_self_referral
 from tests.unit.domain.builders import NOW, cart, line, promo, run
 
 
@@ -41,12 +42,17 @@ def test_the_engine_refuses_a_referrer_their_own_code() -> None:
 
 
 @pytest.mark.parametrize(
-    ("period", "start"),
+    ("period", "start", "end"),
     [
-        ("day", datetime(2026, 12, 2, tzinfo=UTC)),
-        ("week", datetime(2026, 11, 30, tzinfo=UTC)),
-        ("month", datetime(2026, 12, 1, tzinfo=UTC)),
+        (Period.DAY, datetime(2026, 12, 2, tzinfo=UTC), datetime(2026, 12, 3, tzinfo=UTC)),
+        (Period.WEEK, datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 12, 7, tzinfo=UTC)),
+        (Period.MONTH, datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
     ],
 )
-def test_rewards_are_counted_per_calendar_period_in_utc(period: str, start: datetime) -> None:
-    assert period_start(period, datetime(2026, 12, 2, 17, 30, tzinfo=UTC)) == start
+def test_rewards_are_counted_per_calendar_period_in_utc(
+    period: Period, start: datetime, end: datetime
+) -> None:
+    at = datetime(2026, 12, 2, 17, 30, tzinfo=UTC)
+    assert period_bounds(period, at) == (start, end)
+    # The same moment seen from another offset falls in the same UTC period.
+    assert period_bounds(period, at.astimezone(timezone(timedelta(hours=9)))) == (start, end)
