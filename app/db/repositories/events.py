@@ -11,11 +11,15 @@ from sqlalchemy import text
 from app.db.repositories.base import Repository
 from app.domain.events import Position
 
+# The feed's horizon: events of transactions older than every transaction still running (a
+# later one may yet commit events that sort before a younger one's).
+HORIZON = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
 _FEED = text(
-    """
+    f"""
     SELECT id, txid, type, subject_id, payload, created_at FROM events
     WHERE (txid, id) > (:after_txid, :after_id)
-      AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+      AND {HORIZON}
       AND (cardinality(CAST(:types AS text[])) = 0 OR type = ANY(CAST(:types AS text[])))
     ORDER BY txid, id
     LIMIT :limit

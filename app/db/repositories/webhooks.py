@@ -17,6 +17,7 @@ from app.db.models import Event as EventRow
 from app.db.models import WebhookDelivery as DeliveryRow
 from app.db.models import WebhookEndpoint as EndpointRow
 from app.db.repositories.base import Repository
+from app.db.repositories.events import HORIZON
 from app.domain.events import Position
 
 
@@ -90,9 +91,9 @@ _DELIVERY_COLUMNS = (
 # Where the feed ends now: the last event whose transaction is older than every running one
 # (an endpoint made now gets the events after it).
 _FEED_END = text(
-    """
+    f"""
     SELECT txid, id FROM events
-    WHERE txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    WHERE {HORIZON}
     ORDER BY txid DESC, id DESC
     LIMIT 1
     """
