@@ -42,7 +42,8 @@ lock: $(STAMP)
 upgrade: $(STAMP)
 	$(MAKE) lock LOCK_ARGS=--upgrade
 
-## Serve on 127.0.0.1:8000. Without DATABASE_URL, start (or reuse) a PostgreSQL under .data/postgres.
+## Serve on 127.0.0.1:8000, with one worker beside it (WORKER=0: none). Without DATABASE_URL,
+## start (or reuse) a PostgreSQL under .data/postgres.
 run: $(STAMP)
 	@set -e; \
 	export TESSERA_LOG_FORMAT="$${TESSERA_LOG_FORMAT:-console}"; \
@@ -53,9 +54,14 @@ run: $(STAMP)
 	  echo "local PostgreSQL: $$DATABASE_URL"; \
 	fi; \
 	$(BIN)/alembic upgrade head; \
-	exec $(BIN)/python -m app.serve --host 127.0.0.1 --port $${PORT:-8000}
+	if [ "$${WORKER:-1}" != 0 ]; then \
+	  TESSERA_DB__APPLICATION_NAME=tessera-worker $(BIN)/python -m app.worker & \
+	  worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	fi; \
+	$(BIN)/python -m app.serve --host 127.0.0.1 --port $${PORT:-8000}
 
-## Send webhooks (app/worker.py): against DATABASE_URL, or the local PostgreSQL `make run` uses.
+## Run the jobs, settle referrals and send webhooks (app/worker.py): against DATABASE_URL, or
+## the local PostgreSQL `make run` uses. As many at once as you like.
 worker: $(STAMP)
 	@set -e; \
 	export TESSERA_LOG_FORMAT="$${TESSERA_LOG_FORMAT:-console}"; \

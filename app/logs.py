@@ -99,6 +99,12 @@ def format_exception_safely(exc: BaseException) -> str:
     return "".join(parts).rstrip("\n")
 
 
+def describe_exception(exc: BaseException) -> str:
+    """exc's one line (`Type: message`), a database error's message left out: for errors kept
+    where others read them, such as a failed job's."""
+    return _headline(exc).strip()
+
+
 def _headline(exc: BaseException) -> str:
     if not isinstance(exc, _QUOTING_ERRORS):
         return "".join(traceback.format_exception_only(type(exc), exc))

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from fastapi import Depends, FastAPI
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.deps import check_request
 from app.api.middleware import RequestContextMiddleware
@@ -32,19 +31,15 @@ from app.api.routers import (
     validations,
 )
 from app.db.engine import Database, create_engine
-from app.db.errors import DATABASE_ERRORS
 from app.db.uow import UnitOfWork
 from app.logs import configure_logging
 from app.metrics import forget_dead_processes, process_stopping
 from app.services.api_keys import ensure_bootstrap_admin_key
 from app.services.health import ReadinessProbe
-from app.services.pools import fail_stalled_jobs
 from app.settings import Settings, get_settings
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 logger = logging.getLogger("tessera")
-# Not migrated yet, or the database is away: /readyz says so, and the service starts anyway.
-_STARTUP_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, *DATABASE_ERRORS)
 
 
 def migration_revisions() -> tuple[str, frozenset[str]]:
@@ -69,17 +64,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
             if created:
                 logger.info("installed the bootstrap admin key from TESSERA_BOOTSTRAP_ADMIN_KEY")
-        try:
-            stalled = await fail_stalled_jobs(UnitOfWork(database.sessions))
-        except _STARTUP_ERRORS:
-            logger.exception("could not look for code jobs left running")
-        else:
-            if stalled:
-                logger.warning("ended %d code job(s) left running by a stopped worker", stalled)
         # What start-up built (modules, the app, its routes and models) lives as long as the
-        # process: frozen, the collector's full passes walk only what requests and jobs made
-        # since. A million-code pool job spent 1.6 s of its 3.5 s of CPU in them without it
-        # (CPU the worker's requests share; the job's wall time is PostgreSQL's writing).
+        # process: frozen, the collector's full passes walk only what requests made since
+        # (the worker does the same for its jobs: app/worker.py).
         gc.freeze()
         yield
     finally:

@@ -31,6 +31,19 @@ class DatabaseSettings(BaseModel, frozen=True):
     statement_cache_size: int = Field(default=100, ge=0)
 
 
+class JobSettings(BaseModel, frozen=True):
+    """The worker's durable jobs (app/services/jobs.py)."""
+
+    # A running job's claim lasts this long and is renewed at every step; a worker that dies
+    # (killed, crashed, its host lost) leaves a claim that another worker takes over once it
+    # has lapsed.
+    lease_seconds: int = Field(default=60, ge=1, le=3_600)
+    # How often an idle worker looks for a due job.
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # A job that failed this many times in a row stays failed.
+    max_attempts: int = Field(default=5, ge=1, le=100)
+
+
 class ApiSettings(BaseModel, frozen=True):
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
 
@@ -101,6 +114,7 @@ class Settings(LogSettings):
     guesses: GuessSettings = GuessSettings()
     wallets: WalletSettings = WalletSettings()
     holds: HoldSettings = HoldSettings()
+    jobs: JobSettings = JobSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -24,14 +24,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import utc_now
-from app.db.engine import create_engine, create_sessionmaker
-from app.db.uow import UnitOfWork
+from app.db.engine import Database, create_engine
+from app.db.uow import StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import Scope
 from app.domain.benefits import PercentOff
 from app.domain.codegen import CodeSpec, generate
 from app.domain.conditions import Conditions, Target
 from app.domain.rules import Rules
-from app.services import api_keys, campaigns, pools
+from app.services import api_keys, campaigns, jobs, pools
 from app.services.campaigns import CampaignTerms
 from app.services.pools import BATCH_SIZE, GenerationTerms
 from app.settings import Settings
@@ -84,11 +84,18 @@ async def copy_ceiling(engine: AsyncEngine, spec: CodeSpec, count: int) -> float
 
 
 async def run(url: str, counts: list[int]) -> dict[str, Any]:
-    engine = create_engine(Settings(database_url=url))
-    sessions = create_sessionmaker(engine)
+    settings = Settings(database_url=url)
+    engine = create_engine(settings)
+    database = Database.on(engine)
 
     def new_uow() -> UnitOfWork:
-        return UnitOfWork(sessions)
+        return UnitOfWork(database.sessions)
+
+    # The job runs here as a worker process runs it (app/worker.py), without the wait for its
+    # poll.
+    worker = jobs.Worker(
+        new_uow, lambda: StatementUnitOfWork(database.connect_for_read), settings, "bench"
+    )
 
     key = await api_keys.create_api_key(new_uow(), "bench", [Scope.ADMIN], actor=None)
     # As the service's start-up does (app/main.py): the jobs run with what was built so far
@@ -110,7 +117,9 @@ async def run(url: str, counts: list[int]) -> dict[str, Any]:
         psql(url, "CHECKPOINT")
         started = time.perf_counter()
         job = await pools.start_generation(new_uow(), campaign.id, key.record.id, terms)
-        await pools.run_generation(new_uow, job, terms)
+        ran = await jobs.run_one(worker, utc_now())
+        assert ran is not None
+        assert ran.outcome is jobs.Outcome.SUCCEEDED, ran
         seconds = time.perf_counter() - started
         done = await pools.get_job(new_uow(), job.id)
         async with engine.connect() as conn:

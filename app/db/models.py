@@ -458,6 +458,48 @@ class CodeJob(Base):
     finished_at: Mapped[datetime | None]
 
 
+class Job(Base):
+    """Durable work for the workers (app/services/jobs.py): queued until run_at, then claimed
+    with a lease (a token and an end); a running job whose lease lapsed lost its worker and is
+    claimed again. Periodic jobs carry a dedupe_key naming their slot, so a slot is enqueued
+    once however many workers tick."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed')", name="known_status"
+        ),
+        CheckConstraint(
+            "status <> 'running' OR (lease_token IS NOT NULL AND lease_until IS NOT NULL)",
+            name="running_has_lease",
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        UniqueConstraint("dedupe_key"),
+        # The claim reads only queued and running jobs, a handful beside the finished ones.
+        Index(
+            "ix_jobs_active_run_at",
+            "run_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+        # The purge finds finished jobs by age.
+        Index("ix_jobs_finished_at", "finished_at"),
+    )
+
+    id: Mapped[uuid.UUID] = _id()
+    kind: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'queued'"))
+    run_at: Mapped[datetime] = _created_at()
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    lease_token: Mapped[uuid.UUID | None]
+    lease_until: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+    finished_at: Mapped[datetime | None]
+
+
 class IssuingLimit(Base):
     """What one API key may hand out as support codes: per code, and per UTC day in total."""
 

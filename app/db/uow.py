@@ -18,6 +18,7 @@ from app.db.repositories.codes import CodeRepository
 from app.db.repositories.events import EventRepository
 from app.db.repositories.guesses import GuessRepository
 from app.db.repositories.idempotency import IdempotencyRepository
+from app.db.repositories.jobs import JobRepository
 from app.db.repositories.ledger import LedgerRepository
 from app.db.repositories.loyalty import LoyaltyRepository
 from app.db.repositories.pools import PoolRepository
@@ -38,6 +39,7 @@ class UnitOfWork:
     webhooks: WebhookRepository
     guesses: GuessRepository
     idempotency: IdempotencyRepository
+    jobs: JobRepository
     ledger: LedgerRepository
     loyalty: LoyaltyRepository
     pools: PoolRepository
@@ -67,6 +69,7 @@ class UnitOfWork:
         self.webhooks = WebhookRepository.from_session(session)
         self.guesses = GuessRepository.from_session(session)
         self.idempotency = IdempotencyRepository.from_session(session)
+        self.jobs = JobRepository.from_session(session)
         self.ledger = LedgerRepository.from_session(session)
         self.loyalty = LoyaltyRepository.from_session(session)
         self.pools = PoolRepository.from_session(session)

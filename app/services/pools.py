@@ -1,15 +1,15 @@
 """Pools of unique codes: generating them in bulk as a job, and claiming one per customer."""
 
-import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from app.clock import utc_now
 from app.db.errors import DuplicateKeyError
 from app.db.uow import UnitOfWork
+from app.domain import jobs
 from app.domain.audit import Action, AuditEntry
 from app.domain.campaigns import Code, CodeSource
 from app.domain.codegen import DEFAULT_CHARSET, CodeSpec, CodeSpecError, generate, parse_spec
@@ -32,8 +32,6 @@ from app.services.errors import (
     JobNotFound,
     PoolExhausted,
 )
-
-logger = logging.getLogger("tessera.pools")
 
 # Codes written per transaction: the job's progress moves in these steps, and memory holds one
 # batch at a time whatever the count.
@@ -84,11 +82,29 @@ class GenerationTerms:
             terms["expires_at"] = self.expires_at.isoformat()
         return terms
 
+    @classmethod
+    def from_json(cls, terms: Mapping[str, Any]) -> "GenerationTerms":
+        """The terms as_json wrote (a code job's spec)."""
+        expires_at = terms.get("expires_at")
+        return cls(
+            **{
+                **terms,
+                "expires_at": None if expires_at is None else datetime.fromisoformat(expires_at),
+            }
+        )
+
 
 async def start_generation(
-    uow: UnitOfWork, campaign_id: UUID, api_key_id: UUID, terms: GenerationTerms
+    uow: UnitOfWork,
+    campaign_id: UUID,
+    api_key_id: UUID,
+    terms: GenerationTerms,
+    *,
+    batch_size: int | None = None,
 ) -> CodeJob:
-    """Check the request and record the job; run_generation then does the work."""
+    """Check the request, record the code job and queue the job that writes its codes, in one
+    transaction: a recorded code job always has a job to run it (a worker's: services/jobs.py),
+    whatever stops when. batch_size overrides BATCH_SIZE for this job (tests)."""
     terms.code_spec()
     async with uow:
         await code_campaign(uow, campaign_id)
@@ -99,6 +115,10 @@ async def start_generation(
             requested=terms.count,
             spec=terms.as_json(),
         )
+        payload: dict[str, Any] = {"code_job_id": str(job.id)}
+        if batch_size is not None:
+            payload["batch_size"] = batch_size
+        await uow.jobs.enqueue(jobs.JobKind.GENERATE_CODES, payload)
         await uow.audit.record(
             AuditEntry(
                 Action.CODES_GENERATION_STARTED,
@@ -114,26 +134,48 @@ async def start_generation(
 
 async def run_generation(
     new_uow: Callable[[], UnitOfWork],
-    job: CodeJob,
-    terms: GenerationTerms,
+    job_id: UUID,
+    begin_batch: Callable[[UnitOfWork], Awaitable[None]],
     batch_size: int = BATCH_SIZE,
 ) -> None:
-    """Write the job's codes batch by batch, each batch and the job's progress in one
-    transaction, so the job's count is always the number of codes that exist. Codes that
-    collide with existing ones are drawn again. A failure ends the job as failed, with the
-    codes written so far kept and counted."""
-    spec = terms.code_spec()
-    shape = PoolCodes(
-        CodeSource.GENERATED, terms.max_redemptions, terms.per_customer_limit, terms.expires_at
-    )
-    remaining = job.requested
+    """Write the rest of a code job's codes, from its count of those written to exactly the
+    count requested, batch by batch. Each batch is one transaction: begin_batch first (the
+    caller's fence: it renews the lease of the job running this, locking that job's row, and
+    raises to stop), then the code job's count is read, the codes written and counted, and the
+    transaction commits. So the count is always the number of codes that exist, and a run that
+    takes over from a dead one continues from it. Codes that collide with existing ones are
+    drawn again. The code job succeeds with its last batch; a failure is raised to the caller,
+    which tries again later or ends the code job (fail_generation)."""
+    shape: PoolCodes | None = None
+    spec: CodeSpec | None = None
     fruitless = 0
-    try:
-        while remaining > 0:
-            # Generated codes are ASCII: lower() is their normalised form.
-            batch = [(code, code.lower()) for code in generate(spec, min(batch_size, remaining))]
-            ids = time_ordered_ids(len(batch), utc_now())
-            async with new_uow() as uow:
+    while True:
+        async with new_uow() as uow:
+            await begin_batch(uow)
+            # Read after the fence: the job's row is locked now, and only its holder writes
+            # this code job, so the count cannot move until this transaction ends.
+            job = await uow.pools.get_job(job_id)
+            if job is None:
+                raise JobNotFound(f"No code job has id {job_id}.")
+            if job.status is not JobStatus.RUNNING:
+                return
+            if spec is None or shape is None:
+                terms = GenerationTerms.from_json(job.spec)
+                spec = terms.code_spec()
+                shape = PoolCodes(
+                    CodeSource.GENERATED,
+                    terms.max_redemptions,
+                    terms.per_customer_limit,
+                    terms.expires_at,
+                )
+            remaining = job.requested - job.created
+            written = 0
+            if remaining > 0:
+                # Generated codes are ASCII: lower() is their normalised form.
+                batch = [
+                    (code, code.lower()) for code in generate(spec, min(batch_size, remaining))
+                ]
+                ids = time_ordered_ids(len(batch), utc_now())
                 if await uow.pools.copy_codes(job.campaign_id, batch, ids, shape):
                     written = len(batch)
                 else:
@@ -141,31 +183,29 @@ async def run_generation(
                     await uow.pools.stage(batch)
                     written = await uow.pools.insert_staged(job.campaign_id, shape)
                 await uow.pools.add_progress(job.id, written)
-                await uow.commit()
-            remaining -= written
-            fruitless = 0 if written else fruitless + 1
-            if fruitless >= _FRUITLESS_BATCHES:
-                raise RuntimeError("every newly drawn code was already taken")
-        status, error = JobStatus.SUCCEEDED, None
-    except Exception as exc:
-        logger.exception("code generation job %s failed", job.id)
-        status = JobStatus.FAILED
-        error = f"Stopped with {job.requested - remaining} of {job.requested} codes written: {exc}"
-    async with new_uow() as uow:
-        await uow.pools.finish_job(job.id, status, error)
-        await uow.commit()
+            if written == remaining:
+                await uow.pools.finish_job(job.id, JobStatus.SUCCEEDED)
+            await uow.commit()
+        if written == remaining:
+            return
+        fruitless = 0 if written else fruitless + 1
+        if fruitless >= _FRUITLESS_BATCHES:
+            raise RuntimeError("every newly drawn code was already taken")
 
 
-# A running job whose count has not moved for this long lost its worker.
-STALLED_AFTER = timedelta(minutes=5)
-
-
-async def fail_stalled_jobs(uow: UnitOfWork) -> int:
-    """Run at start-up: jobs left running by a worker that stopped are ended as failed."""
-    async with uow:
-        count = await uow.pools.fail_stalled_jobs(STALLED_AFTER)
-        await uow.commit()
-    return count
+async def fail_generation(uow: UnitOfWork, job_id: UUID, reason: str) -> None:
+    """In the caller's transaction: end a code job that will not be tried again as failed,
+    saying how many of its codes were written (they exist and are counted) and why (reason, a
+    sentence)."""
+    job = await uow.pools.get_job(job_id)
+    if job is None or job.status is not JobStatus.RUNNING:
+        return
+    await uow.pools.finish_job(
+        job_id,
+        JobStatus.FAILED,
+        f"Stopped with {job.created} of {job.requested} codes written. {reason} The codes "
+        "written exist and are counted; start a new job for the rest.",
+    )
 
 
 async def get_job(uow: UnitOfWork, job_id: UUID) -> CodeJob:

@@ -5,8 +5,12 @@ import pytest
 from fastapi import FastAPI
 
 from app.api.deps import request_time
+from app.db.engine import Database
 from app.domain.api_keys import Scope
+from app.services.jobs import Worker
+from app.settings import Settings
 from tests.factories import Factory, bearer
+from tests.workers import worker_on
 
 
 @pytest.fixture
@@ -17,6 +21,13 @@ async def admin(factory: Factory) -> dict[str, str]:
 @pytest.fixture
 async def checkout(factory: Factory) -> dict[str, str]:
     return bearer(await factory.api_key(Scope.CHECKOUT, name="checkout"))
+
+
+@pytest.fixture
+def worker(database: Database, settings: Settings) -> Worker:
+    """The worker's means inside the test's transaction: tests run the jobs the API queued
+    with tests.workers.run_due_jobs, where a worker process would."""
+    return worker_on(database, settings)
 
 
 @pytest.fixture

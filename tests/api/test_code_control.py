@@ -5,6 +5,7 @@ import pytest
 from httpx import AsyncClient
 
 from app.domain.api_keys import Scope
+from app.services.jobs import Worker
 from tests.api.test_checkout import CART, idem, redeem
 from tests.api.test_loyalty import create_program, earn
 from tests.api.test_pools import generate
@@ -71,10 +72,15 @@ class TestDisable:
         assert actions == ["code.enabled", "code.disabled", "code.disabled", "code.created"]
 
     async def test_a_disabled_pool_code_is_not_handed_out_nor_offered(
-        self, client: AsyncClient, admin: dict[str, str], support: dict[str, str], factory: Factory
+        self,
+        client: AsyncClient,
+        admin: dict[str, str],
+        support: dict[str, str],
+        factory: Factory,
+        worker: Worker,
     ) -> None:
         campaign = await factory.campaign()
-        await generate(client, admin, campaign.id, count=2)
+        await generate(client, admin, worker, campaign.id, count=2)
         codes = (await client.get(f"/v1/campaigns/{campaign.id}/codes", headers=admin)).json()
         for code in codes["data"]:
             await client.post(f"/v1/codes/{code['id']}/disable", headers=support)
@@ -231,10 +237,10 @@ class TestEdit:
         assert unchanged.json() == cleared.json()
 
     async def test_a_pool_code_keeps_its_claim_s_customer(
-        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory, worker: Worker
     ) -> None:
         campaign = await factory.campaign()
-        await generate(client, admin, campaign.id, count=1)
+        await generate(client, admin, worker, campaign.id, count=1)
         claimed = await client.post(
             f"/v1/campaigns/{campaign.id}/claims", json={"customer_id": "ann"}, headers=admin
         )

@@ -3,20 +3,26 @@
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from httpx import AsyncClient
-from sqlalchemy import text
 
+from app.clock import utc_now
+from app.db.uow import UnitOfWork
 from app.domain.api_keys import Scope
-from app.domain.campaigns import Trigger
+from app.domain.campaigns import Code, Trigger
 from app.domain.codegen import DEFAULT_CHARSET
+from app.domain.jobs import JobStatus as QueueStatus
 from app.domain.pools import JobStatus
-from app.services import pools
+from app.services import jobs, pools
+from app.services.jobs import Lease, LeaseLost, Outcome, Worker
 from app.services.pools import GenerationTerms
 from tests.factories import Factory, bearer, cart
+from tests.workers import run_due_jobs, stopping_after
 
 
 async def all_codes(
@@ -35,26 +41,53 @@ async def all_codes(
 
 
 async def generate(
-    client: AsyncClient, admin: dict[str, str], campaign_id: UUID, **body: Any
+    client: AsyncClient, admin: dict[str, str], worker: Worker, campaign_id: UUID, **body: Any
 ) -> dict[str, Any]:
+    """Ask for a generation, then run the queued job as the worker process would."""
     response = await client.post(
         f"/v1/campaigns/{campaign_id}/code-generations", json=body, headers=admin
     )
     assert response.status_code == 202, response.text
     assert response.headers["Location"] == f"/v1/code-jobs/{response.json()['id']}"
+    assert [ran.outcome for ran in await run_due_jobs(worker)] == [Outcome.SUCCEEDED]
     return dict(response.json())
+
+
+async def admin_key_id(factory: Factory) -> UUID:
+    await factory.api_key(Scope.ADMIN, name="generator")
+    async with factory.uow() as uow:
+        [key] = [k for k in await uow.api_keys.list_all() if k.name == "generator"]
+    return key.id
+
+
+async def codes_of(factory: Factory, campaign_id: UUID) -> list[Code]:
+    async with factory.uow() as uow:
+        return await uow.codes.list_page(campaign_id, limit=1000, after=None)
+
+
+class Died(Exception):
+    """A worker process killed between two batches: nothing after this runs."""
 
 
 class TestGeneration:
     async def test_a_job_writes_the_codes_following_the_pattern(
-        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory, worker: Worker
     ) -> None:
         campaign = await factory.campaign()
-        job = await generate(client, admin, campaign.id, count=500, pattern="WELCOME-####-??**")
+        response = await client.post(
+            f"/v1/campaigns/{campaign.id}/code-generations",
+            json={"count": 500, "pattern": "WELCOME-####-??**"},
+            headers=admin,
+        )
+        assert response.status_code == 202, response.text
+        job = response.json()
         assert job["requested"] == 500
         assert job["spec"]["pattern"] == "WELCOME-####-??**"
+        # The request only queued the job: the codes are a worker's to write.
+        queued = (await client.get(f"/v1/code-jobs/{job['id']}", headers=admin)).json()
+        assert (queued["status"], queued["created"]) == ("running", 0)
 
-        # The ASGI test transport returns after the background work has run.
+        assert [ran.outcome for ran in await run_due_jobs(worker)] == [Outcome.SUCCEEDED]
         done = (await client.get(f"/v1/code-jobs/{job['id']}", headers=admin)).json()
         assert (done["status"], done["created"], done["error"]) == ("succeeded", 500, None)
         assert done["finished_at"] is not None
@@ -70,10 +103,10 @@ class TestGeneration:
         }
 
     async def test_generated_codes_redeem_once(
-        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory, worker: Worker
     ) -> None:
         campaign = await factory.campaign()
-        await generate(client, admin, campaign.id, count=1, length=12)
+        await generate(client, admin, worker, campaign.id, count=1, length=12)
         [code] = await all_codes(client, admin, campaign.id)
         checkout = bearer(await factory.api_key(Scope.CHECKOUT))
         body = {"codes": [code["code"].lower()], "cart": cart(("shirt", 1, 2000))}
@@ -169,17 +202,19 @@ class TestGeneration:
         )
         assert (missing.status_code, missing.json()["code"]) == (404, "job_not_found")
 
-    async def test_progress_is_committed_batch_by_batch(self, factory: Factory) -> None:
+    async def test_progress_is_committed_batch_by_batch(
+        self, factory: Factory, worker: Worker
+    ) -> None:
         campaign = await factory.campaign()
-        await factory.api_key(Scope.ADMIN, name="generator")
-        async with factory.uow() as uow:
-            [key] = [k for k in await uow.api_keys.list_all() if k.name == "generator"]
+        key_id = await admin_key_id(factory)
         terms = GenerationTerms(count=250, length=8, max_redemptions=3)
-        job = await pools.start_generation(factory.uow(), campaign.id, key.id, terms)
+        job = await pools.start_generation(
+            factory.uow(), campaign.id, key_id, terms, batch_size=100
+        )
         seen: list[int] = []
 
         class Watching:
-            """A unit of work that notes the job's count each time a batch commits."""
+            """A unit of work that notes the job's count each time it ends."""
 
             def __init__(self) -> None:
                 self.inner = factory.uow()
@@ -191,47 +226,138 @@ class TestGeneration:
                 await self.inner.__aexit__(*exc)
                 seen.append((await pools.get_job(factory.uow(), job.id)).created)
 
-        await pools.run_generation(Watching, job, terms, batch_size=100)  # type: ignore[arg-type]
-        assert seen[:3] == [100, 200, 250]
+        watched = replace(worker, new_uow=Watching)  # type: ignore[arg-type]
+        ran = await jobs.run_one(watched, utc_now())
+
+        assert ran is not None
+        assert (ran.outcome, ran.attempt) == (Outcome.SUCCEEDED, 1)
+        # The claim, three batches (the last ends the code job), the job's end.
+        assert seen == [0, 100, 200, 250, 250]
         finished = await pools.get_job(factory.uow(), job.id)
         assert (finished.status, finished.created) == (JobStatus.SUCCEEDED, 250)
-        async with factory.uow() as uow:
-            codes = await uow.codes.list_page(campaign.id, limit=1000, after=None)
+        codes = await codes_of(factory, campaign.id)
         assert len(codes) == 250
         assert {c.max_redemptions for c in codes} == {3}
 
-    async def test_jobs_left_running_by_a_stopped_worker_are_ended(self, factory: Factory) -> None:
+    async def test_a_job_whose_worker_died_is_taken_over_and_written_to_the_count(
+        self, factory: Factory, worker: Worker
+    ) -> None:
         campaign = await factory.campaign()
-        await factory.api_key(Scope.ADMIN, name="generator")
-        async with factory.uow() as uow:
-            [key] = [k for k in await uow.api_keys.list_all() if k.name == "generator"]
-        terms = GenerationTerms(count=10)
-        stale = await pools.start_generation(factory.uow(), campaign.id, key.id, terms)
-        fresh = await pools.start_generation(factory.uow(), campaign.id, key.id, terms)
-        async with factory.uow() as uow:
-            await uow.session.execute(
-                text(
-                    "UPDATE code_jobs SET updated_at = now() - interval '6 minutes' WHERE id = :id"
-                ),
-                {"id": stale.id},
-            )
-            await uow.commit()
+        terms = GenerationTerms(count=250, length=8)
+        code_job = await pools.start_generation(
+            factory.uow(), campaign.id, await admin_key_id(factory), terms, batch_size=100
+        )
+        now = utc_now()
+        dead = await claimed(factory, worker, now)
+        await write_one_batch_then_die(worker, dead, code_job.id)
+        assert (await pools.get_job(factory.uow(), code_job.id)).created == 100
 
-        assert await pools.fail_stalled_jobs(factory.uow()) == 1
+        # Nobody takes the job while its lease lasts; once it has lapsed, the next worker does.
+        assert await jobs.run_one(worker, now) is None
+        lapsed = now + timedelta(seconds=worker.settings.jobs.lease_seconds + 1)
+        ran = await jobs.run_one(worker, lapsed)
 
-        ended = await pools.get_job(factory.uow(), stale.id)
-        assert ended.status is JobStatus.FAILED
-        assert ended.error is not None
-        assert ended.error.startswith("Interrupted")
-        assert (await pools.get_job(factory.uow(), fresh.id)).status is JobStatus.RUNNING
+        assert ran is not None
+        assert (ran.outcome, ran.attempt) == (Outcome.SUCCEEDED, 2)
+        finished = await pools.get_job(factory.uow(), code_job.id)
+        assert (finished.status, finished.created, finished.error) == (
+            JobStatus.SUCCEEDED,
+            250,
+            None,
+        )
+        codes = await codes_of(factory, campaign.id)
+        assert len({c.code.lower() for c in codes}) == len(codes) == 250
+        # The dead worker's token moves nothing any more.
+        async with factory.uow() as uow:
+            with pytest.raises(LeaseLost):
+                await dead.begin_step(uow)
+
+    async def test_a_job_out_of_attempts_ends_its_code_job_saying_how_far_it_got(
+        self, factory: Factory, worker: Worker
+    ) -> None:
+        campaign = await factory.campaign()
+        terms = GenerationTerms(count=250, length=8)
+        code_job = await pools.start_generation(
+            factory.uow(), campaign.id, await admin_key_id(factory), terms, batch_size=100
+        )
+        lease = timedelta(seconds=worker.settings.jobs.lease_seconds + 1)
+        now = utc_now()
+        await write_one_batch_then_die(worker, await claimed(factory, worker, now), code_job.id)
+        # Every later worker dies too, before writing anything.
+        for attempt in range(2, worker.settings.jobs.max_attempts + 1):
+            now += lease
+            assert (await claimed(factory, worker, now)).job.attempts == attempt
+
+        ran = await jobs.run_one(worker, now + lease)
+
+        assert ran is not None
+        assert ran.outcome is Outcome.FAILED
+        failed = await pools.get_job(factory.uow(), code_job.id)
+        assert (failed.status, failed.created) == (JobStatus.FAILED, 100)
+        assert failed.error == (
+            "Stopped with 100 of 250 codes written. Its worker stopped during the last of its "
+            "5 attempts. The codes written exist and are counted; start a new job for the rest."
+        )
+        assert failed.finished_at is not None
+        assert len(await codes_of(factory, campaign.id)) == 100
+        async with factory.uow() as uow:
+            job = await uow.jobs.get(ran.job_id)
+        assert job is not None
+        assert (job.status, job.attempts) == (QueueStatus.FAILED, 5)
+
+    async def test_a_stopping_worker_gives_the_job_back_between_batches(
+        self, factory: Factory, worker: Worker
+    ) -> None:
+        campaign = await factory.campaign()
+        terms = GenerationTerms(count=250, length=8)
+        code_job = await pools.start_generation(
+            factory.uow(), campaign.id, await admin_key_id(factory), terms, batch_size=100
+        )
+
+        ran = await jobs.run_one(stopping_after(worker, 2), utc_now())
+
+        assert ran is not None
+        assert ran.outcome is Outcome.RELEASED
+        assert (await pools.get_job(factory.uow(), code_job.id)).created == 200
+        async with factory.uow() as uow:
+            job = await uow.jobs.get(ran.job_id)
+        assert job is not None
+        # Due at once, and the stop did not count as an attempt.
+        assert (job.status, job.attempts, job.lease_token) == (QueueStatus.QUEUED, 0, None)
+        [again] = await run_due_jobs(worker)
+        assert (again.job_id, again.outcome, again.attempt) == (job.id, Outcome.SUCCEEDED, 1)
+        assert len(await codes_of(factory, campaign.id)) == 250
+
+
+async def claimed(factory: Factory, worker: Worker, now: datetime) -> Lease:
+    """The due job, claimed at now by a worker that will die."""
+    async with factory.uow() as uow:
+        job = await uow.jobs.claim(now, now + timedelta(seconds=worker.settings.jobs.lease_seconds))
+        await uow.commit()
+    assert job is not None
+    return Lease(job, worker, now)
+
+
+async def write_one_batch_then_die(worker: Worker, lease: Lease, code_job_id: UUID) -> None:
+    batches = 0
+
+    async def begin_batch(uow: UnitOfWork) -> None:
+        nonlocal batches
+        if batches == 1:
+            raise Died
+        batches += 1
+        await lease.begin_step(uow)
+
+    with pytest.raises(Died):
+        await pools.run_generation(worker.new_uow, code_job_id, begin_batch, batch_size=100)
 
 
 class TestClaims:
     async def test_each_customer_gets_one_code_and_keeps_it(
-        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory, worker: Worker
     ) -> None:
         campaign = await factory.campaign()
-        await generate(client, admin, campaign.id, count=3)
+        await generate(client, admin, worker, campaign.id, count=3)
         support = bearer(await factory.api_key(Scope.SUPPORT))
         url = f"/v1/campaigns/{campaign.id}/claims"
 
@@ -253,10 +379,10 @@ class TestClaims:
         assert (empty.status_code, empty.json()["code"]) == (409, "pool_exhausted")
 
     async def test_a_claimed_code_is_bound_to_its_customer(
-        self, client: AsyncClient, admin: dict[str, str], factory: Factory
+        self, client: AsyncClient, admin: dict[str, str], factory: Factory, worker: Worker
     ) -> None:
         campaign = await factory.campaign()
-        await generate(client, admin, campaign.id, count=1)
+        await generate(client, admin, worker, campaign.id, count=1)
         claimed = await client.post(
             f"/v1/campaigns/{campaign.id}/claims", json={"customer_id": "ann"}, headers=admin
         )

@@ -10,6 +10,7 @@ from app.domain.api_keys import Scope
 from app.domain.benefits import AmountOff, PercentOff
 from app.domain.campaigns import Trigger
 from app.domain.conditions import Conditions
+from app.services.jobs import Worker
 from tests.api.test_pools import generate
 from tests.factories import Factory, bearer, cart
 
@@ -31,7 +32,11 @@ async def qualify(
 
 
 async def test_offers_what_applies_best_first_and_what_almost_does(
-    client: AsyncClient, checkout: dict[str, str], admin: dict[str, str], factory: Factory
+    client: AsyncClient,
+    checkout: dict[str, str],
+    admin: dict[str, str],
+    factory: Factory,
+    worker: Worker,
 ) -> None:
     over_30 = Conditions(min_subtotal_amounts={"EUR": 3000})
     await factory.campaign(
@@ -41,7 +46,7 @@ async def test_offers_what_applies_best_first_and_what_almost_does(
     await factory.code(sorry, "SORRY-ANN", customer_id="ann", max_redemptions=1)
     advertised = await factory.campaign(AmountOff({"EUR": 300}), name="Newsletter")
     await factory.code(advertised, "NEWS3")
-    await generate(client, admin, advertised.id, count=2)  # pool codes are never offered
+    await generate(client, admin, worker, advertised.id, count=2)  # pool codes are never offered
     patched = await client.patch(
         f"/v1/campaigns/{advertised.id}", json={"advertised": True}, headers=admin
     )

@@ -2,32 +2,45 @@
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from uuid import UUID
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.engine import SessionFactory
-from app.db.uow import UnitOfWork
+from app.db.engine import Database, SessionFactory
 from app.domain.api_keys import Scope
 from app.domain.pools import JobStatus
 from app.services import pools
+from app.services.jobs import Outcome, Worker
 from app.services.pools import GenerationTerms
+from app.settings import Settings
 from tests.factories import Factory, bearer
+from tests.workers import empty_jobs, run_due_jobs, worker_on
 
 pytestmark = pytest.mark.concurrency
 
 
-async def generated(
-    factory: Factory, sessionmaker: SessionFactory, campaign_id: object, count: int
-) -> None:
+@pytest.fixture
+async def worker(
+    engine: AsyncEngine, settings: Settings, committing_sessionmaker: SessionFactory
+) -> AsyncIterator[Worker]:
+    """A worker's means on committing connections, on an empty queue that is emptied again
+    afterwards."""
+    await empty_jobs(engine)
+    yield worker_on(Database.on(engine), settings)
+    await empty_jobs(engine)
+
+
+async def generated(factory: Factory, worker: Worker, campaign_id: UUID, count: int) -> None:
     await factory.api_key(Scope.ADMIN, name="pool admin")
     async with factory.uow() as uow:
         [key] = [k for k in await uow.api_keys.list_all() if k.name == "pool admin"]
     terms = GenerationTerms(count=count)
-    job = await pools.start_generation(factory.uow(), campaign_id, key.id, terms)  # type: ignore[arg-type]
-    await pools.run_generation(lambda: UnitOfWork(sessionmaker), job, terms)
+    job = await pools.start_generation(factory.uow(), campaign_id, key.id, terms)
+    assert [ran.outcome for ran in await run_due_jobs(worker)] == [Outcome.SUCCEEDED]
     finished = await pools.get_job(factory.uow(), job.id)
     assert (finished.status, finished.created) == (JobStatus.SUCCEEDED, count)
 
@@ -37,11 +50,11 @@ class TestClaims:
         self,
         racing_client: AsyncClient,
         committing_factory: Factory,
-        committing_sessionmaker: SessionFactory,
+        worker: Worker,
         engine: AsyncEngine,
     ) -> None:
         campaign = await committing_factory.campaign()
-        await generated(committing_factory, committing_sessionmaker, campaign.id, 220)
+        await generated(committing_factory, worker, campaign.id, 220)
         support = bearer(await committing_factory.api_key(Scope.SUPPORT))
         url = f"/v1/campaigns/{campaign.id}/claims"
 
@@ -71,11 +84,11 @@ class TestClaims:
         self,
         racing_client: AsyncClient,
         committing_factory: Factory,
-        committing_sessionmaker: SessionFactory,
+        worker: Worker,
         engine: AsyncEngine,
     ) -> None:
         campaign = await committing_factory.campaign()
-        await generated(committing_factory, committing_sessionmaker, campaign.id, 100)
+        await generated(committing_factory, worker, campaign.id, 100)
         support = bearer(await committing_factory.api_key(Scope.SUPPORT))
         url = f"/v1/campaigns/{campaign.id}/claims"
 
@@ -97,11 +110,11 @@ class TestGeneration:
     async def test_a_hundred_thousand_codes_are_written_once_each(
         self,
         committing_factory: Factory,
-        committing_sessionmaker: SessionFactory,
+        worker: Worker,
         engine: AsyncEngine,
     ) -> None:
         campaign = await committing_factory.campaign()
-        await generated(committing_factory, committing_sessionmaker, campaign.id, 100_000)
+        await generated(committing_factory, worker, campaign.id, 100_000)
         async with engine.connect() as conn:
             counts = (
                 await conn.execute(
@@ -121,7 +134,7 @@ class TestGeneration:
     async def test_a_drawn_code_that_exists_already_is_drawn_again(
         self,
         committing_factory: Factory,
-        committing_sessionmaker: SessionFactory,
+        worker: Worker,
         engine: AsyncEngine,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
@@ -131,7 +144,7 @@ class TestGeneration:
         await committing_factory.code(campaign, "TAKEN0001")
         draws = iter([["FRESH0001", "TAKEN0001", "FRESH0002"], ["FRESH0003"]])
         monkeypatch.setattr(pools, "generate", lambda spec, count: next(draws)[:count])
-        await generated(committing_factory, committing_sessionmaker, campaign.id, 3)
+        await generated(committing_factory, worker, campaign.id, 3)
         async with engine.connect() as conn:
             codes = await conn.execute(
                 text("SELECT code, source FROM codes WHERE campaign_id = :id ORDER BY code"),

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 
 from app.logs import (
@@ -15,6 +16,7 @@ from app.logs import (
     RequestIdFilter,
     configure_logging,
     current_request_id,
+    describe_exception,
 )
 
 # 2026-12-01T15:07:09.123Z
@@ -63,6 +65,16 @@ class TestJson:
     def test_uvicorns_coloured_copy_is_left_out(self) -> None:
         entry = json.loads(JsonFormatter().format(record(color_message="\x1b[1mhello\x1b[0m")))
         assert "color_message" not in entry
+
+
+class TestDescribeException:
+    def test_one_line_and_a_database_error_s_message_withheld(self) -> None:
+        assert describe_exception(RuntimeError("no code left")) == "RuntimeError: no code left"
+        quoting = asyncpg.UniqueViolationError("Key (code)=(SECRET-CODE) already exists.")
+        described = describe_exception(quoting)
+        assert "SECRET-CODE" not in described
+        assert "UniqueViolationError" in described
+        assert "\n" not in described
 
 
 class TestConsole:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import AdminKey, NowDep, SupportKey, UowDep, UowFactoryDep
@@ -26,11 +26,14 @@ router = APIRouter(tags=["pools"])
     response_model=CodeJob,
     summary="Generate a pool of unique codes (a job: follow it at its Location)",
     description=(
-        "Checks the spec, records a job and answers at once; the codes are then written in "
-        "batches of 20,000, each batch committed with the job's `created` count. Codes are "
-        "drawn from a CSPRNG and kept unique by the database. A spec whose space is too small "
-        "for the count is refused with `code_space_too_small`, giving the space and the "
-        "largest count it allows."
+        "Checks the spec, records a job and queues it, and answers at once. A worker then "
+        "writes the codes (`python -m app.worker`, `make worker`: one must be running, or "
+        "the job waits in the queue), in batches of 20,000, each batch committed with the "
+        "job's `created` count. If the worker stops, another (or the same, restarted) takes "
+        "the job over once its lease lapses and continues from `created`, so the job ends "
+        "with exactly `requested` codes. Codes are drawn from a CSPRNG and kept unique by "
+        "the database. A spec whose space is too small for the count is refused with "
+        "`code_space_too_small`, giving the space and the largest count it allows."
     ),
     responses=problem_responses(400, 401, 403, 404, 413, 422),
 )
@@ -38,14 +41,10 @@ async def generate_codes(
     campaign_id: UUID,
     body: CodeGenerationCreate,
     response: Response,
-    background: BackgroundTasks,
     uow: UowDep,
-    new_uow: UowFactoryDep,
     api_key: AdminKey,
 ) -> CodeJob:
-    terms = body.to_terms()
-    job = await service.start_generation(uow, campaign_id, api_key.id, terms)
-    background.add_task(service.run_generation, new_uow, job, terms)
+    job = await service.start_generation(uow, campaign_id, api_key.id, body.to_terms())
     response.headers["Location"] = f"/v1/code-jobs/{job.id}"
     return CodeJob.of(job)
 

@@ -1,7 +1,7 @@
 """Pools of unique codes: bulk writes by COPY, claims by SKIP LOCKED, the jobs that fill them."""
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -277,27 +277,6 @@ class PoolRepository(Repository):
             .where(CodeJobRow.id == job_id)
             .values(created=CodeJobRow.created + created, updated_at=func.now())
         )
-
-    async def fail_stalled_jobs(self, idle: timedelta) -> int:
-        """End as failed the running jobs whose count has not moved for idle: their worker is
-        gone (each batch moves it within seconds)."""
-        stalled = (
-            await self.session.execute(
-                update(CodeJobRow)
-                .where(
-                    CodeJobRow.status == JobStatus.RUNNING.value,
-                    CodeJobRow.updated_at < func.now() - idle,
-                )
-                .values(
-                    status=JobStatus.FAILED.value,
-                    error="Interrupted: the worker running it stopped. The codes written so "
-                    "far exist and are counted; start a new job for the rest.",
-                    finished_at=func.now(),
-                )
-                .returning(CodeJobRow.id)
-            )
-        ).all()
-        return len(stalled)
 
     async def finish_job(self, job_id: UUID, status: JobStatus, error: str | None = None) -> None:
         await self.session.execute(
