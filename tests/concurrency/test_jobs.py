@@ -298,6 +298,7 @@ class WorkerProcess:
     async def start(cls, settings: Settings) -> "WorkerProcess":
         env = clean_env(
             DATABASE_URL=settings.database_url,
+            TESSERA_DB__POOLER=settings.db.pooler,
             TESSERA_JOBS__LEASE_SECONDS="2",
             TESSERA_JOBS__POLL_SECONDS="0.1",
             TESSERA_LOG_FORMAT="json",

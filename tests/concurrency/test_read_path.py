@@ -17,12 +17,15 @@ from app.settings import DatabaseSettings, Settings
 from tests.factories import Factory, bearer, cart
 
 pytestmark = pytest.mark.concurrency
+# The name the one connection goes by in pg_stat_activity, so that the test ends it alone.
+ONE_CONNECTION = "tessera-one-connection"
 
 
 @pytest.fixture
 async def one_connection_client(settings: Settings) -> AsyncIterator[AsyncClient]:
     """The service on its own engine with a single pooled connection."""
-    own = settings.model_copy(update={"db": DatabaseSettings(pool_size=1, max_overflow=0)})
+    one = DatabaseSettings(pool_size=1, max_overflow=0, application_name=ONE_CONNECTION)
+    own = settings.model_copy(update={"db": one})
     engine = create_engine(own)
     database = Database.on(engine)
     app: FastAPI = create_app(own)
@@ -47,8 +50,9 @@ async def test_a_lost_read_connection_is_a_503_and_is_replaced(
             await admin.execute(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = 'tessera' AND datname = current_database()"
-                )
+                    "WHERE application_name = :name AND datname = current_database()"
+                ),
+                {"name": ONE_CONNECTION},
             )
         ).scalar_one()
     assert terminated == 1

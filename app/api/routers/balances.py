@@ -7,6 +7,7 @@ from app.api.deps import (
     CheckoutOrSupportKey,
     IdempotencyKeyDep,
     NowDep,
+    ReplicaUowDep,
     SettingsDep,
     UowDep,
     idempotency_claim,
@@ -94,7 +95,7 @@ async def look_up_gift_card(
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def gift_card_balance(
-    gift_card_id: UUID, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
+    gift_card_id: UUID, uow: ReplicaUowDep, _: CheckoutOrSupportKey, now: NowDep
 ) -> OrjsonResponse:
     return OrjsonResponse(await service.gift_card_balance(uow, gift_card_id, now))
 
@@ -107,7 +108,7 @@ async def gift_card_balance(
 )
 async def gift_card_history(
     gift_card_id: UUID,
-    uow: UowDep,
+    uow: ReplicaUowDep,
     _: CheckoutOrSupportKey,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
@@ -152,7 +153,7 @@ async def top_up(
     responses=problem_responses(401, 403, 422, 503),
 )
 async def customer_wallets(
-    customer_id: CustomerPath, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
+    customer_id: CustomerPath, uow: ReplicaUowDep, _: CheckoutOrSupportKey, now: NowDep
 ) -> OrjsonResponse:
     wallets = await service.customer_wallets(uow, customer_id, now)
     return OrjsonResponse({"data": wallets})

@@ -3,7 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from app.api.deps import AdminKey, NowDep, SupportKey, UowDep
+from app.api.deps import AdminKey, NowDep, ReplicaUowDep, SupportKey, UowDep
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.schemas.campaigns import (
@@ -74,7 +74,7 @@ async def create_campaign(body: CampaignCreate, uow: UowDep, key: AdminKey) -> C
     responses=problem_responses(401, 403, 422),
 )
 async def list_campaigns(
-    uow: UowDep,
+    uow: ReplicaUowDep,
     _: AdminKey,
     status: CampaignStatus | None = None,
     trigger: Trigger | None = None,
@@ -186,7 +186,7 @@ async def create_code(campaign_id: UUID, body: CodeCreate, uow: UowDep, key: Adm
 )
 async def list_codes(
     campaign_id: UUID,
-    uow: UowDep,
+    uow: ReplicaUowDep,
     _: AdminKey,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,

@@ -3,7 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import AdminKey, NowDep, UowDep
+from app.api.deps import AdminKey, NowDep, ReplicaUowDep, UowDep
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
@@ -111,7 +111,7 @@ async def enable_endpoint(endpoint_id: UUID, uow: UowDep, key: AdminKey) -> Orjs
 )
 async def list_deliveries(
     endpoint_id: UUID,
-    uow: UowDep,
+    uow: ReplicaUowDep,
     _: AdminKey,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,

@@ -11,6 +11,8 @@ from app.api.deps import (
     DeferredCheckoutOrSupportKey,
     IdempotencyKeyDep,
     NowDep,
+    ReplicaStatementsDep,
+    ReplicaUowDep,
     StatementsDep,
     SupportKey,
     UowDep,
@@ -84,7 +86,7 @@ async def create_program(body: ProgramCreate, uow: UowDep, key: AdminKey, now: N
     responses=problem_responses(401, 403, 422),
 )
 async def list_programs(
-    uow: UowDep, _: AdminKey, limit: LimitQuery = 50, cursor: CursorQuery = None
+    uow: ReplicaUowDep, _: AdminKey, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> ProgramList:
     programs = await loyalty.list_programs(uow, limit, decode_cursor(cursor))
     last = programs[-1] if len(programs) == limit else None
@@ -160,7 +162,7 @@ async def update_reward(
     summary="The program's rewards, cheapest first",
     responses=problem_responses(401, 403, 404, 422),
 )
-async def list_rewards(program_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -> RewardList:
+async def list_rewards(program_id: UUID, uow: ReplicaUowDep, _: CheckoutOrSupportKey) -> RewardList:
     return RewardList(data=[Reward.of(r) for r in await loyalty.list_rewards(uow, program_id)])
 
 
@@ -174,7 +176,7 @@ async def list_rewards(program_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -
 async def member_balance(
     program_id: UUID,
     customer_id: CustomerPath,
-    reads: StatementsDep,
+    reads: ReplicaStatementsDep,
     _: CheckoutOrSupportKey,
     now: NowDep,
 ) -> OrjsonResponse:
@@ -190,7 +192,7 @@ async def member_balance(
 async def member_history(
     program_id: UUID,
     customer_id: CustomerPath,
-    uow: UowDep,
+    uow: ReplicaUowDep,
     _: CheckoutOrSupportKey,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,

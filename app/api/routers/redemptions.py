@@ -12,6 +12,7 @@ from app.api.deps import (
     DeferredCheckoutKey,
     IdempotencyKeyDep,
     NowDep,
+    ReplicaUowDep,
     SettingsDep,
     StatementsDep,
     UowDep,
@@ -134,7 +135,7 @@ async def redeem(
     responses=problem_responses(401, 403, 422, 503),
 )
 async def list_redemptions(
-    uow: UowDep,
+    uow: ReplicaUowDep,
     _: CheckoutOrSupportKey,
     order_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=PATH_ID)] = None,
     customer_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=PATH_ID)] = None,
@@ -223,5 +224,7 @@ async def return_lines(
     description="Each as `POST /v1/redemptions/{id}/returns` answered it.",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-async def list_returns(redemption_id: UUID, uow: UowDep, _: CheckoutOrSupportKey) -> OrjsonResponse:
+async def list_returns(
+    redemption_id: UUID, uow: ReplicaUowDep, _: CheckoutOrSupportKey
+) -> OrjsonResponse:
     return OrjsonResponse({"data": await returns.list_returns(uow, redemption_id)})

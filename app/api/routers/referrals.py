@@ -3,7 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import AdminKey, CheckoutKey, CheckoutOrSupportKey, UowDep
+from app.api.deps import AdminKey, CheckoutKey, CheckoutOrSupportKey, ReplicaUowDep, UowDep
 from app.api.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.responses import OrjsonResponse
@@ -123,7 +123,7 @@ async def referrer_code(
 )
 async def list_referrals(
     program_id: UUID,
-    uow: UowDep,
+    uow: ReplicaUowDep,
     _: CheckoutOrSupportKey,
     referrer_id: Annotated[str | None, Query(min_length=1, max_length=200, pattern=PATH_ID)] = None,
     limit: LimitQuery = 50,

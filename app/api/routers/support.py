@@ -8,6 +8,7 @@ from app.api.deps import (
     CheckoutOrSupportKey,
     IdempotencyKeyDep,
     NowDep,
+    ReplicaUowDep,
     SupportKey,
     UowDep,
     idempotency_claim,
@@ -94,7 +95,7 @@ async def issue_support_code(
     responses=problem_responses(401, 403, 422, 503),
 )
 async def list_customer_codes(
-    customer_id: CustomerPath, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
+    customer_id: CustomerPath, uow: ReplicaUowDep, _: CheckoutOrSupportKey, now: NowDep
 ) -> AvailableCodeList:
     found = await service.available_codes(uow, customer_id, now)
     return AvailableCodeList(data=[AvailableCode.with_campaign(c, name) for c, name in found])
@@ -113,7 +114,7 @@ async def list_customer_codes(
 )
 async def list_customer_verdicts(
     customer_id: CustomerPath,
-    uow: UowDep,
+    uow: ReplicaUowDep,
     _: SupportKey,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
@@ -174,7 +175,7 @@ async def get_issuing_limits(key_id: UUID, uow: UowDep, _: AdminKey) -> IssuingL
     responses=problem_responses(401, 403, 422),
 )
 async def list_audit_events(
-    uow: UowDep,
+    uow: ReplicaUowDep,
     _: AdminKey,
     customer_id: Annotated[
         str | None, Query(min_length=1, max_length=200, pattern=NOT_BLANK)

@@ -34,6 +34,7 @@ async def _validate(request: Request) -> Response:
         await now_of(request),
         settings.limits.max_discounts_per_order,
         settings.guesses,
+        replica=call.replica,
     )
     metrics.code_verdicts("validate", (code.reason for code in verdict.codes))
     return OrjsonResponse(verdict)
@@ -72,7 +73,7 @@ async def _qualify(request: Request) -> Response:
     body = await json_body(request, QualificationRequest)
     settings: Settings = request.app.state.settings
     result = await qualify_cart(
-        call.statements,
+        call.replica,
         call.token,
         body.to_checkout_request(),
         await now_of(request),

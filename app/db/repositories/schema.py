@@ -1,3 +1,5 @@
+from collections.abc import Collection
+
 from sqlalchemy import text
 
 from app.db.repositories.base import Repository
@@ -15,3 +17,13 @@ class SchemaRepository(Repository):
             await self.session.execute(text("SELECT version_num FROM alembic_version"))
         ).scalar_one_or_none()
         return revision
+
+    async def settings(self, names: Collection[str]) -> dict[str, str]:
+        """The session's values of the named settings, in their base units (ms for times)."""
+        rows = (
+            await self.session.execute(
+                text("SELECT name, setting FROM pg_settings WHERE name = ANY(:names)"),
+                {"names": list(names)},
+            )
+        ).all()
+        return {row.name: row.setting for row in rows}
