@@ -21,7 +21,7 @@ PYTEST := $(BIN)/pytest -n $(WORKERS) --maxprocesses 4 --dist loadgroup
 # Used only with the local database `make run` starts; never set on a shared server.
 LOCAL_ADMIN_KEY := tsk_local_dev_admin_key
 
-.PHONY: install lock upgrade run worker test test-pgbouncer test-fast explore lint format openapi bench bench-calculation vectors bench-pools bench-loyalty db-start db-stop clean
+.PHONY: install lock upgrade run worker test test-pgbouncer test-fast explore lint format openapi bench bench-scaling bench-calculation vectors bench-pools bench-loyalty db-start db-stop clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -84,7 +84,8 @@ test: $(STAMP) lint
 PGBOUNCER_TESTS := tests/concurrency/test_redeem_races.py tests/concurrency/test_budget_races.py \
 	tests/concurrency/test_hold_races.py tests/concurrency/test_return_races.py \
 	tests/concurrency/test_balance_races.py tests/concurrency/test_pool_claims.py \
-	tests/concurrency/test_jobs.py tests/api/test_checkout.py tests/api/test_pools.py \
+	tests/concurrency/test_jobs.py tests/concurrency/test_service_replicas.py \
+	tests/api/test_checkout.py tests/api/test_pools.py \
 	tests/api/test_balances.py tests/api/test_loyalty.py tests/api/test_health.py \
 	tests/integration/db/test_checkout_writes.py tests/integration/db/test_ledger_writes.py \
 	tests/integration/db/test_sessions.py
@@ -126,6 +127,11 @@ openapi: $(STAMP)
 ## writes bench/results/*.json. BENCH_ARGS="--seconds 5 --concurrency 1,16" for a shorter run.
 bench: $(STAMP)
 	$(BIN)/python -m bench.harness $(BENCH_ARGS)
+
+## validate and redeem with 1 and 2 service processes, each directly and through PgBouncer,
+## against the same PostgreSQL (printed, never asserted): the scaling and the pooler's cost.
+bench-scaling: $(STAMP)
+	$(BIN)/python -m bench.scaling $(BENCH_ARGS)
 
 ## Evaluations per second of the pure discount engine (printed, never asserted).
 bench-calculation: $(STAMP)
