@@ -98,7 +98,7 @@ async def run(url: str, counts: list[int]) -> dict[str, Any]:
     )
 
     key = await api_keys.create_api_key(new_uow(), "bench", [Scope.ADMIN], actor=None)
-    # As the service's start-up does (app/main.py): the jobs run with what was built so far
+    # As the worker's start-up does (app/worker.py): the jobs run with what was built so far
     # frozen out of the collector's passes.
     gc.freeze()
     results: list[dict[str, Any]] = []

@@ -49,14 +49,19 @@ _FIRST_RETRY = timedelta(seconds=10)
 _LONGEST_WAIT = timedelta(hours=1)
 
 
-def retry_after(attempts: int, max_attempts: int) -> timedelta | None:
-    """How long a job waits after its attempts-th run failed: 10 s, doubling, at most an hour;
-    None once max_attempts runs have been made (the job has failed)."""
-    if attempts >= max_attempts:
-        return None
+def backoff(attempts: int) -> timedelta:
+    """How long a job waits after its attempts-th failed run: 10 s, doubling, at most an hour."""
     # The doubling stops long before the cap is passed, so that the product stays small.
     doublings = min(max(attempts - 1, 0), 16)
     return min(_FIRST_RETRY * (1 << doublings), _LONGEST_WAIT)
+
+
+def retry_after(attempts: int, max_attempts: int) -> timedelta | None:
+    """backoff(attempts), or None once max_attempts runs have been made (the job has
+    failed)."""
+    if attempts >= max_attempts:
+        return None
+    return backoff(attempts)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

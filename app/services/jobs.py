@@ -12,17 +12,19 @@ workers tick at once. No cron is needed, and no worker is special.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
-from app.db.errors import DATABASE_ERRORS
+from app.db.errors import DATABASE_ERRORS, is_database_unavailable
 from app.db.uow import StatementUnitOfWork, UnitOfWork
-from app.domain.jobs import Job, JobKind, JobStatus, Periodic, retry_after
+from app.domain.jobs import Job, JobKind, JobStatus, Periodic, backoff, retry_after
 from app.logs import describe_exception
 from app.services import expiry, holds, pools, purges
 from app.settings import Settings
@@ -37,8 +39,6 @@ SCHEDULE = (
 # Holds one sweep releases per round, as /v1/hold-lapse-runs does; a sweep runs rounds until one
 # releases fewer.
 HOLD_SWEEP_LIMIT = 1_000
-# How long finished jobs are kept (for looking into a failure) before the purge deletes them.
-JOBS_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,8 @@ class Lease:
         self._worker = worker
         self._claimed_at = claimed_at
         self._started = time.monotonic()
+        self.lost = False
+        """Another worker holds the job now (found by the keep-alive)."""
 
     def now(self) -> datetime:
         return self._claimed_at + timedelta(seconds=time.monotonic() - self._started)
@@ -98,7 +100,8 @@ class Lease:
 
 def _payload_int(job: Job, name: str, default: int) -> int:
     value = job.payload.get(name, default)
-    assert isinstance(value, int), f"{name} must be an integer"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"The job's {name} must be a positive integer, not {value!r}.")
     return value
 
 
@@ -139,29 +142,11 @@ async def _lapse_holds(worker: Worker, lease: Lease) -> None:
 
 
 async def _purge(worker: Worker, lease: Lease) -> None:
-    now = lease.now()
     window = timedelta(seconds=worker.settings.guesses.window_seconds)
-    run = await purges.purge(worker.new_uow(), now, window)
-    deleted = {
-        "idempotency_keys": run.idempotency_keys,
-        "guess_windows": run.guess_windows,
-        "verdicts": run.verdicts,
-        "events": run.events,
-        "jobs": await _delete_finished_jobs(worker.new_uow(), now - JOBS_KEPT),
-    }
+    run = await purges.purge(worker.new_uow(), lease.now(), window)
+    deleted = asdict(run)
     if any(deleted.values()):
         logger.info("purged", extra=deleted)
-
-
-async def _delete_finished_jobs(uow: UnitOfWork, finished_before: datetime) -> int:
-    deleted = 0
-    while True:
-        async with uow:
-            count = await uow.jobs.delete_finished(finished_before, purges.BATCH)
-            await uow.commit()
-        deleted += count
-        if count < purges.BATCH:
-            return deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +154,7 @@ class Handler:
     """How a kind of job runs, and what else ends with it when it fails for good (in the
     transaction that ends the job)."""
 
-    run: Callable[[Worker, Lease], Awaitable[None]]
+    run: Callable[[Worker, Lease], Coroutine[Any, Any, None]]
     give_up: Callable[[UnitOfWork, Job, str], Awaitable[None]] | None = None
 
 
@@ -242,18 +227,23 @@ async def run_one(worker: Worker, now: datetime) -> Ran | None:
         return Ran(job.id, job.kind, job.attempts, outcome, reason)
 
     failure: Exception | None = None
-    done = asyncio.Event()
-    keeping = asyncio.create_task(_keep_alive(worker, lease, done))
+    running = asyncio.create_task(handler.run(worker, lease))
+    keeping = asyncio.create_task(_keep_alive(worker, lease, running))
     try:
-        await handler.run(worker, lease)
+        await running
     except (LeaseLost, Stopping) as exc:
         failure = exc
+    except asyncio.CancelledError:
+        if not lease.lost:
+            raise  # the worker itself is being cancelled
+        failure = LeaseLost(f"job {job.id} was taken over while it ran")
     except Exception as exc:
         logger.exception("job failed", extra={"worker": worker.name, **context})
         failure = exc
     finally:
-        done.set()
-        await keeping
+        keeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeping
 
     error: str | None = None
     if failure is None:
@@ -270,21 +260,31 @@ async def run_one(worker: Worker, now: datetime) -> Ran | None:
         outcome = Outcome.RELEASED if released else Outcome.LOST
     else:
         error = describe_exception(failure)
-        outcome = await _failed(worker, lease, handler, error)
+        outcome = await _failed(
+            worker, lease, handler, error, counted=not is_database_unavailable(failure)
+        )
     logger.info("job ended", extra={"worker": worker.name, "outcome": outcome.value, **context})
     return Ran(job.id, job.kind, job.attempts, outcome, error)
 
 
-async def _failed(worker: Worker, lease: Lease, handler: Handler, error: str) -> Outcome:
+async def _failed(
+    worker: Worker, lease: Lease, handler: Handler, error: str, *, counted: bool
+) -> Outcome:
     """After a failed run: queue the job again after its backoff, or end it if that was its
-    last attempt."""
-    wait = retry_after(lease.job.attempts, worker.settings.jobs.max_attempts)
+    last attempt. A run the database failed (a restart, a failover) is not counted: the job
+    waits and runs again, however long the database takes to come back."""
+    if counted:
+        wait = retry_after(lease.job.attempts, worker.settings.jobs.max_attempts)
+    else:
+        wait = backoff(lease.job.attempts)
     if wait is None:
         reason = f"Gave up after {lease.job.attempts} attempts; the last failed with {error}."
         return await _give_up(worker, lease, handler, reason)
     now = lease.now()
     async with worker.new_uow() as uow:
-        queued = await uow.jobs.retry(lease.job.id, lease.token, now, now + wait, error)
+        queued = await uow.jobs.retry(
+            lease.job.id, lease.token, now, now + wait, error, counted=counted
+        )
         await uow.commit()
     return Outcome.RETRYING if queued else Outcome.LOST
 
@@ -305,18 +305,17 @@ async def _give_up(
     return Outcome.FAILED
 
 
-async def _keep_alive(worker: Worker, lease: Lease, done: asyncio.Event) -> None:
-    """Renew the lease every third of it until the run is done, each time in a transaction of
+async def _keep_alive(worker: Worker, lease: Lease, running: "asyncio.Task[None]") -> None:
+    """Renew the lease every third of it while the run goes on, each time in a transaction of
     its own, so that a job running longer than one lease keeps it. Jobs that work in steps
-    renew in each step too (Lease.begin_step): that is their fence; this only keeps a long
-    step, or a job without steps, from looking dead."""
+    renew in each step too (Lease.begin_step): that is their fence. For the others this is:
+    when the lease turns out lost (another worker claimed the job after it lapsed), the run is
+    cancelled, so that two runs of one job never go on side by side."""
     every = lease.lasts.total_seconds() / 3
     while True:
-        try:
-            await asyncio.wait_for(done.wait(), every)
+        finished, _ = await asyncio.wait({running}, timeout=every)
+        if finished:
             return
-        except TimeoutError:
-            pass
         try:
             async with worker.new_uow() as uow:
                 kept = await lease.renew(uow)
@@ -326,4 +325,6 @@ async def _keep_alive(worker: Worker, lease: Lease, done: asyncio.Event) -> None
             logger.warning("could not renew a job's lease", exc_info=True)
             continue
         if not kept:
+            lease.lost = True
+            running.cancel()
             return

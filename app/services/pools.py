@@ -1,7 +1,7 @@
 """Pools of unique codes: generating them in bulk as a job, and claiming one per customer."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -84,11 +84,12 @@ class GenerationTerms:
 
     @classmethod
     def from_json(cls, terms: Mapping[str, Any]) -> "GenerationTerms":
-        """The terms as_json wrote (a code job's spec)."""
+        """The terms as_json wrote (a code job's spec); keys it does not know are left out."""
+        known = {field.name for field in fields(cls)}
         expires_at = terms.get("expires_at")
         return cls(
             **{
-                **terms,
+                **{name: value for name, value in terms.items() if name in known},
                 "expires_at": None if expires_at is None else datetime.fromisoformat(expires_at),
             }
         )

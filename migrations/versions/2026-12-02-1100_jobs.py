@@ -73,13 +73,6 @@ def upgrade() -> None:
         postgresql_where=sa.text("status IN ('queued', 'running')"),
     )
     op.create_index("ix_jobs_finished_at", "jobs", ["finished_at"])
-    # Generations an older build was running in its web process when it stopped: queued here,
-    # a worker resumes each from the codes it had written.
-    op.execute(
-        "INSERT INTO jobs (kind, payload) "
-        "SELECT 'generate_codes', jsonb_build_object('code_job_id', id::text) "
-        "FROM code_jobs WHERE status = 'running' ORDER BY created_at"
-    )
 
 
 def downgrade() -> None:

@@ -1,5 +1,5 @@
-"""Expired idempotency keys, ended failed-guess windows and old events are purged; live
-ones stay."""
+"""Expired idempotency keys, ended failed-guess windows, old events and old finished jobs are
+purged; live ones stay."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -120,3 +120,20 @@ class TestPurges:
         assert (await connection.execute(count)).scalar_one() == 0
         left = await connection.execute(text("SELECT count(*) FROM webhook_deliveries"))
         assert left.scalar_one() == 0
+
+    async def test_finished_jobs_go_after_a_week_and_live_ones_stay(
+        self, client: AsyncClient, admin: dict[str, str], connection: AsyncConnection, clock: Clock
+    ) -> None:
+        await connection.execute(
+            text(
+                "INSERT INTO jobs (kind, status, attempts, finished_at) VALUES"
+                " ('purge', 'succeeded', 1, now()), ('purge', 'failed', 5, now()),"
+                " ('purge', 'queued', 0, NULL)"
+            )
+        )
+        clock.now += timedelta(days=6)
+        assert (await purge(client, admin))["jobs"] == 0
+        clock.now += timedelta(days=2)
+        assert (await purge(client, admin))["jobs"] == 2
+        left = await connection.execute(text("SELECT status FROM jobs"))
+        assert left.scalars().all() == ["queued"]

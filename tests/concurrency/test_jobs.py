@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.clock import utc_now
 from app.db.engine import Database, SessionFactory
+from app.db.errors import DatabaseUnavailableError
 from app.domain.api_keys import Scope
 from app.domain.jobs import JobKind, JobStatus
 from app.domain.pools import JobStatus as CodeJobStatus
@@ -283,6 +284,70 @@ class TestRetries:
         assert row.finished_at is not None
         assert row.error.startswith("Gave up after 3 attempts; the last failed with ")
         assert await jobs.run_one(worker, now + timedelta(days=1)) is None
+
+    async def test_a_run_the_database_failed_does_not_count_an_attempt(
+        self, worker: Worker, settings: Settings, engine: AsyncEngine, monkeypatch: Any
+    ) -> None:
+        async def unavailable(worker: Worker, lease: Lease) -> None:
+            raise DatabaseUnavailableError("the server is restarting")
+
+        monkeypatch.setitem(jobs.HANDLERS, JobKind.PURGE, jobs.Handler(unavailable))
+        worker = worker_on(Database.on(engine), settings, max_attempts=1)
+        now = utc_now()
+        async with worker.new_uow() as uow:
+            job_id = await uow.jobs.enqueue(JobKind.PURGE, {}, run_at=now)
+            await uow.commit()
+        assert job_id is not None
+        for _ in range(3):
+            ran = await jobs.run_one(worker, now)
+            assert ran is not None
+            assert (ran.job_id, ran.outcome) == (job_id, Outcome.RETRYING)
+            row = await job_row(engine, job_id)
+            assert (row.status, row.attempts) == ("queued", 0)
+            now = row.run_at
+
+
+class TestLostLeases:
+    async def test_a_run_whose_lease_was_taken_over_is_stopped(
+        self, settings: Settings, engine: AsyncEngine, monkeypatch: Any
+    ) -> None:
+        """A job without steps (a purge, an expiry run) learns from its keep-alive that
+        another worker holds it now, and its run is cancelled: never two runs side by side."""
+        started = asyncio.Event()
+        cancelled = asyncio.Event()
+
+        async def endless(worker: Worker, lease: Lease) -> None:
+            started.set()
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+
+        monkeypatch.setitem(jobs.HANDLERS, JobKind.PURGE, jobs.Handler(endless))
+        # Renewed every third of a second.
+        worker = worker_on(Database.on(engine), settings, lease_seconds=1)
+        now = utc_now()
+        async with worker.new_uow() as uow:
+            job_id = await uow.jobs.enqueue(JobKind.PURGE, {}, run_at=now)
+            await uow.commit()
+        assert job_id is not None
+        running = asyncio.create_task(jobs.run_one(worker, now))
+        await asyncio.wait_for(started.wait(), 10)
+        # What a second worker's claim after a lapse leaves: another token on the row.
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE jobs SET lease_token = gen_random_uuid() WHERE id = :id"),
+                {"id": job_id},
+            )
+
+        ran = await asyncio.wait_for(running, 10)
+
+        assert ran is not None
+        assert (ran.job_id, ran.outcome) == (job_id, Outcome.LOST)
+        assert cancelled.is_set()
+        row = await job_row(engine, job_id)
+        assert row.status == "running"  # the other worker's, untouched
 
 
 @dataclass

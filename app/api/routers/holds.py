@@ -118,7 +118,7 @@ async def release_hold(
 @router.post(
     "/v1/hold-lapse-runs",
     response_model=HoldLapseRun,
-    summary="Release the holds past their end: for a scheduler",
+    summary="Release the holds past their end now (the worker does it every 30 s)",
     description=(
         "Up to 1,000 per call, soonest ended first. Safe to run twice or at once: a hold "
         "gives back what it held once. A validate or redeem refused for a limit or budget "

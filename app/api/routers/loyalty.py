@@ -343,7 +343,7 @@ async def adjust(
 @router.post(
     "/v1/expiry-runs",
     response_model=ExpiryRun,
-    summary="Expire what is past its expiry (points, gift-card lots): for a scheduler",
+    summary="Expire what is past its expiry (points, gift-card lots) now; the worker does it",
     description=(
         "Writes an `expire` entry per balance for the lots past their expiry. Safe to run "
         "twice or at once: a second run finds nothing left. Balances never count expired "

@@ -13,14 +13,15 @@ router = APIRouter(tags=["operations"])
 @router.post(
     "/v1/purge-runs",
     response_model=PurgeRun,
-    summary="Delete expired idempotency keys, ended guess windows, old verdicts: for a scheduler",
+    summary="Delete expired idempotency keys, ended guess windows, old verdicts and jobs now",
     description=(
         "Idempotency keys are forgotten 24 h after their first request, failed-guess counts "
         "once their window has ended, customers' logged verdicts and events (with their "
-        "webhook deliveries) after 30 days; this "
+        "webhook deliveries) after 30 days, finished jobs after 7; this "
         "deletes them, in batches of 5,000 rows per "
-        "transaction, so the tables stay the size of one day's traffic. Run it every few "
-        "minutes to hourly. Safe to run twice or at once: runs skip the rows another holds."
+        "transaction, so the tables stay the size of one day's traffic. The worker runs it "
+        "hourly; this runs it now. Safe to run twice or at once: runs skip the rows another "
+        "holds."
     ),
     responses=problem_responses(401, 403, 422, 503),
 )
@@ -32,4 +33,5 @@ async def run_purge(uow: UowDep, _: AdminKey, now: NowDep, settings: SettingsDep
         guess_windows=run.guess_windows,
         verdicts=run.verdicts,
         events=run.events,
+        jobs=run.jobs,
     )

@@ -8,3 +8,4 @@ class PurgeRun(BaseModel):
     events: int = Field(
         description="Events older than 30 days, deleted with their webhook deliveries"
     )
+    jobs: int = Field(description="Jobs that ended more than 7 days ago, deleted")

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from app.db.models import Job as JobRow
 from app.db.repositories.base import Repository
@@ -36,12 +37,13 @@ _COLUMNS = (
 # the partial index's predicate, stated so that the planner uses it. Only kinds this code
 # knows are claimed: a kind added by a newer version waits for a worker of that version
 # instead of failing here on every poll (a rolling deploy).
+#
+# MATERIALIZED: the pick runs once. Joined as a subquery, the planner may put it on the inner
+# side of a nested loop and run it again for every row of jobs, each run locking and returning
+# the next unlocked job (SKIP LOCKED), so that one claim took several (seen in a test).
 _CLAIM = text(
     """
-UPDATE jobs
-SET status = 'running', lease_token = gen_random_uuid(), lease_until = :lease_until,
-    attempts = jobs.attempts + 1, updated_at = :now
-FROM (
+WITH due AS MATERIALIZED (
     SELECT id FROM jobs
     WHERE status IN ('queued', 'running')
       AND ((status = 'queued' AND run_at <= :now) OR (status = 'running' AND lease_until < :now))
@@ -49,7 +51,11 @@ FROM (
     ORDER BY run_at
     LIMIT 1
     FOR UPDATE SKIP LOCKED
-) AS due
+)
+UPDATE jobs
+SET status = 'running', lease_token = gen_random_uuid(), lease_until = :lease_until,
+    attempts = jobs.attempts + 1, updated_at = :now
+FROM due
 WHERE jobs.id = due.id
 RETURNING jobs.id, jobs.kind, jobs.payload, jobs.status, jobs.run_at, jobs.attempts,
           jobs.lease_token, jobs.lease_until, jobs.error, jobs.dedupe_key, jobs.created_at,
@@ -113,7 +119,7 @@ class JobRepository(Repository):
         ).one_or_none()
         return None if row is None else _job(row)
 
-    def _fenced(self, job_id: UUID, token: UUID) -> Any:
+    def _fenced(self, job_id: UUID, token: UUID) -> ReturningUpdate[tuple[UUID]]:
         return (
             update(JobRow)
             .where(
@@ -127,8 +133,12 @@ class JobRepository(Repository):
     async def renew(self, job_id: UUID, token: UUID, now: datetime, lease_until: datetime) -> bool:
         """Extend the lease, locking the job's row until this transaction ends; False when the
         token is no longer the job's (another worker took it over, or it has ended)."""
+        # Never earlier than it was: a renewal that waited for the row (a step held it) carries
+        # an end computed before the wait.
         renewed = await self.session.execute(
-            self._fenced(job_id, token).values(lease_until=lease_until, updated_at=now)
+            self._fenced(job_id, token).values(
+                lease_until=func.greatest(JobRow.lease_until, lease_until), updated_at=now
+            )
         )
         return renewed.one_or_none() is not None
 
@@ -157,15 +167,23 @@ class JobRepository(Repository):
         return finished.one_or_none() is not None
 
     async def retry(
-        self, job_id: UUID, token: UUID, now: datetime, run_at: datetime, error: str
+        self,
+        job_id: UUID,
+        token: UUID,
+        now: datetime,
+        run_at: datetime,
+        error: str,
+        *,
+        counted: bool = True,
     ) -> bool:
         """Queue the job again from run_at, noting why its run failed, if the token is still
-        the job's."""
+        the job's. counted=False: the run's attempt is taken back (the database failed it)."""
         queued = await self.session.execute(
             self._fenced(job_id, token).values(
                 status=JobStatus.QUEUED.value,
                 run_at=run_at,
                 error=error,
+                attempts=JobRow.attempts if counted else JobRow.attempts - 1,
                 lease_token=None,
                 lease_until=None,
                 updated_at=now,
@@ -193,19 +211,3 @@ class JobRepository(Repository):
             await self.session.execute(select(*_COLUMNS).where(JobRow.id == job_id))
         ).one_or_none()
         return None if row is None else _job(row)
-
-    async def delete_finished(self, finished_before: datetime, batch: int) -> int:
-        """Delete up to batch jobs that ended before finished_before; how many went."""
-        old = (
-            select(JobRow.id)
-            .where(
-                JobRow.status.in_([JobStatus.SUCCEEDED.value, JobStatus.FAILED.value]),
-                JobRow.finished_at < finished_before,
-            )
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        )
-        result = await self.session.execute(
-            delete(JobRow).where(JobRow.id.in_(old)).returning(JobRow.id)
-        )
-        return len(result.all())

@@ -74,10 +74,11 @@ LIMIT :limit
 _DROP_STAGING = text("DROP TABLE pool_staging")
 
 # One unclaimed, unused, unexpired pool code of the campaign, locked; codes other claims hold
-# are skipped rather than waited for.
+# are skipped rather than waited for. MATERIALIZED, so that the pick runs once whatever plan
+# the join gets (inlined, it could be run again per row, each run taking another code).
 _CLAIM = text(
     """
-WITH picked AS (
+WITH picked AS MATERIALIZED (
     SELECT id FROM codes
     WHERE campaign_id = :campaign_id AND customer_id IS NULL
       AND source IN ('generated', 'imported') AND disabled_at IS NULL

@@ -1,5 +1,5 @@
 """Deleting what has served its time: expired idempotency keys, ended failed-guess windows,
-old logged verdicts, and old events with their webhook deliveries.
+old logged verdicts, old events with their webhook deliveries, and old finished jobs.
 Each call deletes one batch, taking rows with SKIP LOCKED, so purges running at once share
 the work instead of queueing on each other or on live requests."""
 
@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, tuple_
 
 from app.db.models import Event, GuessFailure, IdempotencyKey, VerdictLog, WebhookDelivery
+from app.db.models import Job as JobRow
 from app.db.repositories.base import Repository
+from app.domain.jobs import JobStatus
 
 
 class PurgeRepository(Repository):
@@ -75,3 +77,19 @@ class PurgeRepository(Repository):
         await self.session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(ids)))
         await self.session.execute(delete(Event).where(Event.id.in_(ids)))
         return len(ids)
+
+    async def jobs(self, finished_before: datetime, batch: int) -> int:
+        """Delete up to batch jobs that ended before finished_before; how many went."""
+        old = (
+            select(JobRow.id)
+            .where(
+                JobRow.status.in_([JobStatus.SUCCEEDED.value, JobStatus.FAILED.value]),
+                JobRow.finished_at < finished_before,
+            )
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            delete(JobRow).where(JobRow.id.in_(old)).returning(JobRow.id)
+        )
+        return len(result.all())

@@ -123,6 +123,46 @@ class TestMigrations:
         )
         assert [tuple(row) for row in rows] == [("P1", 1, 1), ("P2", 1, 0)]
 
+    def test_generations_an_older_build_left_running_are_queued_to_resume(
+        self, scratch_url: str
+    ) -> None:
+        """Revision 7c2d9e4b1a63 gives each code job an older build left running a job, due
+        five minutes later (a rolling deploy's old process may still be writing it)."""
+        campaign, key = (
+            "00000000-0000-0000-0000-000000000001",
+            "00000000-0000-0000-0000-000000000002",
+        )
+        migrate(scratch_url, "4e8a1c6d2f95")
+        asyncio.run(
+            _execute(
+                scratch_url,
+                "INSERT INTO campaigns (id, name, status, trigger, rules)"
+                f" VALUES ('{campaign}', 'pool', 'active', 'code', '{{\"effects\": []}}')",
+                "INSERT INTO api_keys (id, name, key_prefix, key_hash, scopes)"
+                f" VALUES ('{key}', 'admin', 'tsk_x', '\\x{'ab' * 32}', ARRAY['admin'])",
+                *(
+                    "INSERT INTO code_jobs (id, campaign_id, api_key_id, kind, status, requested,"
+                    f" created, spec) VALUES ('{job}', '{campaign}', '{key}', 'generate',"
+                    f" '{status}', 100, {created}, '{{}}')"
+                    for job, status, created in (
+                        ("00000000-0000-0000-0000-00000000000a", "running", 40),
+                        ("00000000-0000-0000-0000-00000000000b", "succeeded", 100),
+                    )
+                ),
+            )
+        )
+        migrate(scratch_url)
+        rows = asyncio.run(
+            _fetch(
+                scratch_url,
+                "SELECT kind, payload->>'code_job_id', status,"
+                " run_at > now() + interval '4 minutes' FROM jobs",
+            )
+        )
+        assert [tuple(row) for row in rows] == [
+            ("generate_codes", "00000000-0000-0000-0000-00000000000a", "queued", True)
+        ]
+
 
 async def _execute(url: str, *statements: str) -> None:
     engine = create_async_engine(url)
