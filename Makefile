@@ -78,9 +78,11 @@ test: $(STAMP) lint
 	$(PYTEST)
 	$(MAKE) --no-print-directory test-pgbouncer
 
-# What runs through PgBouncer: every test whose service connects through the pooler the way
-# production would (the races on real pools, COPY, temporary tables, the ledger), but the two
-# files about a lost or frozen direct connection (test_database_faults, test_read_path).
+# What runs through PgBouncer: the tests of what the checkout, the pools, the jobs and the
+# ledger do on the service's own connections (the races on real pools, COPY, temporary tables,
+# the ledger's transactions). Not the worker's feed (events, webhooks, referrals), which fails
+# there (README, "Scaling out"), nor the tests about a lost or frozen direct connection
+# (test_database_faults, test_read_path).
 PGBOUNCER_TESTS := tests/concurrency/test_redeem_races.py tests/concurrency/test_budget_races.py \
 	tests/concurrency/test_hold_races.py tests/concurrency/test_return_races.py \
 	tests/concurrency/test_balance_races.py tests/concurrency/test_pool_claims.py \

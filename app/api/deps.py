@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.clock import utc_now
 from app.db.engine import Database
-from app.db.uow import StatementUnitOfWork, UnitOfWork
+from app.db.uow import ReplicaUnitOfWork, StatementUnitOfWork, UnitOfWork
 from app.domain.api_keys import ApiKey as ApiKeyValue
 from app.domain.api_keys import Scope
 from app.services.api_keys import authenticate
@@ -92,9 +92,10 @@ UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
 
 async def get_replica_uow(database: DatabaseDep) -> UnitOfWork:
-    """A unit of work on the read replica (the primary when there is none), for reads that may
-    lag the primary by a moment: listings, histories, balances. Never for a write."""
-    return UnitOfWork(database.replica_sessions)
+    """A unit of work on the read replica (the primary when there is none, or it gives no
+    connection), for reads that may lag the primary by a moment: listings, histories,
+    balances. Never for a write."""
+    return ReplicaUnitOfWork(database)
 
 
 async def get_replica_statements(database: DatabaseDep) -> StatementUnitOfWork:

@@ -110,8 +110,8 @@ class CheckoutCall:
     token: str
     """The raw API key, checked by the service in its own first statement."""
     statements: StatementUnitOfWork
-    replica: StatementUnitOfWork
-    """Statements on the read replica (the primary's when there is none): reads only."""
+    replica: StatementUnitOfWork | None
+    """Statements on the read replica, when there is one: reads only."""
     database: Database
 
     def new_uow(self) -> UnitOfWork:
@@ -127,7 +127,9 @@ async def checkout_call(request: Request, scopes: tuple[Scope, ...]) -> Checkout
     database = await database_of(request)
     statements = StatementUnitOfWork(database.connect_for_read)
     request.state.deferred_key = DeferredKey(statements, token, scopes)
-    replica = StatementUnitOfWork(database.connect_to_replica)
+    replica = None
+    if database.route is not None:
+        replica = StatementUnitOfWork(database.connect_to_replica)
     return CheckoutCall(token, statements, replica, database)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.engine import STATEMENT_TRANSACTIONS
 from app.db.errors import (
     UNAVAILABLE_SQLSTATES,
     UNDONE_SQLSTATES,
@@ -28,11 +29,26 @@ _LOST = (
 
 
 async def fetch(connection: AsyncConnection, sql: str, arguments: Sequence[Any]) -> list[Any]:
-    """The rows of sql with its $n arguments, run by the driver on connection."""
+    """The rows of sql with its $n arguments, run by the driver on connection.
+
+    Behind PgBouncer (db/engine.py, STATEMENT_TRANSACTIONS) an autocommit statement runs inside
+    BEGIN ... COMMIT, two more round trips. asyncpg without its statement cache learns a
+    statement's types with Parse, Describe and Flush, then sends Parse, Bind, Execute and
+    Sync. PgBouncer 1.18 takes the answer to the Flush for the end of a transaction and lends
+    the server session to another client in the middle of the first one's exchange: the
+    session then waits for a Sync that never comes, in an open implicit transaction holding
+    the statement's relation locks (seen here: a TRUNCATE waited on one for minutes), and its
+    next client's messages land in the middle of it. Inside BEGIN the session stays this
+    client's until COMMIT."""
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
+    options = connection.sync_engine.get_execution_options()
     try:
-        rows: list[Any] = await driver.fetch(sql, *arguments)
+        if options.get(STATEMENT_TRANSACTIONS) and not driver.is_in_transaction():
+            async with driver.transaction():
+                rows: list[Any] = await driver.fetch(sql, *arguments)
+        else:
+            rows = await driver.fetch(sql, *arguments)
     except _LOST as exc:
         await connection.invalidate(exc)
         raise DatabaseUnavailableError(str(exc)) from exc

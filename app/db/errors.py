@@ -48,9 +48,11 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 # 57P01-57P03 the server shutting down or starting up; 40P01 deadlock_detected and 40001
 # serialization_failure: the transaction was undone whole, and the same request may be retried.
 UNDONE_SQLSTATES = frozenset({"40P01", "40001"})
-UNAVAILABLE_SQLSTATES = frozenset({"57014", "55P03", "53300", "57P01", "57P02", "57P03"}) | (
-    UNDONE_SQLSTATES
-)
+# 08xxx: the connection failed, or, from PgBouncer, a client waited past query_wait_timeout
+# or found max_client_conn reached (08P01).
+UNAVAILABLE_SQLSTATES = frozenset(
+    {"57014", "55P03", "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08P01"}
+) | (UNDONE_SQLSTATES)
 
 
 def is_database_unavailable(exc: Exception) -> bool:

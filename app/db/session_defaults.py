@@ -1,5 +1,6 @@
 """`python -m app.db.session_defaults`: make the settings every session of the service relies on
-(db/engine.py, session_settings) defaults of DATABASE_URL's role in its database.
+behind PgBouncer (db/engine.py, session_settings) defaults of DATABASE_URL's role in its
+database.
 
 Connected directly, the service sends them as startup parameters. Behind PgBouncer in
 transaction mode it cannot (PgBouncer refuses unknown startup parameters, and a SET would stay
@@ -11,7 +12,9 @@ on a server session that other clients get next), so they must come from the rol
 which is what this runs, with the values the service's settings give. Sessions opened after it
 have them; PgBouncer's older server sessions keep what they started with until they are
 replaced (RECONNECT in its console, or server_lifetime), and /readyz says so until then.
-Running it again changes nothing.
+Running it again changes nothing. They are every session of the role's: migrations lift the
+timeout for themselves (migrations/env.py), a psql session of the role runs
+`SET statement_timeout = 0` for long work.
 """
 
 import asyncio

@@ -8,7 +8,8 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.engine import ConnectionFactory
+from app.db.engine import ConnectionFactory, Database
+from app.db.errors import DATABASE_ERRORS
 from app.db.repositories.api_keys import ApiKeyRepository
 from app.db.repositories.audit import AuditRepository
 from app.db.repositories.campaigns import CampaignRepository
@@ -98,6 +99,35 @@ class UnitOfWork:
 
     def savepoint(self) -> "Savepoint":
         return Savepoint(self.session)
+
+
+class ReplicaUnitOfWork(UnitOfWork):
+    """A unit of work for reads that may lag: on the read replica, or on the primary when there
+    is none or it gives no connection (db/engine.py, ReplicaRoute). Never for a write: the
+    replica refuses them."""
+
+    def __init__(self, database: Database) -> None:
+        route = database.route
+        on_replica = route is not None and route.usable()
+        super().__init__(database.replica_sessions if on_replica else database.sessions)
+        self._database = database
+        self._on_replica = on_replica
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        route = self._database.route
+        if not self._on_replica or route is None:
+            return self
+        try:
+            # The connection now (no round trip but a new connection's), so that a replica
+            # that gives none is found here, before any read, and the primary can serve.
+            await self.session.connection()
+        except DATABASE_ERRORS as exc:
+            route.failed(exc)
+            await self.session.close()
+            self._sessionmaker = self._database.sessions
+            return await super().__aenter__()
+        return self
 
 
 class Savepoint:

@@ -3,12 +3,15 @@ verdict. Takes nothing; it writes only failed guesses, the refused codes of a cu
 support), and the release of holds past their end that still hold what it was refused for
 (services/lapses.py)."""
 
-from dataclasses import dataclass, field
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from app.db.errors import DatabaseUnavailableError
 from app.db.repositories.checkout_reads import Candidates, Guessers
 from app.db.uow import StatementUnitOfWork, UnitOfWork
-from app.domain.api_keys import Scope
+from app.domain.api_keys import ApiKey, Scope
 from app.domain.cart import Cart
 from app.domain.codes import is_well_formed, normalise
 from app.domain.context import EvaluationContext
@@ -101,10 +104,13 @@ async def validate_codes(
     and, for a customer, the codes refused (one more statement), and releases holds past their
     end that hold what it was refused for (then reads again).
 
-    That first read goes to the replica when one is given: it may lag the primary by a moment
-    (a redeem just made may not count yet), which a verdict may, since redeem decides again
-    on the primary. Every write, and the read again after releasing holds, is on the
-    primary (reads)."""
+    With a replica, the promotions are read there, and the key and the block on the primary
+    at the same time (two round trips at once): a revoked key or a blocked guesser is refused
+    at once, and only promotions, codes and their counts may lag the primary by a moment (a
+    redeem just made may not count yet), which a verdict may, since redeem decides again on
+    the primary. Whatever validate writes it decides on the primary's data: a verdict that
+    would count a failed guess, log a refusal or release holds is read again there first. So
+    is everything when the replica fails or does not know the key yet."""
     guessers = Guessers(
         customer=customer_subject(request.customer_id), address=address_subject(request.client_ip)
     )
@@ -120,19 +126,34 @@ async def validate_codes(
                 now,
             )
 
-    found = await load(replica or reads)
-    key = check_access(found.key, Scope.CHECKOUT)
-    if request.codes:
-        refuse_if_blocked(found.blocked_until, now)
-    evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
+    async def guard(source: StatementUnitOfWork) -> tuple[ApiKey | None, datetime | None]:
+        async with source:
+            return await source.checkout.key_and_block(hash_key(raw_key), guessers, now)
+
+    def evaluate_found(found: Candidates) -> tuple[ApiKey, Evaluation]:
+        key = check_access(found.key, Scope.CHECKOUT)
+        if request.codes:
+            refuse_if_blocked(found.blocked_until, now)
+        return key, request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
+
+    if replica is None:
+        found = await load(reads)
+    else:
+        found = await _read_replica(reads, replica, load, guard)
+    key, evaluation = evaluate_found(found)
+    if replica is not None and (
+        any(held_back(evaluation))
+        or failed_guesses(evaluation)
+        or refused_codes(evaluation, request.customer_id, VerdictSource.VALIDATE, now)
+    ):
+        key, evaluation = evaluate_found(await load(reads))
     if any(held_back(evaluation)):
         # Holds past their end that hold what was refused for capacity give it back (the
         # only write validate makes besides failed guesses); then read again.
         async with reads:
             again = await release_held_back(reads, evaluation, now)
         if again:
-            found = await load(reads)
-            evaluation = request.evaluate_with(found.by_code, found.automatic, now, max_discounts)
+            key, evaluation = evaluate_found(await load(reads))
     failures = failed_guesses(evaluation)
     refused = refused_codes(evaluation, request.customer_id, VerdictSource.VALIDATE, now)
     if failures or refused:
@@ -144,3 +165,24 @@ async def validate_codes(
                 )
             await reads.writes.record_verdicts(refused, key.id)
     return validation_of(evaluation, request.customer_id, request.locale)
+
+
+async def _read_replica(
+    primary: StatementUnitOfWork,
+    replica: StatementUnitOfWork,
+    load: Callable[[StatementUnitOfWork], Awaitable[Candidates]],
+    guard: Callable[[StatementUnitOfWork], Awaitable[tuple[ApiKey | None, datetime | None]]],
+) -> Candidates:
+    """The candidates from the replica with the key and the block from the primary, read at
+    once; everything from the primary when the replica fails or does not know the key yet."""
+
+    async def from_replica() -> Candidates | None:
+        try:
+            return await load(replica)
+        except DatabaseUnavailableError:
+            return None
+
+    (key, blocked_until), candidates = await asyncio.gather(guard(primary), from_replica())
+    if candidates is None or (key is not None and candidates.key is None):
+        return await load(primary)
+    return replace(candidates, key=key, blocked_until=blocked_until)

@@ -4,7 +4,9 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.engine import session_settings
 from app.main import migration_revisions
+from app.settings import Settings
 
 
 async def _set_revision(connection: AsyncConnection, revision: str) -> None:
@@ -45,21 +47,24 @@ class TestReadiness:
         assert response.headers["Retry-After"] == "1"
 
     async def test_not_ready_in_a_session_without_the_settings_it_relies_on(
-        self, client: AsyncClient, connection: AsyncConnection
+        self, client: AsyncClient, connection: AsyncConnection, settings: Settings
     ) -> None:
         # What a session behind PgBouncer has when the role's defaults were never set: no
         # statement timeout, and plans chosen per call.
-        await connection.execute(text("SET LOCAL statement_timeout = 0"))
-        await connection.execute(text("SET LOCAL plan_cache_mode = auto"))
+        wanted = session_settings(settings.db)
+        wrong = {"statement_timeout": "0", "plan_cache_mode": "auto"}
+        for name in wanted:
+            await connection.execute(text(f"SET LOCAL {name} = {wrong[name]}"))
         response = await client.get("/readyz")
         assert response.status_code == 503, response.text
         detail = response.json()["detail"]
-        assert "statement_timeout=0, plan_cache_mode=auto" in detail
-        assert "not statement_timeout=2000, plan_cache_mode=force_generic_plan" in detail
+        found = ", ".join(f"{name}={wrong[name]}" for name in wanted)
+        expected = ", ".join(f"{name}={value}" for name, value in wanted.items())
+        assert f"runs with {found}, not {expected};" in detail
         assert "python -m app.db.session_defaults" in detail
 
-        await connection.execute(text("SET LOCAL statement_timeout = 2000"))
-        await connection.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        for name, value in wanted.items():
+            await connection.execute(text(f"SET LOCAL {name} = '{value}'"))
         assert (await client.get("/readyz")).status_code == 200
 
     async def test_liveness_needs_no_database(self, client: AsyncClient) -> None:

@@ -1,7 +1,7 @@
 """Two replicas of the service (two `python -m app.serve` processes on one database, as compose
 runs them behind its proxy): a request may land on either, and nothing one of them keeps in
-memory changes what the other answers. Idempotent replays, limits, failed-guess allowances
-and holds all hold across them (in `make test-pgbouncer`, through PgBouncer as well)."""
+memory changes what the other answers. Idempotent replays, limits, rollbacks and failed-guess
+allowances hold across them (in `make test-pgbouncer`, through PgBouncer as well)."""
 
 import asyncio
 import subprocess

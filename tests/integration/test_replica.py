@@ -187,6 +187,68 @@ async def test_validate_reads_the_replica_and_redeem_decides_on_the_primary(
     assert [r["order_id"] for r in listed.json()["data"]] == ["order-1"]
 
 
+async def test_what_validate_writes_or_refuses_it_decides_on_the_primary(
+    service: Service,
+) -> None:
+    admin = bearer(await service.factory.api_key(Scope.ADMIN))
+    created = await service.http.post(
+        "/v1/api-keys", json={"name": "till", "scopes": ["checkout"]}, headers=admin
+    )
+    checkout = bearer(created.json()["key"])
+    campaign = await service.factory.campaign()
+    await service.caught_up()
+    await service.replay(paused=True)
+    try:
+        # A code made after the replica stopped: not a failed guess, not an unknown code.
+        name = f"NEW-{uuid.uuid4().hex[:8]}"
+        await service.factory.code(campaign, name)
+        body = {"codes": [name], "cart": CART, "customer": {"id": "cus_new"}}
+        fresh = await service.http.post("/v1/validate", json=body, headers=checkout)
+        assert fresh.status_code == 200, fresh.text
+        assert fresh.json()["codes"][0]["valid"] is True
+        logged = await service.http.get("/v1/customers/cus_new/verdicts", headers=admin)
+        assert logged.json()["data"] == []
+
+        # A key revoked after the replica stopped: refused at once.
+        revoked = await service.http.delete(f"/v1/api-keys/{created.json()['id']}", headers=admin)
+        assert revoked.status_code == 200, revoked.text
+        refused = await service.http.post("/v1/validate", json=body, headers=checkout)
+        assert refused.status_code == 401, refused.text
+    finally:
+        await service.replay(paused=False)
+
+
+async def test_a_replica_that_gives_no_connection_leaves_the_reads_to_the_primary(
+    urls: tuple[str, str],
+) -> None:
+    primary_url, _ = urls
+    # A replica nobody listens for: every connection to it is refused.
+    gone = "postgresql://postgres@127.0.0.1:9/tessera"
+    settings = Settings(database_url=primary_url, read_database_url=gone, log_level="error")
+    assert settings.read_database_url is not None
+    primary = create_engine(settings)
+    replica = create_engine(settings, settings.read_database_url)
+    database = Database.on(primary, replica)
+    app: FastAPI = create_app(settings)
+    app.dependency_overrides[get_database] = lambda: database
+    factory = Factory(create_sessionmaker(primary))
+    key = bearer(await factory.api_key(Scope.CHECKOUT, Scope.ADMIN))
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http:
+            body = {"codes": [], "cart": CART}
+            validated = await http.post("/v1/validate", json=body, headers=key)
+            assert validated.status_code == 200, validated.text
+            qualified = await http.post("/v1/qualifications", json={"cart": CART}, headers=key)
+            assert qualified.status_code == 200, qualified.text
+            listed = await http.get("/v1/campaigns", headers=key)
+            assert listed.status_code == 200, listed.text
+        assert database.route is not None
+        assert not database.route.usable()
+    finally:
+        await primary.dispose()
+        await replica.dispose()
+
+
 async def test_readiness_and_writes_go_to_the_primary_while_the_replica_is_paused(
     service: Service,
 ) -> None:

@@ -95,7 +95,7 @@ async def look_up_gift_card(
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def gift_card_balance(
-    gift_card_id: UUID, uow: ReplicaUowDep, _: CheckoutOrSupportKey, now: NowDep
+    gift_card_id: UUID, uow: UowDep, _: CheckoutOrSupportKey, now: NowDep
 ) -> OrjsonResponse:
     return OrjsonResponse(await service.gift_card_balance(uow, gift_card_id, now))
 

@@ -73,7 +73,7 @@ async def _qualify(request: Request) -> Response:
     body = await json_body(request, QualificationRequest)
     settings: Settings = request.app.state.settings
     result = await qualify_cart(
-        call.replica,
+        call.replica or call.statements,
         call.token,
         body.to_checkout_request(),
         await now_of(request),

@@ -90,6 +90,10 @@ _BLOCKED_UNTIL = (
     .label("blocked_until")
 )
 
+# The key and the block alone: what validate reads on the primary while the replica reads the
+# candidates.
+_KEY_AND_BLOCK = _Rendered(select(_ACTIVE_KEY, _BLOCKED_UNTIL))
+
 # One row per candidate, each carrying the key; a key with no candidates gives one row of nulls
 # beside it, and an unknown or revoked key gives no row at all.
 _CANDIDATES = candidates_statement().subquery("candidate")
@@ -258,6 +262,20 @@ class CheckoutReads:
         """The active key with this digest, or None."""
         rows = await self._fetch(_AUTHENTICATE, {"key_hash": key_hash})
         return _api_key(rows[0]) if rows else None
+
+    async def key_and_block(
+        self, key_hash: bytes, guessers: "Guessers", now: datetime
+    ) -> tuple[ApiKey | None, datetime | None]:
+        """The active key with this digest, and until when the request's customer or address
+        may not try codes: one statement."""
+        values = {
+            "key_hash": key_hash,
+            "customer_subject": guessers.customer,
+            "address_subject": guessers.address,
+            "now": now,
+        }
+        rows = await self._fetch(_KEY_AND_BLOCK, values)
+        return (_api_key(rows[0]), rows[0]["blocked_until"]) if rows else (None, None)
 
     async def load_candidates(
         self,
