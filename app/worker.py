@@ -19,7 +19,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import httpx
@@ -80,44 +80,47 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def run_events(
-    new_uow: Callable[[], UnitOfWork], client: httpx.AsyncClient, stop: asyncio.Event
+async def _repeat(
+    one_round: Callable[[], Awaitable[bool]], idle: float, what: str, stop: asyncio.Event
 ) -> None:
-    """Referral and webhook rounds until stop is set."""
+    """one_round again and again until stop is set: at once while it finds work, after idle
+    seconds when it found none, after ERROR_SECONDS when it failed. A round that could not
+    record what it claimed leaves it to be taken over once its lease lapses."""
     while not stop.is_set():
         try:
-            busy = await work_once(new_uow, client)
-            pause = 0.0 if busy else IDLE_SECONDS
+            pause = 0.0 if await one_round() else idle
         except DATABASE_ERRORS:
             logger.exception("database unavailable; trying again")
             pause = ERROR_SECONDS
         except Exception:
-            # Claims not recorded are taken over once their lease ends.
-            logger.exception("webhook round failed; trying again")
+            logger.exception("%s round failed; trying again", what)
             pause = ERROR_SECONDS
         if pause:
             await _pause(stop, pause)
+
+
+async def run_events(
+    new_uow: Callable[[], UnitOfWork], client: httpx.AsyncClient, stop: asyncio.Event
+) -> None:
+    """Referral and webhook rounds until stop is set."""
+
+    async def one_round() -> bool:
+        return await work_once(new_uow, client) > 0
+
+    await _repeat(one_round, IDLE_SECONDS, "webhook", stop)
 
 
 async def run_jobs(worker: jobs.Worker, stop: asyncio.Event) -> None:
     """Tick the schedule and run due jobs one at a time until stop is set. On stop the job
     running finishes, or, if it works in steps, gives itself back between two; a worker killed
     outright leaves its job to whoever claims it once its lease has lapsed."""
-    while not stop.is_set():
-        try:
-            now = utc_now()
-            await jobs.enqueue_scheduled(worker.new_uow(), now)
-            ran = await jobs.run_one(worker, now)
-            pause = 0.0 if ran else worker.settings.jobs.poll_seconds
-        except DATABASE_ERRORS:
-            logger.exception("database unavailable; trying again")
-            pause = ERROR_SECONDS
-        except Exception:
-            # A job whose run could not record its end is taken over once its lease lapses.
-            logger.exception("job round failed; trying again")
-            pause = ERROR_SECONDS
-        if pause:
-            await _pause(stop, pause)
+
+    async def one_round() -> bool:
+        now = utc_now()
+        await jobs.enqueue_scheduled(worker.new_uow(), now)
+        return await jobs.run_one(worker, now) is not None
+
+    await _repeat(one_round, worker.settings.jobs.poll_seconds, "job", stop)
 
 
 def worker_name() -> str:
